@@ -1,0 +1,84 @@
+"""Zaytoun: the petition and campaign platform of the Aleppo Revolutionaries Union."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import i18n, security
+from .config import ROOT, Defaults, from_environment
+from .extensions import babel, csrf, db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. ``config`` overrides the environment (tests)."""
+    settings = from_environment()
+    settings.update(config or {})
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.from_object(Defaults)
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from .privacy.keys import ensure_keys
+
+    ensure_keys(app)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if uri.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30}
+    elif uri.startswith("postgresql"):
+        # Dates of the count tables are UTC days whatever the server's zone.
+        options["connect_args"] = {"options": "-c timezone=UTC"}
+        options.setdefault("pool_size", app.config.get("DATABASE_POOL_SIZE", 10))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    i18n.init_app(app)
+    security.init_app(app)
+
+    from .tasks import init_celery
+
+    init_celery(app)
+
+    from .api.views import bp as api_bp
+    from .signing.views import bp as signing_bp
+    from .site.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(signing_bp)
+    app.register_blueprint(api_bp)
+
+    from .cli import register_commands
+
+    register_commands(app)
+
+    from .scheduler import init_scheduler
+
+    init_scheduler(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets the page readers and the in-process jobs work side by side.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

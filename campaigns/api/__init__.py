@@ -1,0 +1,1 @@
+"""The public JSON API: aggregates only, never personal data."""

@@ -1,0 +1,97 @@
+"""Configuration: everything comes from the environment; with nothing set the
+app runs on its embedded default (SQLite in ``instance/``, tasks in-process,
+mail written to a local outbox folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("ZAYTOUN_INSTANCE", ROOT / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _database_url(url: str) -> str:
+    # psycopg 3 is the driver; accept the plain postgres:// URLs hosts hand out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment() -> dict[str, Any]:
+    """Build the configuration mapping from environment variables."""
+    instance = Path(os.environ.get("ZAYTOUN_INSTANCE", INSTANCE))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'zaytoun.sqlite3'}"
+    redis_url = os.environ.get("REDIS_URL", "")
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        "PERSONAL_DATA_KEY": os.environ.get("PERSONAL_DATA_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
+        "REDIS_URL": redis_url,
+        # Without a broker the tasks run in-process, right after the commit.
+        "TASKS_EAGER": not redis_url,
+        "EMBEDDED_SCHEDULER": not redis_url,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Zaytoun <no-reply@zaytoun.localhost>"
+        ),
+        "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance / "mail")),
+        "MAIL_ECHO": _bool("MAIL_ECHO", default=not os.environ.get("MAIL_SERVER")),
+        # Links in emails: the public origin of the site.
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "LANGUAGES": os.environ.get("LANGUAGES", "ar,en").split(","),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "BLOCKED_EMAIL_DOMAINS": [
+            d.strip().lower() for d in os.environ.get("BLOCKED_EMAIL_DOMAINS", "").split(",") if d
+        ],
+        # Rate rules per client (keyed IP hash) and campaign.
+        "RATE_BURST_LIMIT": _int("RATE_BURST_LIMIT", 10),
+        "RATE_BURST_SECONDS": _int("RATE_BURST_SECONDS", 60),
+        "RATE_SUSTAINED_LIMIT": _int("RATE_SUSTAINED_LIMIT", 50),
+        "RATE_SUSTAINED_SECONDS": _int("RATE_SUSTAINED_SECONDS", 3600),
+        "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
+        "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "1")),
+        "RELAY_INTERVAL_SECONDS": float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
+    }
+    return config
+
+
+class Defaults:
+    """Settings that are not environment-dependent."""
+
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # A signature form is a few hundred bytes; anything near this is an attack.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    MAX_FORM_PARTS = 100
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "zaytoun"
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+    BABEL_DEFAULT_LOCALE = "ar"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    TESTING = False

@@ -1,0 +1,1 @@
+"""Counts: validated signatures aggregated in batches into the count tables."""

@@ -1,0 +1,203 @@
+"""The count job. Confirming a signature never touches a shared row; this
+single-flight job folds validated (and no-longer-valid) signatures into the
+count tables in batches, and marks them counted in the same transaction."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select, text, update
+
+from ..extensions import db
+from ..models import (
+    Campaign,
+    CampaignCount,
+    CountryCount,
+    DailyCount,
+    JobLock,
+    Signature,
+    SignatureState,
+)
+from ..models.types import utcnow
+from ..upsert import insert_add, insert_ignore
+
+# Must read exactly as the partial index's predicate so the planner uses it.
+UNCOUNTED = text("counted <> (state = 'validated')")
+
+
+@contextmanager
+def single_flight(name: str) -> Iterator[bool]:
+    """Hold the job's lock row for this transaction; yields False if another
+    runner holds it (PostgreSQL) — SQLite serializes writers by itself."""
+    db.session.execute(insert_ignore(JobLock, ["name"]).values(name=name))
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        held = db.session.execute(
+            select(JobLock.name)
+            .where(JobLock.name == name)
+            .with_for_update(skip_locked=True)
+        ).scalar()
+        if held is None:
+            db.session.rollback()
+            yield False
+            return
+    db.session.execute(update(JobLock).where(JobLock.name == name).values(last_run_at=utcnow()))
+    yield True
+
+
+def _fold_batch(limit: int) -> int:
+    rows = db.session.execute(
+        select(
+            Signature.id,
+            Signature.campaign_id,
+            Signature.country,
+            Signature.validated_at,
+            Signature.amount,
+            Signature.state,
+        )
+        .where(UNCOUNTED)
+        .order_by(Signature.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    countries: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        sign = 1 if row.state is SignatureState.validated else -1
+        units = row.amount if row.amount is not None else 1
+        validated_at: datetime = row.validated_at or utcnow()
+        for bucket in (
+            campaigns[row.campaign_id],
+            countries[(row.campaign_id, row.country)],
+            days[(row.campaign_id, validated_at.date())],
+        ):
+            bucket[0] += sign
+            bucket[1] += sign * units
+    now = utcnow()
+    for campaign_id, (signers, total) in campaigns.items():
+        db.session.execute(
+            insert_add(
+                CampaignCount, ["campaign_id"], ["signers", "total"], ("updated_at",)
+            ).values(campaign_id=campaign_id, signers=signers, total=total, updated_at=now)
+        )
+    for (campaign_id, country), (signers, total) in countries.items():
+        db.session.execute(
+            insert_add(CountryCount, ["campaign_id", "country"], ["signers", "total"]).values(
+                campaign_id=campaign_id, country=country, signers=signers, total=total
+            )
+        )
+    for (campaign_id, day), (signers, total) in days.items():
+        db.session.execute(
+            insert_add(DailyCount, ["campaign_id", "day"], ["signers", "total"]).values(
+                campaign_id=campaign_id, day=day, signers=signers, total=total
+            )
+        )
+    db.session.execute(
+        update(Signature)
+        .where(Signature.id.in_([row.id for row in rows]))
+        .values(counted=~Signature.counted)
+        .execution_options(synchronize_session=False)
+    )
+    return len(rows)
+
+
+def update_signature_counts(batch: int = 5000, budget_seconds: float = 0.8) -> int:
+    """Fold uncounted signatures into the count tables, batch by batch, for at
+    most ``budget_seconds``; returns how many were folded."""
+    folded = 0
+    deadline = time.monotonic() + budget_seconds
+    with single_flight("update_signature_counts") as held:
+        if not held:
+            return 0
+        while True:
+            n = _fold_batch(batch)
+            folded += n
+            db.session.commit()
+            if n < batch or time.monotonic() > deadline:
+                break
+            # Keep the lock for the next batch.
+            db.session.execute(
+                update(JobLock)
+                .where(JobLock.name == "update_signature_counts")
+                .values(last_run_at=utcnow())
+            )
+    return folded
+
+
+def recount_signatures(campaign: Campaign) -> None:
+    """Rebuild a campaign's count tables from its signatures (the truth)."""
+    with single_flight("update_signature_counts") as held:
+        if not held:
+            raise RuntimeError("the count job is running; try again")
+        cid = campaign.id
+        for model in (CampaignCount, CountryCount, DailyCount):
+            db.session.execute(delete(model).where(model.campaign_id == cid))
+        validated = (Signature.campaign_id == cid) & (Signature.state == SignatureState.validated)
+        units = func.coalesce(Signature.amount, 1)
+        signers, total = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(units), 0)).where(validated)
+        ).one()
+        db.session.add(CampaignCount(campaign_id=cid, signers=signers, total=total))
+        for country, n, t in db.session.execute(
+            select(Signature.country, func.count(), func.sum(units))
+            .where(validated)
+            .group_by(Signature.country)
+        ):
+            db.session.add(CountryCount(campaign_id=cid, country=country, signers=n, total=t))
+        day = func.date(Signature.validated_at)
+        for d, n, t in db.session.execute(
+            select(day, func.count(), func.sum(units)).where(validated).group_by(day)
+        ):
+            db.session.add(
+                DailyCount(
+                    campaign_id=cid,
+                    day=d if isinstance(d, date) else date.fromisoformat(d),
+                    signers=n,
+                    total=t,
+                )
+            )
+        db.session.execute(
+            update(Signature)
+            .where(Signature.campaign_id == cid)
+            .values(counted=Signature.state == SignatureState.validated)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def campaign_count(campaign_id: int) -> CampaignCount:
+    """The campaign's aggregated figures (zeros before the first count)."""
+    count = db.session.get(CampaignCount, campaign_id)
+    return count or CampaignCount(campaign_id=campaign_id, signers=0, total=0, updated_at=None)
+
+
+# Any breakdown bucket smaller than this is merged into "other": small buckets
+# can point at a person.
+MIN_BUCKET = 5
+
+
+def country_breakdown(campaign_id: int) -> list[dict[str, int | str]]:
+    """Signers and totals per country, small countries merged into ``other``."""
+    rows = db.session.execute(
+        select(CountryCount.country, CountryCount.signers, CountryCount.total)
+        .where(CountryCount.campaign_id == campaign_id, CountryCount.signers > 0)
+        .order_by(CountryCount.signers.desc(), CountryCount.country)
+    ).all()
+    buckets: list[dict[str, int | str]] = []
+    other_signers = other_total = 0
+    for country, signers, total in rows:
+        if signers >= MIN_BUCKET:
+            buckets.append({"country": country, "signers": signers, "total": total})
+        else:
+            other_signers += signers
+            other_total += total
+    if other_signers:
+        buckets.append({"country": "other", "signers": other_signers, "total": other_total})
+    return buckets

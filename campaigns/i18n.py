@@ -1,0 +1,83 @@
+"""Languages: every page lives under ``/<lang>/``; ``/`` picks one from
+Accept-Language. Arabic is the default and the fallback for content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import Locale
+from flask import Flask, abort, current_app, g, request, url_for
+from flask_babel import format_decimal
+from werkzeug.routing import BuildError
+
+RTL_LANGUAGES = frozenset({"ar"})
+DEFAULT_LANGUAGE = "ar"
+
+
+def languages() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def current_language() -> str:
+    return str(g.get("lang") or DEFAULT_LANGUAGE)
+
+
+def text_direction(lang: str) -> str:
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def best_language() -> str:
+    """The visitor's Accept-Language choice among ours, else Arabic."""
+    return request.accept_languages.best_match(languages(), default=DEFAULT_LANGUAGE)
+
+
+def select_locale() -> str:
+    return str(g.get("lang") or best_language())
+
+
+def language_name(lang: str) -> str:
+    return str(Locale.parse(lang).get_display_name(lang) or lang)
+
+
+def pull_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """url_value_preprocessor: move ``lang`` from the URL into ``g``."""
+    if values is None or "lang" not in values:
+        return
+    lang = values.pop("lang")
+    if lang not in languages():
+        abort(404)
+    g.lang = lang
+
+
+def push_lang(endpoint: str, values: dict[str, Any]) -> None:
+    """url_defaults: links stay in the current language unless told otherwise."""
+    if "lang" in values or not g.get("lang"):
+        return
+    if current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        values["lang"] = g.lang
+
+
+def switch_language_url(lang: str) -> str:
+    """The current page in another language (the home page where that is not possible)."""
+    endpoint = request.endpoint
+    if endpoint and current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        try:
+            return url_for(endpoint, **dict(request.view_args or {}, lang=lang))
+        except BuildError:
+            pass
+    return url_for("site.home", lang=lang)
+
+
+def format_number(value: int | float) -> str:
+    return str(format_decimal(value))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["format_number"] = format_number
+    app.jinja_env.globals.update(
+        switch_language_url=switch_language_url,
+        current_language=current_language,
+        text_direction=text_direction,
+        language_name=language_name,
+        languages=languages,
+    )

@@ -1,0 +1,127 @@
+"""How a message leaves: SMTP in production, a local outbox folder (and the
+console) on the embedded default. Both accept many messages per connection."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import sys
+from contextlib import AbstractContextManager, suppress
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from flask import Flask, current_app
+
+
+class TemporaryFailure(Exception):
+    """Try again later (connection refused, 4xx answer, timeout)."""
+
+
+class PermanentFailure(Exception):
+    """Never try again (5xx answer for this recipient or message)."""
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class FolderTransport(AbstractContextManager["FolderTransport"]):
+    """Writes each message as an .eml file; the person running the site reads them."""
+
+    def __init__(self, folder: Path, echo: bool) -> None:
+        self.folder = folder
+        self.echo = echo
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        msgid = str(message["Message-ID"]).strip("<>").split("@")[0]
+        path = self.folder / f"{msgid}.eml"
+        path.write_bytes(bytes(message))
+        if self.echo:
+            print(f"--- email written to {path} ---", file=sys.stderr)
+            print(message.get_body(("plain",)).get_content(), file=sys.stderr)  # type: ignore[union-attr]
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class SMTPTransport(AbstractContextManager["SMTPTransport"]):
+    """One SMTP connection, opened on first use and reused for a batch."""
+
+    def __init__(self, app: Flask) -> None:
+        self.config = app.config
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        try:
+            if c["MAIL_USE_SSL"]:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c["MAIL_SERVER"], c["MAIL_PORT"], timeout=c["MAIL_TIMEOUT"],
+                    context=ssl.create_default_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(c["MAIL_SERVER"], c["MAIL_PORT"], timeout=c["MAIL_TIMEOUT"])
+                if c["MAIL_USE_TLS"]:
+                    smtp.starttls(context=ssl.create_default_context())
+            if c["MAIL_USERNAME"]:
+                smtp.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"])
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"connect: {type(exc).__name__}") from exc
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            refused = self.connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise _classify(min(codes), "recipient refused") from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise _classify(exc.smtp_code, "refused") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TemporaryFailure(f"send: {type(exc).__name__}") from exc
+        if refused:
+            raise PermanentFailure("recipient refused")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with suppress(OSError, smtplib.SMTPException):
+                self.connection.quit()
+            self.connection = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _classify(code: int, what: str) -> Exception:
+    if 500 <= code < 600:
+        return PermanentFailure(f"{what} {code}")
+    return TemporaryFailure(f"{what} {code}")
+
+
+def open_transport() -> FolderTransport | SMTPTransport:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["MAIL_SERVER"]:
+        return SMTPTransport(app)
+    return FolderTransport(Path(app.config["MAIL_OUTBOX_DIR"]), app.config["MAIL_ECHO"])
+
+
+def new_message_id() -> str:
+    return make_msgid(domain="zaytoun.localhost")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
+
+
+class EmailKind(enum.Enum):
+    confirm = "confirm"
+    already_signed = "already_signed"
+
+
+class EmailStatus(enum.Enum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class EmailLog(db.Model):  # type: ignore[name-defined,misc]
+    """One email we decided to send. ``dedupe_key`` is unique, so deciding twice
+    (a task delivered twice, a worker killed and retried) cannot send twice.
+    The recipient is read from the encrypted signature at send time and never
+    stored here."""
+
+    __tablename__ = "email_log"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", EmailKind), name="kind"),
+        CheckConstraint(enum_check("status", EmailStatus), name="status"),
+        Index(
+            "ix_email_log_due",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('queued', 'sending')"),
+            sqlite_where=text("status IN ('queued', 'sending')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[EmailKind] = mapped_column(StrEnumType(EmailKind))
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signatures.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[EmailStatus] = mapped_column(
+        StrEnumType(EmailStatus), default=EmailStatus.queued
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

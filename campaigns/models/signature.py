@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .campaign import Campaign
+from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
+
+
+class SignatureState(enum.Enum):
+    pending = "pending"
+    validated = "validated"
+    fraudulent = "fraudulent"
+    invalidated = "invalidated"
+
+    @property
+    def title(self) -> str:
+        titles = {
+            "pending": _l("Pending"),
+            "validated": _l("Validated"),
+            "fraudulent": _l("Fraudulent"),
+            "invalidated": _l("Invalidated"),
+        }
+        return str(titles[self.value])
+
+
+COUNTED = frozenset({SignatureState.validated})
+CONFIRMABLE = frozenset({SignatureState.pending})
+
+
+class SignatureSource(enum.Enum):
+    web = "web"
+    paper = "paper"
+
+
+# What the encrypted blob is bound to: it cannot be replayed into another column.
+PERSONAL_DATA_PURPOSE = b"signature.personal_data"
+
+
+class Signature(db.Model):  # type: ignore[name-defined,misc]
+    """One person's signature (or pledge) on one campaign.
+
+    Personal data (name, email, phone) lives only in ``personal_data``,
+    encrypted. ``fingerprint`` is a keyed hash of the canonical email that
+    makes one person one signature per campaign, enforced by a unique index.
+    """
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        CheckConstraint(enum_check("state", SignatureState), name="state"),
+        CheckConstraint(enum_check("source", SignatureSource), name="source"),
+        CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
+        Index("uq_signatures_campaign_fingerprint", "campaign_id", "fingerprint", unique=True),
+        Index("ix_signatures_rate", "campaign_id", "ip_hash", "created_at"),
+        # The sweeper's view: signatures whose validation task may have been lost.
+        Index(
+            "ix_signatures_unchecked",
+            "created_at",
+            postgresql_where=text("checked_at IS NULL"),
+            sqlite_where=text("checked_at IS NULL"),
+        ),
+        # The count job's work queue: rows whose counted flag disagrees with their state.
+        Index(
+            "ix_signatures_uncounted",
+            "id",
+            postgresql_where=text("counted <> (state = 'validated')"),
+            sqlite_where=text("counted <> (state = 'validated')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    state: Mapped[SignatureState] = mapped_column(
+        StrEnumType(SignatureState), default=SignatureState.pending
+    )
+    source: Mapped[SignatureSource] = mapped_column(
+        StrEnumType(SignatureSource), default=SignatureSource.web
+    )
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    personal_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str] = mapped_column(String(80), default="")
+    amount: Mapped[int | None] = mapped_column(Integer)
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(8))
+    ip_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    fraud_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # True once this row's validation is reflected in the count tables.
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    campaign: Mapped[Campaign] = relationship()

@@ -1,0 +1,1 @@
+"""Personal data protection: keys, authenticated encryption, keyed fingerprints."""

@@ -1,0 +1,2 @@
+"""Signing: the campaign page, the sign form, confirmation, and the checks
+the workers run on each new signature."""

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..models import Campaign
+from .countries import country_choices
+from .normalize import (
+    InvalidEmail,
+    InvalidPhone,
+    ascii_digits,
+    canonical_email,
+    canonical_phone,
+    clean_text,
+)
+
+MAX_PLEDGE = 10_000
+
+
+class SignForm(FlaskForm):  # type: ignore[misc]
+    """The public sign form. Field names are the public contract."""
+
+    full_name = StringField(
+        _l("Full name"),
+        validators=[
+            DataRequired(message=_l("Please enter your name.")),
+            Length(max=100, message=_l("Your name must be at most 100 characters.")),
+        ],
+    )
+    email = StringField(
+        _l("Email address"),
+        validators=[
+            DataRequired(message=_l("Please enter your email address.")),
+            Length(max=254, message=_l("This email address is too long.")),
+        ],
+    )
+    phone = StringField(
+        _l("Phone (optional)"),
+        validators=[
+            Optional(),
+            Length(max=32, message=_l("This phone number is too long.")),
+        ],
+    )
+    country = SelectField(
+        _l("Country where you live"),
+        validators=[DataRequired(message=_l("Please choose your country."))],
+        validate_choice=False,
+    )
+    region = StringField(
+        _l("City or region"),
+        validators=[
+            DataRequired(message=_l("Please enter your city or region.")),
+            Length(max=80, message=_l("The city or region must be at most 80 characters.")),
+        ],
+    )
+    amount = StringField(_l("Number of trees you pledge"))
+    show_name = BooleanField(_l("Show my name publicly on the list of signers"))
+    contact_ok = BooleanField(_l("The union may contact me about this campaign"))
+    # Honeypot: hidden from people by CSS; bots fill it in.
+    website = StringField(_l("Leave this field empty"))
+
+    def __init__(self, campaign: Campaign, lang: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        self.country.choices = [("", _l("Choose…")), *country_choices(lang)]
+        self.parsed_amount: int | None = None
+
+    def validate_full_name(self, field: StringField) -> None:
+        if not clean_text(field.data or ""):
+            raise ValidationError(_l("Please enter your name."))
+
+    def validate_email(self, field: StringField) -> None:
+        try:
+            canonical_email(field.data or "")
+        except InvalidEmail:
+            raise ValidationError(_l("Please enter a valid email address.")) from None
+
+    def validate_country(self, field: SelectField) -> None:
+        if field.data not in {code for code, _ in self.country.choices if code}:
+            raise ValidationError(_l("Please choose your country."))
+
+    def validate_phone(self, field: StringField) -> None:
+        if not field.data:
+            return
+        try:
+            canonical_phone(field.data, self.country.data)
+        except InvalidPhone:
+            raise ValidationError(
+                _l("Please enter a valid phone number, with the country code if it is abroad.")
+            ) from None
+
+    def validate_region(self, field: StringField) -> None:
+        if not clean_text(field.data or ""):
+            raise ValidationError(_l("Please enter your city or region."))
+
+    def validate_amount(self, field: StringField) -> None:
+        if not self.campaign.is_pledge:
+            return
+        text = (field.data or "").strip()
+        cap = self.campaign.max_amount_per_signer or MAX_PLEDGE
+        if not text:
+            raise ValidationError(_l("Please enter how many you pledge."))
+        digits = ascii_digits(text)
+        if not digits.isascii() or not digits.isdigit() or len(digits) > 6:
+            raise ValidationError(_l("Please enter a whole number."))
+        value = int(digits)
+        if not 1 <= value <= cap:
+            raise ValidationError(
+                _l("Please enter a number from 1 to %(cap)d.", cap=cap)
+            )
+        self.parsed_amount = value

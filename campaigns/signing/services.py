@@ -1,0 +1,146 @@
+"""Signing and confirming: plain functions the views call. They flush, never
+commit; the request commits once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import (
+    CONFIRMABLE,
+    Campaign,
+    Signature,
+    SignatureSource,
+    SignatureState,
+)
+from ..models.types import utcnow
+from ..outbox import enqueue
+from ..privacy.crypto import fingerprint, hash_ip, keyring
+from ..upsert import insert_ignore
+from .normalize import canonical_email, canonical_phone, clean_text, display_email
+from .personal import PersonalData, seal_personal_data
+from .tokens import read_confirm_token
+
+
+class SigningClosed(Exception):
+    """The campaign does not take signatures now (closed, paused, not open yet)."""
+
+
+class AlreadyConfirmed(Exception):
+    """The signature was confirmed before; nothing to do."""
+
+
+class NotConfirmable(Exception):
+    """The token is good but the signature cannot be confirmed (removed)."""
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    """What a signer submits, already checked by the form."""
+
+    full_name: str
+    email: str
+    country: str
+    region: str
+    phone: str = ""
+    amount: int | None = None
+    show_name: bool = False
+    contact_ok: bool = False
+
+
+def email_fingerprint(email: str) -> bytes:
+    return fingerprint("email", canonical_email(email))
+
+
+def sign_campaign(
+    campaign: Campaign,
+    data: SignatureInput,
+    *,
+    locale: str,
+    client_ip: str | None,
+) -> None:
+    """Record a signature. A second signature by the same person is absorbed by
+    the unique index and answered exactly like a first one: the caller cannot
+    tell them apart; the person gets an "already signed" email instead."""
+    if not campaign.is_signable():
+        raise SigningClosed(campaign.slug)
+    ring = keyring()
+    personal = PersonalData(
+        name=clean_text(data.full_name),
+        email=display_email(data.email),
+        phone=canonical_phone(data.phone, data.country) if data.phone else None,
+    )
+    digest = email_fingerprint(data.email)
+    now = utcnow()
+    new_id = db.session.execute(
+        insert_ignore(Signature, ["campaign_id", "fingerprint"])
+        .values(
+            uuid=uuid.uuid4(),
+            campaign_id=campaign.id,
+            state=SignatureState.pending,
+            source=SignatureSource.web,
+            fingerprint=digest,
+            personal_data=seal_personal_data(personal, ring),
+            country=data.country,
+            region=clean_text(data.region),
+            amount=data.amount if campaign.is_pledge else None,
+            show_name=data.show_name,
+            contact_ok=data.contact_ok,
+            locale=locale,
+            ip_hash=hash_ip(client_ip, ring) if client_ip else None,
+            created_at=now,
+            counted=False,
+        )
+        .returning(Signature.id)
+    ).scalar()
+    if new_id is not None:
+        enqueue("validate_signature", new_id)
+        return
+    existing_id = db.session.execute(
+        select(Signature.id).where(
+            Signature.campaign_id == campaign.id, Signature.fingerprint == digest
+        )
+    ).scalar_one()
+    enqueue("notify_duplicate_signature", existing_id)
+
+
+def confirm_signature(token: str) -> Campaign:
+    """Validate the signature a confirmation token names; returns its campaign.
+
+    Guarded on state: only a pending signature that passed the checks becomes
+    validated, and only once."""
+    signature_uuid: uuid.UUID = read_confirm_token(token)
+    signature = db.session.execute(
+        select(Signature).where(Signature.uuid == signature_uuid)
+    ).scalar_one_or_none()
+    if signature is None:
+        raise NotConfirmable
+    changed = db.session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature.id,
+            Signature.state.in_(CONFIRMABLE),
+            Signature.checked_at.is_not(None),
+        )
+        .values(state=SignatureState.validated, validated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        return signature.campaign
+    if signature.validated_at is not None and signature.state is SignatureState.validated:
+        raise AlreadyConfirmed
+    # Fraudulent signatures answer like confirmed ones: bots learn nothing.
+    if signature.state is SignatureState.fraudulent:
+        raise AlreadyConfirmed
+    raise NotConfirmable
+
+
+def signature_for_token(token: str) -> Signature | None:
+    """The signature a token names, for the landing page (no state change)."""
+    signature_uuid = read_confirm_token(token)
+    return db.session.execute(
+        select(Signature).where(Signature.uuid == signature_uuid)
+    ).scalar_one_or_none()

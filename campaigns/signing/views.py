@@ -1,0 +1,128 @@
+"""Thin views: parse, load, act through services, commit once, render or redirect."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from ..counting.services import campaign_count
+from ..extensions import db
+from ..i18n import current_language, pull_lang, push_lang
+from ..models import VISIBLE, Campaign
+from .forms import SignForm
+from .services import (
+    AlreadyConfirmed,
+    NotConfirmable,
+    SignatureInput,
+    SigningClosed,
+    confirm_signature,
+    sign_campaign,
+    signature_for_token,
+)
+from .tokens import ExpiredToken, InvalidToken
+
+bp = Blueprint("signing", __name__, url_prefix="/<lang>")
+bp.url_value_preprocessor(pull_lang)
+bp.url_defaults(push_lang)
+
+
+def load_campaign(slug: str) -> Campaign:
+    campaign = db.session.execute(
+        select(Campaign).where(Campaign.slug == slug)
+    ).scalar_one_or_none()
+    if campaign is None or campaign.status not in VISIBLE:
+        abort(404)
+    return campaign
+
+
+def render_campaign(campaign: Campaign, form: SignForm, status: int = 200) -> ResponseReturnValue:
+    lang = current_language()
+    return (
+        render_template(
+            "signing/campaign.html",
+            campaign=campaign,
+            text=campaign.text(lang),
+            count=campaign_count(campaign.id),
+            form=form,
+            confirmed=request.args.get("confirmed") == "1",
+        ),
+        status,
+    )
+
+
+@bp.get("/campaigns/<slug>")
+def campaign_page(slug: str) -> ResponseReturnValue:
+    campaign = load_campaign(slug)
+    return render_campaign(campaign, SignForm(campaign, current_language(), formdata=None))
+
+
+@bp.post("/campaigns/<slug>/sign")
+def sign(slug: str) -> ResponseReturnValue:
+    campaign = load_campaign(slug)
+    lang = current_language()
+    form = SignForm(campaign, lang)
+    if not campaign.is_signable():
+        return render_campaign(campaign, form, 409)
+    if not form.validate():
+        return render_campaign(campaign, form, 422)
+    if form.website.data:
+        # A bot filled the honeypot: answer as for anyone, keep nothing.
+        return redirect(url_for(".thanks", slug=slug), 303)
+    data = SignatureInput(
+        full_name=form.full_name.data,
+        email=form.email.data,
+        phone=form.phone.data or "",
+        country=form.country.data,
+        region=form.region.data,
+        amount=form.parsed_amount,
+        show_name=bool(form.show_name.data),
+        contact_ok=bool(form.contact_ok.data),
+    )
+    try:
+        sign_campaign(campaign, data, locale=lang, client_ip=request.remote_addr)
+    except SigningClosed:
+        db.session.rollback()
+        return render_campaign(campaign, form, 409)
+    db.session.commit()
+    current_app.logger.debug("signature accepted for %s", campaign.slug)
+    return redirect(url_for(".thanks", slug=slug), 303)
+
+
+@bp.get("/campaigns/<slug>/thanks")
+def thanks(slug: str) -> ResponseReturnValue:
+    campaign = load_campaign(slug)
+    return render_template(
+        "signing/thanks.html", campaign=campaign, text=campaign.text(current_language())
+    )
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    """GET shows a button (mail scanners follow links); only the POST confirms."""
+    try:
+        signature = signature_for_token(token)
+    except ExpiredToken:
+        return render_template("signing/confirm_failed.html", reason="expired"), 410
+    except InvalidToken:
+        return render_template("signing/confirm_failed.html", reason="invalid"), 404
+    if signature is None:
+        return render_template("signing/confirm_failed.html", reason="invalid"), 404
+    campaign = signature.campaign
+    if request.method == "GET":
+        return render_template(
+            "signing/confirm.html",
+            campaign=campaign,
+            text=campaign.text(current_language()),
+            token=token,
+        )
+    try:
+        confirm_signature(token)
+    except AlreadyConfirmed:
+        db.session.rollback()
+    except (NotConfirmable, InvalidToken, ExpiredToken):
+        db.session.rollback()
+        return render_template("signing/confirm_failed.html", reason="invalid"), 404
+    else:
+        db.session.commit()
+    return redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)

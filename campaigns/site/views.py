@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..counting.services import campaign_count
+from ..extensions import db
+from ..i18n import best_language, current_language, pull_lang, push_lang
+from ..models import VISIBLE, Campaign, CampaignStatus
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("site", __name__)
+bp.url_value_preprocessor(pull_lang)
+bp.url_defaults(push_lang)
+
+
+@bp.get("/")
+def root() -> ResponseReturnValue:
+    response = redirect(url_for(".home", lang=best_language()), 302)
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@bp.get("/<lang>/")
+def home() -> ResponseReturnValue:
+    campaigns = db.session.execute(
+        select(Campaign)
+        .where(Campaign.status.in_(VISIBLE))
+        .order_by(Campaign.status != CampaignStatus.open, Campaign.created_at.desc())
+    ).scalars().all()
+    lang = current_language()
+    items = [(c, c.text(lang), campaign_count(c.id)) for c in campaigns]
+    return render_template("site/home.html", items=items)
+
+
+def _error_page(status: int, kind: str) -> ResponseReturnValue:
+    return render_template("site/error.html", status=status, kind=kind), status
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> ResponseReturnValue:
+    return _error_page(400, "csrf")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    kind = {404: "not_found", 405: "method", 413: "too_large"}.get(status, "bad_request")
+    if status >= 500:
+        kind = "server"
+    return _error_page(status, kind)
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(DBAPIError)
+def database_unavailable(error: Exception) -> ResponseReturnValue:
+    # The database is restarting or unreachable: ask the person to try again.
+    log.warning("database unavailable: %s", type(error).__name__)
+    db.session.rollback()
+    response = render_template("site/error.html", status=503, kind="unavailable")
+    return response, 503, {"Retry-After": "10"}
+
+
+@bp.app_errorhandler(Exception)
+def unexpected_error(error: Exception) -> ResponseReturnValue:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _error_page(500, "server")
