@@ -4,7 +4,7 @@ data they act on, and published only once that transaction has committed."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from typing import Any
 
 from celery import current_app as current_celery
 from flask import current_app
@@ -47,18 +47,18 @@ def relay_outbox(limit: int = 2000) -> int:
     by_task: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         by_task[row.task].append(row.object_id)
-    deferred: list[Callable[[], object]] = []
+    deferred: list[tuple[Any, list[int]]] = []
     eager = current_app.config["TASKS_EAGER"]
     for task, object_ids in by_task.items():
         celery_task = current_celery.tasks[TASKS[task]]
         for start in range(0, len(object_ids), CHUNK):
             chunk = object_ids[start : start + CHUNK]
             if eager:
-                deferred.append(lambda t=celery_task, c=chunk: t.apply(args=[c]))
+                deferred.append((celery_task, chunk))
             else:
                 celery_task.apply_async(args=[chunk])
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])))
     db.session.commit()
-    for run in deferred:
-        run()
+    for celery_task, chunk in deferred:
+        celery_task.apply(args=[chunk])
     return len(rows)

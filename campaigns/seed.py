@@ -3,6 +3,8 @@ what exists (matched by slug) is left as it is."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from .extensions import db
@@ -15,7 +17,7 @@ from .models import (
     OrganizationKind,
 )
 
-ORGANIZATIONS = [
+ORGANIZATIONS: list[dict[str, Any]] = [
     {
         "slug": "aleppo-revolutionaries-union",
         "kind": OrganizationKind.union,
@@ -47,7 +49,7 @@ UNION_EN = (
     "2016 and have worked since in northern Syria, Turkey and Europe."
 )
 
-CAMPAIGNS = [
+CAMPAIGNS: list[dict[str, Any]] = [
     {
         "slug": "no-russia-on-hrc",
         "kind": CampaignKind.petition,

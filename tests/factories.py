@@ -25,7 +25,9 @@ from campaigns.signing.services import email_fingerprint
 _seq = itertools.count(1)
 
 
-def create_organization(slug: str | None = None, kind: OrganizationKind = OrganizationKind.union) -> Organization:
+def create_organization(
+    slug: str | None = None, kind: OrganizationKind = OrganizationKind.union
+) -> Organization:
     n = next(_seq)
     org = Organization(
         slug=slug or f"org-{n}", kind=kind, names={"ar": f"منظمة {n}", "en": f"Org {n}"}

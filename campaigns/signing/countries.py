@@ -18,8 +18,9 @@ FIRST = ("SY", "TR", "DE", "LB", "JO", "IQ")
 def country_codes() -> frozenset[str]:
     territories = Locale.parse("en").territories
     return frozenset(
-        code for code in territories if len(code) == 2 and code.isalpha()
-        and code not in _NOT_COUNTRIES
+        code
+        for code in map(str, territories)
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     )
 
 

@@ -15,7 +15,11 @@ class PersonalData(TypedDict):
 
 
 def seal_personal_data(data: PersonalData, ring: Keyring | None = None) -> bytes:
-    return encrypt_json(dict(data), PERSONAL_DATA_PURPOSE, ring)
+    return encrypt_json(
+        {"name": data["name"], "email": data["email"], "phone": data["phone"]},
+        PERSONAL_DATA_PURPOSE,
+        ring,
+    )
 
 
 def read_personal_data(signature: Signature) -> PersonalData:

@@ -126,9 +126,10 @@ def confirm_signature(token: str) -> Campaign:
             Signature.checked_at.is_not(None),
         )
         .values(state=SignatureState.validated, validated_at=utcnow())
+        .returning(Signature.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed:
+    ).scalar()
+    if changed is not None:
         return signature.campaign
     if signature.validated_at is not None and signature.state is SignatureState.validated:
         raise AlreadyConfirmed

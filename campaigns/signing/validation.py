@@ -84,9 +84,10 @@ def validate_signature(signature_id: int) -> int | None:
             Signature.checked_at.is_(None),
         )
         .values(**values)
+        .returning(Signature.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if not won or reason:
+    ).scalar()
+    if won is None or reason:
         if reason:
             log.info("signature %s marked fraudulent: %s", signature_id, reason)
         return None
