@@ -3,6 +3,7 @@ Accept-Language. Arabic is the default and the fallback for content."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -10,7 +11,6 @@ from flask import Flask, abort, current_app, g, request, url_for
 from flask_babel import format_decimal
 from werkzeug.routing import BuildError
 
-RTL_LANGUAGES = frozenset({"ar"})
 DEFAULT_LANGUAGE = "ar"
 
 
@@ -22,8 +22,10 @@ def current_language() -> str:
     return str(g.get("lang") or DEFAULT_LANGUAGE)
 
 
+@cache
 def text_direction(lang: str) -> str:
-    return "rtl" if lang in RTL_LANGUAGES else "ltr"
+    """``rtl`` or ``ltr`` from the CLDR data of the language."""
+    return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
 
 
 def best_language() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style, nothing from another origin.
@@ -22,6 +23,15 @@ CSP = "; ".join(
 )
 # Endpoints that partner sites may frame (the embed widget, a later issue).
 FRAMEABLE_ENDPOINTS: set[str] = set()
+# Pages that can show what a signer typed or a personal link: never cached.
+NO_STORE_ENDPOINTS = {"signing.thanks", "signing.confirm"}
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
 def set_security_headers(response: Response) -> Response:
@@ -35,6 +45,8 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.method != "GET" or request.endpoint in NO_STORE_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return response
@@ -47,4 +59,5 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    app.session_interface = SessionInterface()
     app.after_request(set_security_headers)

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..i18n import format_number
 from ..models import Campaign
 from .countries import country_choices
 from .normalize import (
@@ -57,7 +58,7 @@ class SignForm(FlaskForm):  # type: ignore[misc]
             Length(max=80, message=_l("The city or region must be at most 80 characters.")),
         ],
     )
-    amount = StringField(_l("Number of trees you pledge"))
+    amount = StringField(_l("How many do you pledge?"))
     show_name = BooleanField(_l("Show my name publicly on the list of signers"))
     contact_ok = BooleanField(_l("The union may contact me about this campaign"))
     # Honeypot: hidden from people by CSS; bots fill it in.
@@ -110,6 +111,6 @@ class SignForm(FlaskForm):  # type: ignore[misc]
         value = int(digits)
         if not 1 <= value <= cap:
             raise ValidationError(
-                _l("Please enter a number from 1 to %(cap)d.", cap=cap)
+                _l("Please enter a number from 1 to %(cap)s.", cap=format_number(cap))
             )
         self.parsed_amount = value
