@@ -50,7 +50,7 @@ extract: $(BIN)/.installed
 		--project Zaytoun -o $(TRANSLATIONS)/messages.pot .
 
 update-catalogs: extract
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 
 lock:
 	$(BIN)/pip install --quiet pip-tools
