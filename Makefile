@@ -27,7 +27,7 @@ translations: $(BIN)/.installed $(MO)
 ## The site on its embedded default: SQLite in instance/, tasks in-process, mail in instance/mail/.
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) campaigns seed
+	$(FLASK) campaigns seed --demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 ## Every test: unit tests on SQLite, integration on the machine's PostgreSQL and Redis.

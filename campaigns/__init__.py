@@ -56,13 +56,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_celery(app)
 
+    from .cache import init_cache
+
+    init_cache(app)
+
     from .api.views import bp as api_bp
+    from .results.views import bp as results_bp
+    from .results.views import embed_bp
     from .signing.views import bp as signing_bp
     from .site.views import bp as site_bp
 
-    app.register_blueprint(site_bp)
-    app.register_blueprint(signing_bp)
-    app.register_blueprint(api_bp)
+    for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp):
+        app.register_blueprint(blueprint)
 
     from .cli import register_commands
 

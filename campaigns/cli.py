@@ -14,14 +14,37 @@ keys_cli = AppGroup("keys", help="Secrets.")
 jobs_cli = AppGroup("jobs", help="Run the periodic jobs once, by hand.")
 
 
+DEMO_COUNTS = {"no-russia-on-hrc": 1500, "olive-trees-afrin": 140}
+
+
 @campaigns_cli.command("seed")
-def seed_command() -> None:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Also add demo signatures (marked as such; refused in production).",
+)
+def seed_command(demo: bool) -> None:
     """Create the union, its partners and its campaigns (idempotent)."""
+    from .counting.services import update_signature_counts
+    from .demo import DemoRefused, seed_demo_signatures
+    from .models import Campaign
     from .seed import seed
 
     created = seed()
     db.session.commit()
     click.echo(f"created: {', '.join(created)}" if created else "nothing to create")
+    if not demo:
+        return
+    for slug, count in DEMO_COUNTS.items():
+        campaign = db.session.execute(select(Campaign).where(Campaign.slug == slug)).scalar_one()
+        try:
+            added = seed_demo_signatures(campaign, count)
+        except DemoRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"{slug}: {added} demo signatures added")
+    while update_signature_counts(budget_seconds=5):
+        pass
 
 
 @campaigns_cli.command("recount")

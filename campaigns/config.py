@@ -74,6 +74,9 @@ def from_environment() -> dict[str, Any]:
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
         "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "1")),
         "RELAY_INTERVAL_SECONDS": float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
+        # Aggregates are shared between requests for this long (0 turns caching off).
+        "COUNT_CACHE_SECONDS": float(os.environ.get("COUNT_CACHE_SECONDS", "0.5")),
+        "RESULTS_CACHE_SECONDS": float(os.environ.get("RESULTS_CACHE_SECONDS", "2")),
     }
     return config
 

@@ -3,12 +3,13 @@ Accept-Language. Arabic is the default and the fallback for content."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Any
 
 from babel import Locale
 from flask import Flask, abort, current_app, g, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal, format_percent
 from werkzeug.routing import BuildError
 
 DEFAULT_LANGUAGE = "ar"
@@ -74,8 +75,25 @@ def format_number(value: int | float) -> str:
     return str(format_decimal(value))
 
 
+def _format_date(value: date, format: str = "medium") -> str:
+    return str(format_date(value, format))
+
+
+def _country_name(code: str) -> str:
+    from .signing.countries import country_name
+
+    return country_name(code, current_language())
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["format_number"] = format_number
+    app.jinja_env.filters.update(
+        format_number=format_number,
+        format_date=_format_date,
+        format_percent=lambda value: str(format_percent(value)),
+        parse_date=date.fromisoformat,
+        country_name=_country_name,
+    )
+    app.jinja_env.globals["zip"] = zip
     app.jinja_env.globals.update(
         switch_language_url=switch_language_url,
         current_language=current_language,

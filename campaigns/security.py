@@ -21,8 +21,8 @@ CSP = "; ".join(
         "frame-ancestors {ancestors}",
     ]
 )
-# Endpoints that partner sites may frame (the embed widget, a later issue).
-FRAMEABLE_ENDPOINTS: set[str] = set()
+# Endpoints that partner sites may frame: the embed widget only.
+FRAMEABLE_ENDPOINTS = {"embed.widget"}
 # Pages that can show what a signer typed or a personal link: never cached.
 NO_STORE_ENDPOINTS = {"signing.thanks", "signing.confirm"}
 

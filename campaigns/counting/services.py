@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 
 from ..extensions import db
 from ..models import (
@@ -19,10 +19,13 @@ from ..models import (
     CountryCount,
     DailyCount,
     JobLock,
+    RegionCount,
     Signature,
+    SignatureSource,
     SignatureState,
 )
 from ..models.types import utcnow
+from ..signing.regions import OTHER, REGION_COUNTRIES
 from ..upsert import insert_add, insert_ignore
 
 # Must read exactly as the partial index's predicate so the planner uses it.
@@ -58,6 +61,8 @@ def _fold_batch(limit: int) -> int:
             Signature.validated_at,
             Signature.amount,
             Signature.state,
+            Signature.source,
+            Signature.region_code,
         )
         .where(UNCOUNTED)
         .order_by(Signature.id)
@@ -66,31 +71,59 @@ def _fold_batch(limit: int) -> int:
     ).all()
     if not rows:
         return 0
-    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    # [signers, total] deltas per bucket; campaigns also count demo signers.
+    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     countries: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    regions: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
     days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
         sign = 1 if row.state is SignatureState.validated else -1
         units = row.amount if row.amount is not None else 1
         validated_at: datetime = row.validated_at or utcnow()
-        for bucket in (
+        buckets = [
             campaigns[row.campaign_id],
             countries[(row.campaign_id, row.country)],
             days[(row.campaign_id, validated_at.date())],
-        ):
+        ]
+        if row.country in REGION_COUNTRIES:
+            buckets.append(regions[(row.campaign_id, row.country, row.region_code or OTHER)])
+        for bucket in buckets:
             bucket[0] += sign
             bucket[1] += sign * units
+        if row.source is SignatureSource.demo:
+            campaigns[row.campaign_id][2] += sign
     now = utcnow()
-    for campaign_id, (signers, total) in campaigns.items():
+    for campaign_id, (signers, total, demo) in campaigns.items():
         db.session.execute(
             insert_add(
-                CampaignCount, ["campaign_id"], ["signers", "total"], ("updated_at",)
-            ).values(campaign_id=campaign_id, signers=signers, total=total, updated_at=now)
+                CampaignCount,
+                ["campaign_id"],
+                ["signers", "total", "demo_signers"],
+                ("updated_at",),
+            ).values(
+                campaign_id=campaign_id,
+                signers=signers,
+                total=total,
+                demo_signers=demo,
+                updated_at=now,
+            )
         )
     for (campaign_id, country), (signers, total) in countries.items():
         db.session.execute(
             insert_add(CountryCount, ["campaign_id", "country"], ["signers", "total"]).values(
                 campaign_id=campaign_id, country=country, signers=signers, total=total
+            )
+        )
+    for (campaign_id, country, region), (signers, total) in regions.items():
+        db.session.execute(
+            insert_add(
+                RegionCount, ["campaign_id", "country", "region"], ["signers", "total"]
+            ).values(
+                campaign_id=campaign_id,
+                country=country,
+                region=region,
+                signers=signers,
+                total=total,
             )
         )
     for (campaign_id, day), (signers, total) in days.items():
@@ -137,14 +170,36 @@ def recount_signatures(campaign: Campaign) -> None:
         if not held:
             raise RuntimeError("the count job is running; try again")
         cid = campaign.id
-        for model in (CampaignCount, CountryCount, DailyCount):
+        for model in (CampaignCount, CountryCount, RegionCount, DailyCount):
             db.session.execute(delete(model).where(model.campaign_id == cid))
         validated = (Signature.campaign_id == cid) & (Signature.state == SignatureState.validated)
         units = func.coalesce(Signature.amount, 1)
-        signers, total = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(units), 0)).where(validated)
+        is_demo = case((Signature.source == SignatureSource.demo, 1), else_=0)
+        signers, total, demo = db.session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(units), 0),
+                func.coalesce(func.sum(is_demo), 0),
+            ).where(validated)
         ).one()
-        db.session.add(CampaignCount(campaign_id=cid, signers=signers, total=total))
+        db.session.add(
+            CampaignCount(
+                campaign_id=cid,
+                signers=signers,
+                total=total,
+                demo_signers=demo,
+                updated_at=utcnow(),
+            )
+        )
+        region = func.coalesce(Signature.region_code, OTHER)
+        for country, code, n, t in db.session.execute(
+            select(Signature.country, region, func.count(), func.sum(units))
+            .where(validated, Signature.country.in_(REGION_COUNTRIES))
+            .group_by(Signature.country, region)
+        ):
+            db.session.add(
+                RegionCount(campaign_id=cid, country=country, region=code, signers=n, total=t)
+            )
         for country, n, t in db.session.execute(
             select(Signature.country, func.count(), func.sum(units))
             .where(validated)
@@ -175,7 +230,9 @@ def recount_signatures(campaign: Campaign) -> None:
 def campaign_count(campaign_id: int) -> CampaignCount:
     """The campaign's aggregated figures (zeros before the first count)."""
     count = db.session.get(CampaignCount, campaign_id)
-    return count or CampaignCount(campaign_id=campaign_id, signers=0, total=0, updated_at=None)
+    return count or CampaignCount(
+        campaign_id=campaign_id, signers=0, total=0, demo_signers=0, updated_at=None
+    )
 
 
 # Any breakdown bucket smaller than this is merged into "other": small buckets

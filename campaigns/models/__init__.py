@@ -9,7 +9,7 @@ from .campaign import (
     CampaignText,
     campaign_partners,
 )
-from .counts import CampaignCount, CountryCount, DailyCount
+from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .email import EmailKind, EmailLog, EmailStatus
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
@@ -42,6 +42,7 @@ __all__ = [
     "Organization",
     "OrganizationKind",
     "OutboxMessage",
+    "RegionCount",
     "Signature",
     "SignatureSource",
     "SignatureState",

@@ -21,6 +21,8 @@ class CampaignCount(db.Model):  # type: ignore[name-defined,misc]
     signers: Mapped[int] = mapped_column(BigInteger, default=0)
     # Signatures for a petition, units pledged for a pledge.
     total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Of the signers, how many are demo data (embedded default only).
+    demo_signers: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -42,5 +44,20 @@ class DailyCount(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    signers: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RegionCount(db.Model):  # type: ignore[name-defined,misc]
+    """Per region, for the countries in ``signing.regions.REGION_COUNTRIES``;
+    ``region`` is an ISO 3166-2 code or ``other``."""
+
+    __tablename__ = "region_counts"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
     signers: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -47,6 +47,8 @@ CONFIRMABLE = frozenset({SignatureState.pending})
 class SignatureSource(enum.Enum):
     web = "web"
     paper = "paper"
+    # Made up by `flask campaigns seed --demo` on the embedded default only.
+    demo = "demo"
 
 
 # What the encrypted blob is bound to: it cannot be replayed into another column.
@@ -75,6 +77,14 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("checked_at IS NULL"),
             sqlite_where=text("checked_at IS NULL"),
         ),
+        # The latest public signers of a campaign, newest first.
+        Index(
+            "ix_signatures_public",
+            "campaign_id",
+            "validated_at",
+            postgresql_where=text("show_name AND state = 'validated'"),
+            sqlite_where=text("show_name AND state = 'validated'"),
+        ),
         # The count job's work queue: rows whose counted flag disagrees with their state.
         Index(
             "ix_signatures_uncounted",
@@ -97,6 +107,8 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     personal_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     country: Mapped[str] = mapped_column(String(2))
     region: Mapped[str] = mapped_column(String(80), default="")
+    # ISO 3166-2 code matched from ``region`` where breakdowns exist (Syria, Turkey).
+    region_code: Mapped[str | None] = mapped_column(String(8))
     amount: Mapped[int | None] = mapped_column(Integer)
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_ok: Mapped[bool] = mapped_column(Boolean, default=False)

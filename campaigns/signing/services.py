@@ -22,6 +22,7 @@ from ..privacy.crypto import fingerprint, hash_ip, keyring
 from ..upsert import insert_ignore
 from .normalize import canonical_email, canonical_phone, clean_text, display_email
 from .personal import PersonalData, seal_personal_data
+from .regions import match_region
 from .tokens import read_confirm_token
 
 
@@ -86,6 +87,7 @@ def sign_campaign(
             personal_data=seal_personal_data(personal, ring),
             country=data.country,
             region=clean_text(data.region),
+            region_code=match_region(data.country, data.region),
             amount=data.amount if campaign.is_pledge else None,
             show_name=data.show_name,
             contact_ok=data.contact_ok,

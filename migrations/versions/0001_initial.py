@@ -1,8 +1,8 @@
-"""signing pipeline tables
+"""signing pipeline and results tables
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 06:23:13.424645
+Create Date: 2026-11-29 06:29:54.984389
 
 """
 from alembic import op
@@ -69,6 +69,7 @@ def upgrade():
     sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('signers', sa.BigInteger(), nullable=False),
     sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('demo_signers', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_counts_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('campaign_id', name=op.f('pk_campaign_counts'))
@@ -106,6 +107,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_daily_counts_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('campaign_id', 'day', name=op.f('pk_daily_counts'))
     )
+    op.create_table('region_counts',
+    sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('region', sa.String(length=8), nullable=False),
+    sa.Column('signers', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_region_counts_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('campaign_id', 'country', 'region', name=op.f('pk_region_counts'))
+    )
     op.create_table('signatures',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('uuid', sa.Uuid(), nullable=False),
@@ -116,6 +126,7 @@ def upgrade():
     sa.Column('personal_data', sa.LargeBinary(), nullable=True),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('region', sa.String(length=80), nullable=False),
+    sa.Column('region_code', sa.String(length=8), nullable=True),
     sa.Column('amount', sa.Integer(), nullable=True),
     sa.Column('show_name', sa.Boolean(), nullable=False),
     sa.Column('contact_ok', sa.Boolean(), nullable=False),
@@ -127,7 +138,7 @@ def upgrade():
     sa.Column('validated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('invalidated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('counted', sa.Boolean(), nullable=False),
-    sa.CheckConstraint("source IN ('web', 'paper')", name=op.f('ck_signatures_source')),
+    sa.CheckConstraint("source IN ('web', 'paper', 'demo')", name=op.f('ck_signatures_source')),
     sa.CheckConstraint("state IN ('pending', 'validated', 'fraudulent', 'invalidated')", name=op.f('ck_signatures_state')),
     sa.CheckConstraint('amount IS NULL OR amount > 0', name=op.f('ck_signatures_amount_positive')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_signatures_campaign_id_campaigns')),
@@ -135,6 +146,7 @@ def upgrade():
     sa.UniqueConstraint('uuid', name=op.f('uq_signatures_uuid'))
     )
     with op.batch_alter_table('signatures', schema=None) as batch_op:
+        batch_op.create_index('ix_signatures_public', ['campaign_id', 'validated_at'], unique=False, postgresql_where=sa.text("show_name AND state = 'validated'"), sqlite_where=sa.text("show_name AND state = 'validated'"))
         batch_op.create_index('ix_signatures_rate', ['campaign_id', 'ip_hash', 'created_at'], unique=False)
         batch_op.create_index('ix_signatures_unchecked', ['created_at'], unique=False, postgresql_where=sa.text('checked_at IS NULL'), sqlite_where=sa.text('checked_at IS NULL'))
         batch_op.create_index('ix_signatures_uncounted', ['id'], unique=False, postgresql_where=sa.text("counted <> (state = 'validated')"), sqlite_where=sa.text("counted <> (state = 'validated')"))
@@ -176,8 +188,10 @@ def downgrade():
         batch_op.drop_index('ix_signatures_uncounted', postgresql_where=sa.text("counted <> (state = 'validated')"), sqlite_where=sa.text("counted <> (state = 'validated')"))
         batch_op.drop_index('ix_signatures_unchecked', postgresql_where=sa.text('checked_at IS NULL'), sqlite_where=sa.text('checked_at IS NULL'))
         batch_op.drop_index('ix_signatures_rate')
+        batch_op.drop_index('ix_signatures_public', postgresql_where=sa.text("show_name AND state = 'validated'"), sqlite_where=sa.text("show_name AND state = 'validated'"))
 
     op.drop_table('signatures')
+    op.drop_table('region_counts')
     op.drop_table('daily_counts')
     op.drop_table('country_counts')
     op.drop_table('campaign_texts')

@@ -1,0 +1,146 @@
+"""The OpenAPI 3.1 description of the public JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INT = {"type": "integer", "minimum": 0}
+_NULLABLE_INT = {"type": ["integer", "null"], "minimum": 1}
+
+_COUNTS = {"signers": _INT, "total": _INT}
+
+
+def _bucket(key: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [key, "signers", "total"],
+        "additionalProperties": False,
+        "properties": {key: {"type": "string", "description": description}, **_COUNTS},
+    }
+
+
+SUMMARY = {
+    "type": "object",
+    "required": ["slug", "kind", "status", "goal", "unit", "total", "signers", "updated_at"],
+    "properties": {
+        "slug": {"type": "string"},
+        "kind": {"type": "string", "enum": ["petition", "pledge"]},
+        "status": {"type": "string", "enum": ["open", "closed"]},
+        "goal": _NULLABLE_INT,
+        "unit": {"type": "string", "description": "What is counted: signatures, trees, …"},
+        "total": {**_INT, "description": "Signatures, or units pledged for a pledge"},
+        "signers": _INT,
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+DETAIL = {
+    "allOf": [
+        SUMMARY,
+        {
+            "type": "object",
+            "required": ["by_country", "by_region", "daily", "milestones"],
+            "properties": {
+                "by_country": {
+                    "type": "array",
+                    "description": "Countries with fewer than 5 signers are merged into 'other'.",
+                    "items": _bucket("country", "ISO 3166-1 alpha-2 code, or 'other'"),
+                },
+                "by_region": {
+                    "type": "object",
+                    "description": "Per country (SY, TR): regions with fewer than 5 signers "
+                    "are merged into 'other'.",
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": _bucket("region", "ISO 3166-2 code, or 'other'"),
+                    },
+                },
+                "daily": {
+                    "type": "array",
+                    "description": "The last 28 days, oldest first.",
+                    "items": _bucket("day", "UTC date (YYYY-MM-DD)"),
+                },
+                "milestones": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["percent", "day"],
+                        "properties": {
+                            "percent": {"type": "integer", "enum": [25, 50, 75, 100]},
+                            "day": {"type": "string", "format": "date"},
+                        },
+                    },
+                },
+            },
+        },
+    ]
+}
+
+COUNT = {
+    "type": "object",
+    "required": ["total", "signers", "goal"],
+    "additionalProperties": False,
+    "properties": {"total": _INT, "signers": _INT, "goal": _NULLABLE_INT},
+}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_SLUG = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 80},
+}
+_NOT_FOUND = _json(ERROR, "No public campaign with this slug")
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Zaytoun public API",
+            "version": "1",
+            "description": "Live figures of the Aleppo Revolutionaries Union's campaigns. "
+            "Aggregates only: no personal data is ever served.",
+        },
+        "paths": {
+            "/api/v1/campaigns": {
+                "get": {
+                    "operationId": "listCampaigns",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["campaigns"],
+                                "properties": {"campaigns": {"type": "array", "items": SUMMARY}},
+                            },
+                            "Open and closed campaigns",
+                        )
+                    },
+                }
+            },
+            "/api/v1/campaigns/{slug}": {
+                "get": {
+                    "operationId": "getCampaign",
+                    "parameters": [_SLUG],
+                    "responses": {"200": _json(DETAIL, "A campaign's figures"), "404": _NOT_FOUND},
+                }
+            },
+            "/api/v1/campaigns/{slug}/count": {
+                "get": {
+                    "operationId": "getCampaignCount",
+                    "parameters": [_SLUG],
+                    "responses": {"200": _json(COUNT, "The live count"), "404": _NOT_FOUND},
+                }
+            },
+        },
+    }

@@ -1,0 +1,132 @@
+"""The figures of a campaign, computed from the count tables only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..cache import cached_json
+from ..counting.services import MIN_BUCKET, campaign_count, country_breakdown
+from ..extensions import db
+from ..models import Campaign, DailyCount, RegionCount, Signature, SignatureState
+from ..models.types import utcnow
+from ..privacy.crypto import DecryptionError
+from ..signing.personal import read_personal_data
+from ..signing.regions import OTHER, REGION_COUNTRIES
+
+MILESTONES = (25, 50, 75, 100)
+CHART_DAYS = 28
+LATEST_SIGNERS = 10
+
+
+def region_breakdown(campaign_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Per country in REGION_COUNTRIES, signers per region; small regions merged."""
+    rows = db.session.execute(
+        select(RegionCount.country, RegionCount.region, RegionCount.signers, RegionCount.total)
+        .where(RegionCount.campaign_id == campaign_id, RegionCount.signers > 0)
+        .order_by(RegionCount.signers.desc(), RegionCount.region)
+    ).all()
+    result: dict[str, list[dict[str, Any]]] = {country: [] for country in REGION_COUNTRIES}
+    other: dict[str, list[int]] = {country: [0, 0] for country in REGION_COUNTRIES}
+    for country, region, signers, total in rows:
+        if region != OTHER and signers >= MIN_BUCKET:
+            result[country].append({"region": region, "signers": signers, "total": total})
+        else:
+            other[country][0] += signers
+            other[country][1] += total
+    for country, (signers, total) in other.items():
+        if signers:
+            result[country].append({"region": OTHER, "signers": signers, "total": total})
+    return result
+
+
+Series = list[dict[str, Any]]
+
+
+def daily_series(campaign_id: int, goal: int | None) -> tuple[Series, Series]:
+    """The last CHART_DAYS days (zero-filled) and the milestones reached."""
+    rows = db.session.execute(
+        select(DailyCount.day, DailyCount.signers, DailyCount.total)
+        .where(DailyCount.campaign_id == campaign_id)
+        .order_by(DailyCount.day)
+    ).all()
+    milestones: list[dict[str, Any]] = []
+    running = 0
+    for day, _signers, total in rows:
+        running += total
+        while goal and len(milestones) < len(MILESTONES):
+            percent = MILESTONES[len(milestones)]
+            if running * 100 < percent * goal:
+                break
+            milestones.append({"percent": percent, "day": day.isoformat()})
+    by_day = {day: (signers, total) for day, signers, total in rows}
+    today = utcnow().date()
+    series = []
+    for offset in range(CHART_DAYS - 1, -1, -1):
+        when: date = today - timedelta(days=offset)
+        signers, total = by_day.get(when, (0, 0))
+        series.append({"day": when.isoformat(), "signers": signers, "total": total})
+    return series, milestones
+
+
+def latest_public_signers(campaign_id: int) -> list[dict[str, str]]:
+    """The newest validated signers who chose to be shown: first name and city only."""
+    signatures = db.session.execute(
+        select(Signature)
+        .where(
+            Signature.campaign_id == campaign_id,
+            Signature.show_name.is_(True),
+            Signature.state == SignatureState.validated,
+        )
+        .order_by(Signature.validated_at.desc())
+        .limit(LATEST_SIGNERS)
+    ).scalars()
+    people = []
+    for signature in signatures:
+        try:
+            name = read_personal_data(signature)["name"]
+        except (LookupError, DecryptionError):
+            continue
+        first = name.split(" ", 1)[0] if name else ""
+        if first:
+            people.append({"first_name": first, "city": signature.region})
+    return people
+
+
+def campaign_results(campaign: Campaign) -> dict[str, Any]:
+    """Everything the results page, the embed and the JSON API show; cached."""
+
+    def compute() -> dict[str, Any]:
+        count = campaign_count(campaign.id)
+        daily, milestones = daily_series(campaign.id, campaign.goal)
+        return {
+            "total": count.total,
+            "signers": count.signers,
+            "demo_signers": count.demo_signers,
+            "goal": campaign.goal,
+            "updated_at": count.updated_at.isoformat() if count.updated_at else None,
+            "by_country": country_breakdown(campaign.id),
+            "by_region": region_breakdown(campaign.id),
+            "daily": daily,
+            "milestones": milestones,
+            "latest": latest_public_signers(campaign.id),
+        }
+
+    ttl = current_app.config["RESULTS_CACHE_SECONDS"]
+    result: dict[str, Any] = cached_json(f"results:{campaign.id}", ttl, compute)
+    return result
+
+
+def count_figures(campaign: Campaign) -> dict[str, Any]:
+    """The small, hot count JSON; cached for a second."""
+
+    def compute() -> dict[str, Any]:
+        count = campaign_count(campaign.id)
+        return {"total": count.total, "signers": count.signers, "goal": campaign.goal}
+
+    ttl = current_app.config["COUNT_CACHE_SECONDS"]
+    result: dict[str, Any] = cached_json(f"count:{campaign.id}", ttl, compute)
+    return result
