@@ -100,9 +100,10 @@ def compose(email: EmailLog, signature: Signature) -> EmailMessage:
     message["To"] = personal["email"]
     message["Message-ID"] = new_message_id()
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = signature.locale
     message.set_content(plain)
     message.add_alternative(html, subtype="html")
+    # After the body: set_content() replaces every Content-* header.
+    message["Content-Language"] = signature.locale
     return message
 
 

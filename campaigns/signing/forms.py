@@ -71,8 +71,12 @@ class SignForm(FlaskForm):  # type: ignore[misc]
         self.parsed_amount: int | None = None
 
     def validate_full_name(self, field: StringField) -> None:
-        if not clean_text(field.data or ""):
+        cleaned = clean_text(field.data or "")
+        if not cleaned:
             raise ValidationError(_l("Please enter your name."))
+        # NFKC can lengthen text (ligatures): the limit holds for what is stored.
+        if len(cleaned) > 100:
+            raise ValidationError(_l("Your name must be at most 100 characters."))
 
     def validate_email(self, field: StringField) -> None:
         try:
@@ -95,8 +99,11 @@ class SignForm(FlaskForm):  # type: ignore[misc]
             ) from None
 
     def validate_region(self, field: StringField) -> None:
-        if not clean_text(field.data or ""):
+        cleaned = clean_text(field.data or "")
+        if not cleaned:
             raise ValidationError(_l("Please enter your city or region."))
+        if len(cleaned) > 80:
+            raise ValidationError(_l("The city or region must be at most 80 characters."))
 
     def validate_amount(self, field: StringField) -> None:
         if not self.campaign.is_pledge:

@@ -109,7 +109,8 @@ def confirm(token: str) -> ResponseReturnValue:
     if signature is None:
         return render_template("signing/confirm_failed.html", reason="invalid"), 404
     campaign = signature.campaign
-    if request.method == "GET":
+    # GET and HEAD (link checkers, mail scanners) only ever see the button.
+    if request.method != "POST":
         return render_template(
             "signing/confirm.html",
             campaign=campaign,
