@@ -8,6 +8,7 @@ The embedded default generates both once and keeps them in ``instance/``
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -42,8 +43,9 @@ def _load_or_create(path: Path, nbytes: int) -> str:
 def decode_key(value: str) -> bytes:
     """Decode a url-safe base64 key of at least 32 bytes."""
     try:
-        raw = base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4))
-    except (ValueError, TypeError) as exc:
+        padded = value.strip().encode() + b"=" * (-len(value.strip()) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+    except (ValueError, TypeError, binascii.Error) as exc:
         raise KeyConfigError("PERSONAL_DATA_KEY is not url-safe base64") from exc
     if len(raw) < 32:
         raise KeyConfigError("PERSONAL_DATA_KEY must hold at least 32 bytes")
