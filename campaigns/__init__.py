@@ -18,6 +18,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. ``config`` overrides the environment (tests)."""
     settings = from_environment()
     settings.update(config or {})
+    # Derived from REDIS_URL unless the caller says otherwise.
+    for key in ("TASKS_EAGER", "EMBEDDED_SCHEDULER"):
+        if key not in (config or {}):
+            settings[key] = not settings["REDIS_URL"]
     app = Flask(
         __name__,
         instance_path=settings["INSTANCE_PATH"],

@@ -104,6 +104,9 @@ def compose(email: EmailLog, signature: Signature) -> EmailMessage:
     message.add_alternative(html, subtype="html")
     # After the body: set_content() replaces every Content-* header.
     message["Content-Language"] = signature.locale
+    # Python 3.11 folds long non-ASCII headers into encoded words with the space
+    # between them, which readers drop ("نحنأشجار"): keep headers on one line.
+    message.policy = message.policy.clone(max_line_length=998)
     return message
 
 
