@@ -7,20 +7,19 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style, nothing from another origin.
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors {ancestors}",
-    ]
-)
+_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+]
+CSP = "; ".join([*_DIRECTIVES, "frame-ancestors 'none'"])
+CSP_FRAMEABLE = "; ".join(_DIRECTIVES)
 # Endpoints that partner sites may frame: the embed widget only.
 FRAMEABLE_ENDPOINTS = {"embed.widget"}
 # Pages that can show what a signer typed or a personal link: never cached.
@@ -36,10 +35,13 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def set_security_headers(response: Response) -> Response:
     frameable = request.endpoint in FRAMEABLE_ENDPOINTS
-    response.headers["Content-Security-Policy"] = CSP.format(
-        ancestors="*" if frameable else "'none'"
-    )
-    if not frameable:
+    if frameable:
+        # Any host page may frame the widget, including sandboxed and srcdoc
+        # frames, which "frame-ancestors *" would refuse (it matches only
+        # network schemes): so no frame-ancestors directive at all.
+        response.headers["Content-Security-Policy"] = CSP_FRAMEABLE
+    else:
+        response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

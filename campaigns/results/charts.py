@@ -29,8 +29,8 @@ def column_chart(
     values: list[tuple[str, int]],
     *,
     rtl: bool,
-    width: int = 640,
-    height: int = 180,
+    width: int = 480,
+    height: int = 160,
     label_space: int = 24,
 ) -> Chart:
     """Vertical bars, one per (label, value), in reading order."""
@@ -58,13 +58,13 @@ def row_chart(
     values: list[tuple[str, int]],
     *,
     rtl: bool,
-    width: int = 640,
-    row_height: int = 28,
-    label_space: int = 200,
+    width: int = 480,
+    row_height: int = 30,
+    label_space: int = 150,
 ) -> Chart:
     """Horizontal bars, one row per (label, value); labels sit at the start side."""
     maximum = max((v for _, v in values), default=0)
-    plot = width - label_space - 60
+    plot = width - label_space - 56
     bars = []
     for i, (label, value) in enumerate(values):
         w = (value / maximum * plot) if maximum else 0

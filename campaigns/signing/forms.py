@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, Label, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..i18n import format_number
@@ -58,7 +58,7 @@ class SignForm(FlaskForm):  # type: ignore[misc]
             Length(max=80, message=_l("The city or region must be at most 80 characters.")),
         ],
     )
-    amount = StringField(_l("How many do you pledge?"))
+    amount = StringField(_l("How many do you pledge?"))  # labelled per campaign below
     show_name = BooleanField(_l("Show my name publicly on the list of signers"))
     contact_ok = BooleanField(_l("The union may contact me about this campaign"))
     # Honeypot: hidden from people by CSS; bots fill it in.
@@ -69,6 +69,11 @@ class SignForm(FlaskForm):  # type: ignore[misc]
         self.campaign = campaign
         self.country.choices = [("", _l("Choose…")), *country_choices(lang)]
         self.parsed_amount: int | None = None
+        if campaign.is_pledge:
+            unit = campaign.text(lang).unit_label
+            self.amount.label = Label(
+                self.amount.id, _l("How many %(unit)s do you pledge?", unit=unit)
+            )
 
     def validate_full_name(self, field: StringField) -> None:
         cleaned = clean_text(field.data or "")

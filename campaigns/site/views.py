@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -25,6 +33,13 @@ bp.url_defaults(push_lang)
 def root() -> ResponseReturnValue:
     response = redirect(url_for(".home", lang=best_language()), 302)
     response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    response = send_from_directory(current_app.static_folder or "", "favicon.ico")
+    response.headers["Cache-Control"] = "public, max-age=604800"
     return response
 
 

@@ -20,6 +20,9 @@
       root.querySelectorAll("[data-live-count]").forEach(function (el) {
         el.textContent = format.format(data.total);
       });
+      root.querySelectorAll("[data-live-signers]").forEach(function (el) {
+        el.textContent = format.format(data.signers);
+      });
       root.querySelectorAll("progress").forEach(function (el) {
         el.value = Math.min(data.total, el.max);
       });
