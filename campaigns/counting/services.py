@@ -165,14 +165,25 @@ def update_signature_counts(batch: int = 5000, budget_seconds: float = 0.8) -> i
 
 
 def recount_signatures(campaign: Campaign) -> None:
-    """Rebuild a campaign's count tables from its signatures (the truth)."""
+    """Rebuild a campaign's count tables from its signatures' states.
+
+    The flags are set from the states first: that UPDATE locks every row of the
+    campaign until the commit, so a confirmation arriving meanwhile waits and
+    is folded by the next run instead of slipping between the sums and the
+    flags."""
     with single_flight("update_signature_counts") as held:
         if not held:
             raise RuntimeError("the count job is running; try again")
         cid = campaign.id
+        db.session.execute(
+            update(Signature)
+            .where(Signature.campaign_id == cid)
+            .values(counted=Signature.state == SignatureState.validated)
+            .execution_options(synchronize_session=False)
+        )
         for model in (CampaignCount, CountryCount, RegionCount, DailyCount):
             db.session.execute(delete(model).where(model.campaign_id == cid))
-        validated = (Signature.campaign_id == cid) & (Signature.state == SignatureState.validated)
+        validated = (Signature.campaign_id == cid) & Signature.counted.is_(True)
         units = func.coalesce(Signature.amount, 1)
         is_demo = case((Signature.source == SignatureSource.demo, 1), else_=0)
         signers, total, demo = db.session.execute(
@@ -218,12 +229,6 @@ def recount_signatures(campaign: Campaign) -> None:
                     total=t,
                 )
             )
-        db.session.execute(
-            update(Signature)
-            .where(Signature.campaign_id == cid)
-            .values(counted=Signature.state == SignatureState.validated)
-            .execution_options(synchronize_session=False)
-        )
         db.session.commit()
 
 

@@ -31,7 +31,13 @@ def region_breakdown(campaign_id: int) -> dict[str, list[dict[str, Any]]]:
     ).all()
     result: dict[str, list[dict[str, Any]]] = {country: [] for country in REGION_COUNTRIES}
     other: dict[str, list[int]] = {country: [0, 0] for country in REGION_COUNTRIES}
+    per_country = {country: 0 for country in REGION_COUNTRIES}
+    for country, _region, signers, _total in rows:
+        per_country[country] += signers
     for country, region, signers, total in rows:
+        if per_country[country] < MIN_BUCKET:
+            # The country itself is merged into "other": it gets no breakdown.
+            continue
         if region != OTHER and signers >= MIN_BUCKET:
             result[country].append({"region": region, "signers": signers, "total": total})
         else:

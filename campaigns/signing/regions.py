@@ -5,6 +5,7 @@ that results can be broken down by region. Anything unmatched stays "other".
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -128,6 +129,7 @@ TURKEY_ARABIC = {
 # Breakdowns by region are shown for these countries.
 REGION_COUNTRIES = ("SY", "TR")
 OTHER = "other"
+_SEPARATORS = re.compile(r"[,،;/|()\-–—]+")
 
 
 def _fold(text: str) -> str:
@@ -161,13 +163,16 @@ def match_region(country: str, text: str) -> str | None:
     if country not in REGION_COUNTRIES or not text:
         return None
     index = _index()
-    folded = _fold(text)
-    if (country, folded) in index:
-        return index[(country, folded)]
-    # "Afrin, Aleppo" or "حي الشعار - حلب": try each part, last first.
-    for part in reversed(folded.split(" ")):
-        if (country, part) in index:
-            return index[(country, part)]
+    # "Afrin, Aleppo" or "دوما - ريف دمشق": each part, the last (widest) first;
+    # inside a part, the longest run of words first ("rif dimashq" before "dimashq").
+    parts = [_fold(part) for part in _SEPARATORS.split(text)]
+    for part in [_fold(text), *reversed(parts)]:
+        words = part.split(" ")
+        for size in range(len(words), 0, -1):
+            for start in range(len(words) - size, -1, -1):
+                candidate = " ".join(words[start : start + size])
+                if (country, candidate) in index:
+                    return index[(country, candidate)]
     return None
 
 
@@ -177,8 +182,9 @@ def region_name(code: str, lang: str) -> str:
     if code in SYRIA:
         names = SYRIA[code][0]
         return names.get(lang) or names["en"]
-    if code.startswith("TR-"):
-        if lang == "ar" and code in TURKEY_ARABIC:
-            return TURKEY_ARABIC[code]
-        return TURKEY_PROVINCES[int(code[3:]) - 1]
+    if code in TURKEY_ARABIC and lang == "ar":
+        return TURKEY_ARABIC[code]
+    number = code[3:] if code.startswith("TR-") else ""
+    if number.isdigit() and 1 <= int(number) <= len(TURKEY_PROVINCES):
+        return TURKEY_PROVINCES[int(number) - 1]
     return code

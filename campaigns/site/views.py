@@ -5,6 +5,7 @@ import logging
 from flask import (
     Blueprint,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -67,6 +68,12 @@ def csrf_error(error: CSRFError) -> ResponseReturnValue:
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
+    if request.path.startswith("/api/"):
+        # API clients get JSON, and the CORS header that lets them read it.
+        response = jsonify({"error": error.name.lower().replace(" ", "_")})
+        response.status_code = status
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
     kind = {404: "not_found", 405: "method", 413: "too_large"}.get(status, "bad_request")
     if status >= 500:
         kind = "server"
