@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import i18n, security
+from . import assets, i18n, security
 from .config import ROOT, Defaults, from_environment
 from .extensions import babel, csrf, db, migrate
 
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     i18n.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
 
     from .tasks import init_celery
 

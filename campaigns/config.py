@@ -60,7 +60,7 @@ def from_environment() -> dict[str, Any]:
         "MAIL_ECHO": _bool("MAIL_ECHO", default=not os.environ.get("MAIL_SERVER")),
         # Links in emails: the public origin of the site.
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "LANGUAGES": os.environ.get("LANGUAGES", "ar,en").split(","),
+        "LANGUAGES": os.environ.get("LANGUAGES", "ar,ku,tr,en").split(","),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "BLOCKED_EMAIL_DOMAINS": [

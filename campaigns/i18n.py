@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Flask, Response, abort, current_app, g, request, url_for
 from flask_babel import format_date, format_decimal, format_percent
 from werkzeug.routing import BuildError
 
@@ -29,9 +29,33 @@ def text_direction(lang: str) -> str:
     return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
 
 
+LANGUAGE_COOKIE = "lang"
+
+
 def best_language() -> str:
-    """The visitor's Accept-Language choice among ours, else Arabic."""
+    """The language the visitor chose last time, else their Accept-Language
+    choice among ours, else Arabic."""
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    if remembered in languages():
+        return str(remembered)
     return request.accept_languages.best_match(languages(), default=DEFAULT_LANGUAGE)
+
+
+def remember_language(response: Response) -> Response:
+    """A page read in a language makes it the visitor's choice for ``/``."""
+    lang = g.get("lang")
+    if request.method != "GET" or not g.get("lang_from_url"):
+        return response
+    if lang and request.cookies.get(LANGUAGE_COOKIE) != lang:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
 
 
 def select_locale() -> str:
@@ -50,6 +74,7 @@ def pull_lang(endpoint: str | None, values: dict[str, Any] | None) -> None:
     if lang not in languages():
         abort(404)
     g.lang = lang
+    g.lang_from_url = True
 
 
 def push_lang(endpoint: str, values: dict[str, Any]) -> None:
@@ -94,6 +119,7 @@ def init_app(app: Flask) -> None:
         country_name=_country_name,
     )
     app.jinja_env.globals["zip"] = zip
+    app.after_request(remember_language)
     app.jinja_env.globals.update(
         switch_language_url=switch_language_url,
         current_language=current_language,

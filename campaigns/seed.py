@@ -21,12 +21,22 @@ ORGANIZATIONS: list[dict[str, Any]] = [
     {
         "slug": "aleppo-revolutionaries-union",
         "kind": OrganizationKind.union,
-        "names": {"ar": "اتحاد ثوار حلب", "en": "Aleppo Revolutionaries Union"},
+        "names": {
+            "ar": "اتحاد ثوار حلب",
+            "en": "Aleppo Revolutionaries Union",
+            "ku": "Yekîtiya Şoreşgerên Helebê",
+            "tr": "Halep Devrimciler Birliği",
+        },
     },
     {
         "slug": "kurdish-independents-league",
         "kind": OrganizationKind.partner,
-        "names": {"ar": "رابطة المستقلين الكرد", "en": "Kurdish Independents League"},
+        "names": {
+            "ar": "رابطة المستقلين الكرد",
+            "en": "Kurdish Independents League",
+            "ku": "Komeleya Serbixweyên Kurd",
+            "tr": "Bağımsız Kürtler Birliği",
+        },
     },
     {
         "slug": "syrian-national-coalition",
@@ -34,19 +44,33 @@ ORGANIZATIONS: list[dict[str, Any]] = [
         "names": {
             "ar": "الائتلاف الوطني لقوى الثورة والمعارضة السورية",
             "en": "Syrian National Coalition",
+            "ku": "Hevbendiya Niştimanî ya Sûriyê",
+            "tr": "Suriye Ulusal Koalisyonu",
         },
     },
 ]
 
 UNION_AR = (
-    "اتحاد ثوار حلب اتحادٌ مدني أسسته في نهاية عام 2013 ثلاثٌ وعشرون تنسيقيةً ومجلسًا "
-    "محليًا من أحياء حلب. هُجِّر أعضاؤه من المدينة عام 2016، ويعملون منذ ذلك الحين في "
+    "اتحاد ثوار حلب اتحادٌ مدني أسّسته في نهاية عام 2013 ثلاثةٌ وعشرون مجلسًا "
+    "محليًا لأحياء حلب. هُجِّر أعضاؤه من المدينة عام 2016، ويعملون منذ ذلك الحين في "
     "الشمال السوري وتركيا وأوروبا."
 )
 UNION_EN = (
     "The Aleppo Revolutionaries Union is a civil-society union founded at the end of 2013 "
     "by 23 neighbourhood councils of Aleppo. Its members were displaced from the city in "
     "2016 and have worked since in northern Syria, Turkey and Europe."
+)
+UNION_KU = (
+    "Yekîtiya Şoreşgerên Helebê yekîtiyeke civaka sivîl e ku di dawiya sala 2013an de "
+    "ji aliyê 23 encumenên taxên Helebê ve hat "
+    "damezrandin. Endamên wê di sala 2016an de ji bajêr hatin koçberkirin û ji wê demê ve "
+    "li bakurê Sûriyê, li Tirkiyê û li Ewropayê dixebitin."
+)
+UNION_TR = (
+    "Halep Devrimciler Birliği, 2013 yılının sonunda Halep'in 23 mahalle meclisi "
+    "tarafından kurulan bir sivil toplum birliğidir. "
+    "Üyeleri 2016'da şehirden zorla göç ettirildi; o zamandan beri Suriye'nin kuzeyinde, "
+    "Türkiye'de ve Avrupa'da çalışıyor."
 )
 
 CAMPAIGNS: list[dict[str, Any]] = [
@@ -93,6 +117,43 @@ CAMPAIGNS: list[dict[str, Any]] = [
                 ),
                 "unit_label": "signatures",
             },
+            "ku": {
+                "title": "Na ji Rûsyayê re di Encumena Mafên Mirovan de",
+                "summary": (
+                    "Daxwaznameyeke gelêrî li dijî endamtiya Rûsyayê di Encumena Mafên "
+                    "Mirovan a Neteweyên Yekbûyî de; balafirên wê nexweşxane, dibistan û "
+                    "bazarên Helebê bombebaran kirin."
+                ),
+                "body": (
+                    "Em, îmzekerên jêrîn, Sûrî û dostên Sûriyê, ji dewletên endam ên Civîna "
+                    "Giştî ya Neteweyên Yekbûyî dixwazin ku kursiyekê di Encumena Mafên "
+                    "Mirovan de nedin Rûsyayê.\n\n"
+                    "Rûsya ji sala 2015an ve beşdarî bombebarana bajarên Sûriyê bûye; "
+                    "komîsyonên Neteweyên Yekbûyî bi xwe êrişên li ser nexweşxane, bazar û "
+                    "kerwanên alîkariyê li Heleb û Îdlibê belge kirine. Nabe ku dewleteke "
+                    "van binpêkirinan dike di encumena ku erka wê parastina mafên mirovan e "
+                    "de rûne.\n\n" + UNION_KU
+                ),
+                "unit_label": "îmze",
+            },
+            "tr": {
+                "title": "İnsan Hakları Konseyinde Rusya'ya hayır",
+                "summary": (
+                    "Uçakları Halep'in hastanelerini, okullarını ve pazar yerlerini bombalayan "
+                    "Rusya'nın BM İnsan Hakları Konseyi üyeliğine karşı bir halk dilekçesi."
+                ),
+                "body": (
+                    "Biz aşağıda imzası bulunan Suriyeliler ve Suriye dostları, BM Genel "
+                    "Kurulu üyesi devletleri Rusya'ya İnsan Hakları Konseyinde sandalye "
+                    "vermemeye çağırıyoruz.\n\n"
+                    "Rusya 2015'ten bu yana Suriye şehirlerinin bombalanmasına katılıyor; "
+                    "BM'nin kendi komisyonları Halep ve İdlib'de hastanelere, pazar yerlerine "
+                    "ve yardım konvoylarına yönelik saldırıları belgeledi. Bu ihlalleri "
+                    "işleyen bir devlet, insan haklarını korumakla görevli konseyde yer "
+                    "almamalıdır.\n\n" + UNION_TR
+                ),
+                "unit_label": "imza",
+            },
         },
     },
     {
@@ -134,6 +195,39 @@ CAMPAIGNS: list[dict[str, Any]] = [
                     "and its partners will contact you about the planting.\n\n" + UNION_EN
                 ),
                 "unit_label": "olive trees",
+            },
+            "ku": {
+                "title": "Em darên zeytûnê ne",
+                "summary": (
+                    "Kampanyayek ji bo çandina 500 dar zeytûn li Efrînê di salvegera "
+                    "destpêka şoreşa Sûriyê de, bi Komeleya Serbixweyên Kurd û Hevbendiya "
+                    "Niştimanî re."
+                ),
+                "body": (
+                    "Zeytûn bîra Efrînê û debara xelkê wê ye; di salên şer de gelek ji wan "
+                    "ji kokê hatin derxistin û şewitandin. Di salvegera destpêka şoreşê de "
+                    "em, Ereb û Kurd, bi hev re 500 dar zeytûn li Efrînê diçînin, wekî "
+                    "nîşaneya ku ev ax ya hemû xelkê wê ye.\n\n"
+                    "Soz bide ka tu dixwazî çend daran bidî; eger tu razî bî, yekîtî û "
+                    "hevkarên wê dê derbarê çandinê de bi te re têkilî deynin.\n\n" + UNION_KU
+                ),
+                "unit_label": "dar zeytûn",
+            },
+            "tr": {
+                "title": "Biz zeytin ağaçlarıyız",
+                "summary": (
+                    "Suriye devriminin yıl dönümünde Bağımsız Kürtler Birliği ve Ulusal "
+                    "Koalisyon ile birlikte Afrin'e 500 zeytin ağacı dikme kampanyası."
+                ),
+                "body": (
+                    "Zeytin ağaçları Afrin'in hafızası ve halkının geçim kaynağıdır; savaş "
+                    "yıllarında birçoğu kökünden sökülüp yakıldı. Devrimin yıl dönümünde, bu "
+                    "toprakların tüm halkına ait olduğunun bir işareti olarak, Araplar ve "
+                    "Kürtler birlikte Afrin'e 500 zeytin ağacı dikiyoruz.\n\n"
+                    "Kaç ağaç vermek istediğinizi belirterek söz verin; kabul ederseniz birlik "
+                    "ve ortakları dikimle ilgili sizinle iletişime geçecek.\n\n" + UNION_TR
+                ),
+                "unit_label": "zeytin ağacı",
             },
         },
     },

@@ -19,7 +19,14 @@ from ..privacy.crypto import DecryptionError
 from ..signing.personal import read_personal_data
 from ..signing.tokens import confirm_url
 from ..upsert import insert_ignore
-from .transport import PermanentFailure, TemporaryFailure, new_message_id, open_transport
+from .transport import (
+    FolderTransport,
+    PermanentFailure,
+    SMTPTransport,
+    TemporaryFailure,
+    new_message_id,
+    open_transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +83,15 @@ def _claim(email_ids: list[int]) -> list[int]:
 def compose(email: EmailLog, signature: Signature) -> EmailMessage:
     """The message for one email log row, in the signer's language."""
     personal = read_personal_data(signature)
+    if not personal["email"]:
+        raise PermanentFailure("no email address")
     campaign = signature.campaign
     with force_locale(signature.locale):
         text = campaign.text(signature.locale)
         context = {
             "lang": signature.locale,
-            "name": personal["name"],
+            # First-strong isolates: a Latin name cannot scramble an Arabic line.
+            "name": f"\u2068{personal['name']}\u2069",
             "campaign": campaign,
             "title": text.title,
             "confirm_url": confirm_url(signature),
@@ -113,36 +123,55 @@ def compose(email: EmailLog, signature: Signature) -> EmailMessage:
 def deliver_emails(email_ids: list[int]) -> int:
     """Send the given queued emails over one connection; returns how many were sent.
 
-    Each outcome is committed right after its SMTP answer, so a worker killed
-    mid-batch leaves at most the one in flight to be sent again.
+    Each email is claimed (leased) just before it is sent and its outcome
+    committed right after the SMTP answer: a slow batch never outlives the
+    lease of the email in hand, and a worker killed mid-batch leaves at most
+    the one in flight to be sent again.
     """
-    claimed = _claim(email_ids)
     sent = 0
-    if not claimed:
-        return 0
-    with open_transport() as transport:
-        for email_id in claimed:
+    transport = None
+    try:
+        for email_id in sorted(email_ids):
+            if not _claim([email_id]):
+                continue
             email = db.session.get(EmailLog, email_id)
             if email is None:
                 continue
-            signature = (
-                db.session.get(Signature, email.signature_id) if email.signature_id else None
-            )
-            try:
-                if signature is None or signature.personal_data is None:
-                    raise PermanentFailure("signer data erased")
-                transport.send(compose(email, signature))
-            except TemporaryFailure as exc:
-                _record_failure(email, str(exc), permanent=email.attempts >= MAX_ATTEMPTS)
-            except (PermanentFailure, DecryptionError) as exc:
-                _record_failure(email, str(exc), permanent=True)
-            else:
-                email.status = EmailStatus.sent
-                email.sent_at = utcnow()
-                email.last_error = None
+            if transport is None:
+                transport = open_transport()
+            if _send_one(transport, email):
                 sent += 1
             db.session.commit()
+    finally:
+        if transport is not None:
+            transport.close()
     return sent
+
+
+def _send_one(transport: FolderTransport | SMTPTransport, email: EmailLog) -> bool:
+    """Send one claimed email and record the outcome (flush only)."""
+    signature = db.session.get(Signature, email.signature_id) if email.signature_id else None
+    try:
+        if signature is None or signature.personal_data is None:
+            raise PermanentFailure("signer data erased")
+        transport.send(compose(email, signature))
+    except TemporaryFailure as exc:
+        _record_failure(email, str(exc), permanent=email.attempts >= MAX_ATTEMPTS)
+        return False
+    except (PermanentFailure, DecryptionError, LookupError) as exc:
+        _record_failure(email, str(exc), permanent=True)
+        return False
+    except Exception as exc:
+        # A bug in composing one email must not stall the others.
+        log.exception("email %s could not be composed", email.id)
+        _record_failure(
+            email, f"error: {type(exc).__name__}", permanent=email.attempts >= MAX_ATTEMPTS
+        )
+        return False
+    email.status = EmailStatus.sent
+    email.sent_at = utcnow()
+    email.last_error = None
+    return True
 
 
 def _record_failure(email: EmailLog, error: str, *, permanent: bool) -> None:

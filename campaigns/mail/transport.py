@@ -35,6 +35,9 @@ class FolderTransport(AbstractContextManager["FolderTransport"]):
         self.folder = folder
         self.echo = echo
 
+    def close(self) -> None:
+        return None
+
     def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         msgid = str(message["Message-ID"]).strip("<>").split("@")[0]

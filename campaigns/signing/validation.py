@@ -57,9 +57,12 @@ def fraud_reason(signature: Signature) -> str | None:
     except (LookupError, DecryptionError):
         return "unreadable"
     domain = email.rpartition("@")[2].lower()
-    if domain in disposable_domains:
+    # x@mail.mailinator.com is as disposable as x@mailinator.com.
+    labels = domain.split(".")
+    parents = {".".join(labels[i:]) for i in range(len(labels) - 1)}
+    if parents & disposable_domains:
         return "disposable_domain"
-    if domain in current_app.config["BLOCKED_EMAIL_DOMAINS"]:
+    if parents & set(current_app.config["BLOCKED_EMAIL_DOMAINS"]):
         return "blocked_domain"
     return _rate_exceeded(signature)
 

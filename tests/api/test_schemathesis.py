@@ -108,7 +108,8 @@ def test_api_conforms_to_its_openapi_document(
     )
     @given(case=cases(operation, mode))
     def check(case: schemathesis.Case) -> None:
-        response = case.call_and_validate()  # every built-in check, server errors first
+        # The in-process WSGI client does not decode brotli or gzip: ask for none.
+        response = case.call_and_validate(headers={"Accept-Encoding": "identity"})
         statuses[response.status_code] += 1
 
     check()

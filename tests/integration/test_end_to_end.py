@@ -204,7 +204,10 @@ def check_greeting(message: EmailMessage, lang: str, name: str) -> None:
     plain = message.get_body(("plain",))
     assert plain is not None
     greeting = translated(lang, GREETING)
-    expected = greeting % {"name": name} if greeting else name
+    # The name is wrapped in first-strong isolates (U+2068 … U+2069) so that a
+    # Latin name cannot scramble an Arabic line.
+    isolated = f"\u2068{name}\u2069"
+    expected = greeting % {"name": isolated} if greeting else isolated
     assert expected in plain.get_content(), plain.get_content()
 
 

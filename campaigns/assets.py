@@ -1,0 +1,70 @@
+"""Static files: fingerprinted URLs cached for a year, and compressed
+responses (brotli or gzip) for pages, JSON, styles and scripts."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_compress import Compress
+
+compress = Compress()
+YEAR = 365 * 24 * 3600
+
+
+@cache
+def _fingerprint(folder: str, filename: str) -> str:
+    path = Path(folder) / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return ""
+
+
+def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
+    """url_for('static', filename=…) gains ?v=<content hash>: a new file, a new URL."""
+    if endpoint != "static" or "v" in values or "filename" not in values:
+        return
+    folder = current_app.static_folder or ""
+    version = _fingerprint(folder, values["filename"])
+    if version:
+        values["v"] = version
+
+
+def cache_static(response: Response) -> Response:
+    if request.endpoint == "static" and response.status_code == 200:
+        folder = current_app.static_folder or ""
+        filename = (request.view_args or {}).get("filename", "")
+        # Fonts carry their version in their name; the rest in ?v=.
+        versioned = filename.startswith("fonts/") or (
+            request.args.get("v") == _fingerprint(folder, filename)
+        )
+        if versioned:
+            response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+        else:
+            response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_BR_LEVEL", 5)
+    app.config.setdefault("COMPRESS_MIN_SIZE", 500)
+    app.config.setdefault(
+        "COMPRESS_MIMETYPES",
+        [
+            "text/html",
+            "text/css",
+            "text/plain",
+            "application/json",
+            "application/javascript",
+            "text/javascript",
+            "image/svg+xml",
+        ],
+    )
+    compress.init_app(app)
+    app.url_defaults(add_fingerprint)
+    app.after_request(cache_static)

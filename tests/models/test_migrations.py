@@ -1,0 +1,234 @@
+"""The Alembic history and the models agree, on both engines, and the history
+can be walked down to nothing and up again."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from flask_migrate import downgrade, upgrade
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from campaigns import create_app
+from campaigns.extensions import db
+from campaigns.models import SignatureState
+from campaigns.models.types import StrEnumType
+from campaigns.signing.validation import validate_signatures
+from tests.conftest import ENGINES, _create_postgres_database, _drop_postgres_database, base_config
+from tests.factories import create_campaign, create_signature
+from tests.services import require_postgres
+
+
+def alembic_config() -> Config:
+    config: Config = current_app.extensions["migrate"].migrate.get_config()
+    return config
+
+
+def schema_diff(connection: Connection, metadata: sa.MetaData | None = None) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, metadata if metadata is not None else db.metadata))
+
+
+def applied_heads() -> set[str]:
+    with db.engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def table_names() -> set[str]:
+    return set(sa.inspect(db.engine).get_table_names())
+
+
+def model_tables() -> set[str]:
+    return set(db.metadata.tables)
+
+
+def check_constraint_names(inspector: sa.Inspector, table: str) -> set[str]:
+    return {str(c["name"]) for c in inspector.get_check_constraints(table)}
+
+
+def assert_schema_matches_models() -> None:
+    with db.engine.connect() as connection:
+        assert schema_diff(connection) == []
+    inspector = sa.inspect(db.engine)
+    dialect = db.engine.dialect.name
+    for table in db.metadata.sorted_tables:
+        # Alembic does not compare check constraints or partial-index
+        # predicates: the invariants the database keeps. Compare them here.
+        expected_checks = {
+            str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint)
+        }
+        assert check_constraint_names(inspector, table.name) == expected_checks, table.name
+        reflected = {i["name"]: i for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            assert index.name in reflected, f"{table.name}.{index.name} missing"
+            found = reflected[index.name]
+            assert list(found["column_names"]) == [c.name for c in index.columns], index.name
+            assert bool(found["unique"]) == bool(index.unique), index.name
+            partial = index.dialect_options[dialect]._non_defaults.get("where") is not None
+            is_partial = found.get("dialect_options", {}).get(f"{dialect}_where") is not None
+            assert is_partial == partial, f"{index.name}: partial index predicate differs"
+
+
+# --- the session's migrated databases (both engines) -------------------------
+
+
+def test_one_linear_history_applied_to_head(app: Flask) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = script.get_heads()
+    assert len(heads) == 1, f"several heads: {heads}; merge them"
+    assert applied_heads() == set(heads)
+    # Every revision but the first has a parent: one walkable chain.
+    revisions = list(script.walk_revisions())
+    assert [r.down_revision for r in revisions].count(None) == 1
+
+
+def test_models_and_alembic_head_agree(app: Flask) -> None:
+    assert table_names() == model_tables() | {"alembic_version"}
+    assert_schema_matches_models()
+
+
+def test_the_comparison_notices_drift(app: Flask) -> None:
+    """Guards the test above: a model change without a migration is seen."""
+    drifted = sa.MetaData(naming_convention=db.metadata.naming_convention)
+    for table in db.metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["signatures"].append_column(sa.Column("nickname", sa.String(40)))
+    sa.Index("ix_outbox_created_at", drifted.tables["outbox"].c.created_at)
+    sa.Table("surprise", drifted, sa.Column("id", sa.Integer, primary_key=True))
+
+    with db.engine.connect() as connection:
+        diff = schema_diff(connection, drifted)
+
+    kinds = {(entry[0], _subject(entry)) for entry in diff}
+    assert ("add_column", "nickname") in kinds
+    assert ("add_index", "ix_outbox_created_at") in kinds
+    assert ("add_table", "surprise") in kinds
+
+
+def _subject(entry: Any) -> str:
+    kind = entry[0]
+    if kind == "add_column":
+        return str(entry[3].name)
+    return str(entry[1].name)
+
+
+def test_enum_values_fit_their_columns(app: Flask) -> None:
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, StrEnumType):
+                length = column.type.impl_instance.length  # type: ignore[attr-defined]
+                for member in column.type.enum_class:
+                    assert len(member.value) <= length, f"{table.name}.{column.name}"
+
+
+def test_the_migrated_database_enforces_the_states(app: Flask) -> None:
+    campaign = create_campaign()
+    signature = create_signature(campaign, state=SignatureState.pending)
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            sa.text("UPDATE signatures SET state = 'approved' WHERE id = :id"),
+            {"id": signature.id},
+        )
+        db.session.flush()
+    db.session.rollback()
+
+
+# --- down to nothing and up again on a fresh database -------------------------
+
+
+@pytest.fixture(params=ENGINES)
+def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a new, empty database (not the session's migrated one)."""
+    engine = str(request.param)
+    name = ""
+    if engine == "postgresql":
+        require_postgres()
+        name = f"zaytoun_migrations_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        url = _create_postgres_database(name)
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    application = create_app(base_config(tmp_path, url))
+    try:
+        with application.app_context():
+            try:
+                yield application
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        if name:
+            _drop_postgres_database(name)
+
+
+def test_downgrade_to_base_then_upgrade_again(fresh_app: Flask) -> None:
+    assert table_names() == set()
+
+    upgrade()
+    assert table_names() == model_tables() | {"alembic_version"}
+    assert_schema_matches_models()
+    campaign = create_campaign()
+    create_signature(campaign)
+    db.session.remove()
+
+    downgrade(revision="base")
+    assert table_names() <= {"alembic_version"}
+    assert applied_heads() == set()
+
+    upgrade()
+    assert applied_heads() == {ScriptDirectory.from_config(alembic_config()).get_current_head()}
+    assert_schema_matches_models()
+    # The rebuilt schema works, and starts empty.
+    campaign = create_campaign(slug="after-round-trip")
+    signature = create_signature(campaign)
+    assert signature.id is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("signatures"))) == 1
+
+    # And the walk can be repeated.
+    db.session.remove()
+    downgrade(revision="base")
+    assert table_names() <= {"alembic_version"}
+    upgrade()
+    assert_schema_matches_models()
+
+
+def test_every_step_downgrades_and_upgrades(fresh_app: Flask) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    for revision in revisions:
+        upgrade(revision=revision)
+        assert applied_heads() == {revision}
+    for revision in reversed(revisions):
+        downgrade(revision="-1")
+        assert revision not in applied_heads()
+    assert applied_heads() == set()
+    upgrade()
+    assert_schema_matches_models()
+
+
+def test_running_migrations_leaves_the_app_logs_on(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The ``app`` fixture's database was migrated in this process (Flask-Migrate
+    runs migrations/env.py, whose fileConfig() would by default disable every
+    logger that already exists, such as the fraud log)."""
+    campaign = create_campaign()
+    signature = create_signature(campaign, email="bot@mailinator.com")
+
+    with caplog.at_level(logging.INFO, logger="campaigns"):
+        validate_signatures([signature.id])
+
+    assert f"signature {signature.id} marked fraudulent" in caplog.text
