@@ -3,6 +3,7 @@ with the templates and code (English is the source language)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,36 @@ def test_catalog_covers_every_marked_string(lang: str, tmp_path: Path) -> None:
         marked = {m.id for m in read_po(handle) if m.id}
     translated = {m.id for m in _catalog(lang) if m.id}
     assert sorted(str(i) for i in marked - translated) == []
+
+
+TEMPLATES = ROOT / "templates"
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_TAGS = re.compile(r"<!--.*?-->|<script.*?</script>|<style.*?</style>|<[^>]+>", re.S)
+_ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
+
+
+_READ_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|alt|placeholder)="([^"]*)"')
+
+
+def _unmarked_text(source: str) -> list[str]:
+    without_jinja = _JINJA.sub(" ", source)
+    found = _READ_ATTRIBUTES.findall(without_jinja)
+    attributes = [value for value in found if any(c.isalpha() for c in value)]
+    text = _TAGS.sub(" ", without_jinja)
+    text = _ENTITY.sub(" ", text)
+    return attributes + [chunk for chunk in text.split() if any(ch.isalpha() for ch in chunk)]
+
+
+@pytest.mark.parametrize(
+    "template",
+    sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.*")),
+)
+def test_template_text_is_marked_for_translation(template: str) -> None:
+    """Words a person reads come from a catalog, never straight from a template."""
+    assert _unmarked_text((TEMPLATES / template).read_text()) == []
+
+
+def test_the_check_finds_unmarked_words() -> None:
+    assert _unmarked_text('<p>{{ _("Marked") }} Unmarked</p>') == ["Unmarked"]
+    assert _unmarked_text('<a href="x" title="{{ t }}">{{ name }}</a> ،') == []
+    assert _unmarked_text('<img alt="An olive tree" src="x">') == ["An olive tree"]
