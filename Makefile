@@ -20,7 +20,7 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 install: $(BIN)/.installed translations
 
 %.mo: %.po
-	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ 2>/dev/null || $(BIN)/pybabel compile -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 translations: $(BIN)/.installed $(MO)
 

@@ -1,4 +1,7 @@
-"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py 'campaigns:create_app()'``."""
+"""gunicorn settings for production.
+
+    gunicorn -c deploy/gunicorn.conf.py "campaigns:create_app()"
+"""
 
 import multiprocessing
 import os
