@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from . import assets, i18n, security
 from .config import ROOT, Defaults, from_environment
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -73,6 +73,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp):
         app.register_blueprint(blueprint)
+
+    from .accounts.services import load_user
+    from .console import register as register_console
+
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.session_protection = "strong"
+    register_console(app)
 
     from .cli import register_commands
 

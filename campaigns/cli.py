@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .extensions import db
 
 campaigns_cli = AppGroup("campaigns", help="Campaigns and their counts.")
+users_cli = AppGroup("users", help="Console accounts.")
 keys_cli = AppGroup("keys", help="Secrets.")
 jobs_cli = AppGroup("jobs", help="Run the periodic jobs once, by hand.")
 
@@ -59,6 +60,32 @@ def recount_command(slug: str) -> None:
     click.echo(f"recounted {slug}")
 
 
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option(help="At least 12 characters; prompted (twice) when not given.")
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create an admin of the union. There is no default password: you choose it,
+    and the admin must set up a second factor at the first login."""
+    from .accounts.passwords import MIN_LENGTH
+    from .accounts.services import WeakPassword, create_user
+    from .models import Organization, OrganizationKind, Role, User
+
+    if db.session.execute(select(User.id).where(User.email == email.strip().lower())).scalar():
+        raise click.ClickException("an account with this email exists")
+    union = db.session.execute(
+        select(Organization).where(Organization.kind == OrganizationKind.union)
+    ).scalar()
+    if union is None:
+        raise click.ClickException("no union organization: run `flask campaigns seed` first")
+    try:
+        create_user(email, name, password, Role.admin, union)
+    except WeakPassword as exc:
+        raise click.ClickException(f"the password needs at least {MIN_LENGTH} characters") from exc
+    db.session.commit()
+    click.echo(f"admin {email} created; set up the second factor at the first login")
+
+
 @keys_cli.command("generate")
 def generate_command() -> None:
     """Print a new random key for SECRET_KEY or PERSONAL_DATA_KEY."""
@@ -80,5 +107,5 @@ def run_jobs_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (campaigns_cli, keys_cli, jobs_cli):
+    for group in (campaigns_cli, users_cli, keys_cli, jobs_cli):
         app.cli.add_command(group)

@@ -47,7 +47,11 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if request.method != "GET" or request.endpoint in NO_STORE_ENDPOINTS:
+    if (
+        request.method != "GET"
+        or request.endpoint in NO_STORE_ENDPOINTS
+        or request.path.startswith("/console")
+    ):
         response.headers["Cache-Control"] = "no-store"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

@@ -1,5 +1,6 @@
 """The shared data model."""
 
+from .accounts import AuditEntry, LoginThrottle, Role, User
 from .campaign import (
     SIGNABLE,
     VISIBLE,
@@ -11,6 +12,17 @@ from .campaign import (
 )
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .email import EmailKind, EmailLog, EmailStatus
+from .operations import (
+    ACTIVE_JOBS,
+    CampaignNotice,
+    CampaignUpdate,
+    Invalidation,
+    JobState,
+    PaperImport,
+    SiteSetting,
+    TrendingFlag,
+    UpdateState,
+)
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .signature import (
@@ -23,28 +35,41 @@ from .signature import (
 )
 
 __all__ = [
+    "ACTIVE_JOBS",
     "CONFIRMABLE",
     "COUNTED",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
     "VISIBLE",
+    "AuditEntry",
     "Campaign",
     "CampaignCount",
     "CampaignKind",
+    "CampaignNotice",
     "CampaignStatus",
     "CampaignText",
+    "CampaignUpdate",
     "CountryCount",
     "DailyCount",
     "EmailKind",
     "EmailLog",
     "EmailStatus",
+    "Invalidation",
     "JobLock",
+    "JobState",
+    "LoginThrottle",
     "Organization",
     "OrganizationKind",
     "OutboxMessage",
+    "PaperImport",
     "RegionCount",
+    "Role",
     "Signature",
     "SignatureSource",
     "SignatureState",
+    "SiteSetting",
+    "TrendingFlag",
+    "UpdateState",
+    "User",
     "campaign_partners",
 ]

@@ -13,6 +13,10 @@ from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
 class EmailKind(enum.Enum):
     confirm = "confirm"
     already_signed = "already_signed"
+    # News from organizers to signers who agreed to be contacted.
+    update = "update"
+    # Milestones and closings, to the campaign's organizers.
+    notice = "notice"
 
 
 class EmailStatus(enum.Enum):
@@ -46,6 +50,9 @@ class EmailLog(db.Model):  # type: ignore[name-defined,misc]
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), index=True
     )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_updates.id"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_notices.id"))
     status: Mapped[EmailStatus] = mapped_column(
         StrEnumType(EmailStatus), default=EmailStatus.queued
     )

@@ -114,11 +114,18 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     contact_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(8))
     ip_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    # Keyed hash of the email's domain: bulk invalidation and trending by domain.
+    email_domain_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     fraud_reason: Mapped[str | None] = mapped_column(String(32))
+    # Set by trending detection for organizers to look at; the signer sees nothing.
+    flag_reason: Mapped[str | None] = mapped_column(String(32))
+    invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Personal data, fingerprint and hashes removed by the retention job.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # True once this row's validation is reflected in the count tables.
     counted: Mapped[bool] = mapped_column(Boolean, default=False)
 

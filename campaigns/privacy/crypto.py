@@ -97,6 +97,12 @@ def fingerprint(*parts: str, ring: Keyring | None = None) -> bytes:
     return hmac.new(ring.fingerprint, message, hashlib.sha256).digest()
 
 
+def hash_email_domain(domain: str, ring: Keyring | None = None) -> bytes:
+    """A keyed, truncated hash of an email domain: groups signatures by domain
+    (bulk invalidation, trending) without storing the domain."""
+    return fingerprint("domain", domain.lower(), ring=ring)[:IP_HASH_BYTES]
+
+
 def hash_ip(address: str, ring: Keyring | None = None) -> bytes:
     """A keyed, truncated hash of a client address: enough for rate rules, not reversible
     by brute force over the IPv4 space without the key."""

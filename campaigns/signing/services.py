@@ -18,7 +18,8 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..outbox import enqueue
-from ..privacy.crypto import fingerprint, hash_ip, keyring
+from ..privacy.crypto import fingerprint, hash_email_domain, hash_ip, keyring
+from ..site_settings import signing_paused
 from ..upsert import insert_ignore
 from .normalize import canonical_email, canonical_phone, clean_text, display_email
 from .personal import PersonalData, seal_personal_data
@@ -66,7 +67,7 @@ def sign_campaign(
     """Record a signature. A second signature by the same person is absorbed by
     the unique index and answered exactly like a first one: the caller cannot
     tell them apart; the person gets an "already signed" email instead."""
-    if not campaign.is_signable():
+    if not campaign.is_signable() or signing_paused():
         raise SigningClosed(campaign.slug)
     ring = keyring()
     personal = PersonalData(
@@ -74,7 +75,8 @@ def sign_campaign(
         email=display_email(data.email),
         phone=canonical_phone(data.phone, data.country) if data.phone else None,
     )
-    digest = email_fingerprint(data.email)
+    canonical = canonical_email(data.email)
+    digest = fingerprint("email", canonical, ring=ring)
     now = utcnow()
     new_id = db.session.execute(
         insert_ignore(Signature, ["campaign_id", "fingerprint"])
@@ -93,6 +95,7 @@ def sign_campaign(
             contact_ok=data.contact_ok,
             locale=locale,
             ip_hash=hash_ip(client_ip, ring) if client_ip else None,
+            email_domain_hash=hash_email_domain(canonical.rpartition("@")[2], ring),
             created_at=now,
             counted=False,
         )

@@ -10,6 +10,7 @@ from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign
+from ..site_settings import signing_paused
 from .forms import SignForm
 from .services import (
     AlreadyConfirmed,
@@ -46,6 +47,7 @@ def render_campaign(campaign: Campaign, form: SignForm, status: int = 200) -> Re
             count=campaign_count(campaign.id),
             form=form,
             confirmed=request.args.get("confirmed") == "1",
+            site_paused=signing_paused(),
         ),
         status,
     )

@@ -1,0 +1,133 @@
+"""Admins only: accounts and roles, the site-wide signing switch, the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from ..accounts.audit import record
+from ..accounts.passwords import MIN_LENGTH
+from ..accounts.services import create_user
+from ..extensions import db
+from ..models import AuditEntry, Organization, Role, User
+from ..site_settings import SIGNING_PAUSED, set_setting, signing_paused
+from .access import ADMINS, require, user
+
+bp = Blueprint("console_admin", __name__, url_prefix="/console")
+
+ROLE_CHOICES = [(r.value, r.title) for r in Role]
+
+
+class UserForm(FlaskForm):  # type: ignore[misc]
+    email = StringField(
+        _l("Email address"),
+        validators=[
+            DataRequired(message=_l("Please enter an email address.")),
+            Email(message=_l("Please enter a valid email address."), check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    name = StringField(
+        _l("Name"), validators=[DataRequired(message=_l("Please enter a name.")), Length(max=100)]
+    )
+    password = PasswordField(
+        _l("Password (at least 12 characters)"),
+        validators=[
+            DataRequired(message=_l("Please enter a password.")),
+            Length(min=MIN_LENGTH, max=200, message=_l("At least 12 characters, please.")),
+        ],
+    )
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    organization = SelectField(_l("Organization"), coerce=int)
+
+
+def _organizations() -> list[tuple[int, str]]:
+    return [(o.id, o.name("ar")) for o in db.session.execute(select(Organization)).scalars()]
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@require(*ADMINS)
+def users() -> ResponseReturnValue:
+    form = UserForm()
+    form.organization.choices = _organizations()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if db.session.execute(select(User.id).where(User.email == email)).scalar():
+            form.email.errors.append(_l("An account with this email exists."))
+        else:
+            organization = db.session.get(Organization, form.organization.data)
+            if organization is None:
+                abort(400)
+            account = create_user(
+                email, form.name.data, form.password.data, Role(form.role.data), organization
+            )
+            record("user_created", "user", account.id, role=account.role.value)
+            db.session.commit()
+            return redirect(url_for(".users"), 303)
+    accounts = db.session.execute(select(User).order_by(User.email)).scalars().all()
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "console/users.html", form=form, accounts=accounts, roles=ROLE_CHOICES
+    ), status
+
+
+@bp.post("/users/<int:user_id>/role")
+@require(*ADMINS)
+def change_role(user_id: int) -> ResponseReturnValue:
+    account = db.session.get(User, user_id)
+    if account is None:
+        abort(404)
+    try:
+        role = Role(request.form.get("role", ""))
+    except ValueError:
+        abort(400)
+    if account.id == user().id:
+        abort(409)  # an admin cannot demote themselves into a locked-out site
+    before = account.role
+    account.role = role
+    account.session_version += 1
+    record("role_changed", "user", account.id, before=before.value, after=role.value)
+    db.session.commit()
+    return redirect(url_for(".users"), 303)
+
+
+@bp.post("/users/<int:user_id>/active")
+@require(*ADMINS)
+def toggle_active(user_id: int) -> ResponseReturnValue:
+    account = db.session.get(User, user_id)
+    if account is None:
+        abort(404)
+    if account.id == user().id:
+        abort(409)
+    account.active = request.form.get("active") == "1"
+    account.session_version += 1
+    record("user_active" if account.active else "user_disabled", "user", account.id)
+    db.session.commit()
+    return redirect(url_for(".users"), 303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require(*ADMINS)
+def settings() -> ResponseReturnValue:
+    if request.method == "POST":
+        paused = request.form.get("signing_paused") == "1"
+        set_setting(SIGNING_PAUSED, "1" if paused else "")
+        record("site_paused" if paused else "site_resumed", "site", None)
+        db.session.commit()
+        return redirect(url_for(".settings"), 303)
+    return render_template("console/settings.html", paused=signing_paused())
+
+
+@bp.get("/audit")
+@require(*ADMINS)
+def audit() -> ResponseReturnValue:
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    entries = db.session.execute(
+        select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100).offset((page - 1) * 100)
+    ).scalars().all()
+    return render_template("console/audit.html", entries=entries, page=page)

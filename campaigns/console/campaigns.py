@@ -1,0 +1,267 @@
+"""Campaigns in the console: the dashboard, a campaign's figures, creating and
+editing campaigns, their lifecycle and the signing switch."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..accounts.audit import record
+from ..accounts.services import can_manage, visible_campaigns
+from ..counting.services import campaign_count
+from ..extensions import db
+from ..models import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    CampaignText,
+    Organization,
+    OrganizationKind,
+    Signature,
+    SignatureSource,
+    SignatureState,
+)
+from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
+
+bp = Blueprint("console_campaigns", __name__, url_prefix="/console")
+
+CONTENT_LANGUAGES = ("ar", "en", "ku", "tr")
+# The lifecycle: which status may follow which.
+TRANSITIONS = {
+    CampaignStatus.draft: (CampaignStatus.open,),
+    CampaignStatus.open: (CampaignStatus.closed,),
+    CampaignStatus.closed: (CampaignStatus.archived, CampaignStatus.open),
+    CampaignStatus.archived: (),
+}
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def campaign_form_class() -> type[FlaskForm]:
+    """The edit form: common fields, then title/summary/body/unit per language."""
+
+    class CampaignForm(FlaskForm):  # type: ignore[misc]
+        slug = StringField(
+            _l("Address (slug)"),
+            validators=[DataRequired(message=_l("Please enter an address.")), Length(max=80)],
+        )
+        kind = SelectField(
+            _l("Kind"),
+            choices=[("petition", _l("Petition")), ("pledge", _l("Pledge"))],
+        )
+        goal = IntegerField(_l("Goal"), validators=[Optional(), NumberRange(min=1, max=10**9)])
+        unit = StringField(_l("Unit counted"), validators=[Length(max=32)], default="signatures")
+        max_amount_per_signer = IntegerField(
+            _l("Most one person may pledge"), validators=[Optional(), NumberRange(1, 10**6)]
+        )
+        opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
+        closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
+        partners = SelectMultipleField(_l("Partner organizations"), coerce=int)
+
+        def validate_slug(self, field: StringField) -> None:
+            if not SLUG.match(field.data or ""):
+                raise ValidationError(_l("Use lowercase Latin letters, digits and dashes."))
+
+        def validate_closes_at(self, field: DateTimeLocalField) -> None:
+            if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+                raise ValidationError(_l("The campaign must close after it opens."))
+
+        def validate_max_amount_per_signer(self, field: IntegerField) -> None:
+            if field.data and self.kind.data != "pledge":
+                raise ValidationError(_l("Only pledges have a cap per person."))
+
+    for lang in CONTENT_LANGUAGES:
+        required = lang == "ar"
+        rules: list[Any] = (
+            [DataRequired(message=_l("The Arabic text is required."))] if required else [Optional()]
+        )
+        setattr(CampaignForm, f"title_{lang}", StringField(_l("Title"), [*rules, Length(max=200)]))
+        setattr(
+            CampaignForm, f"summary_{lang}", TextAreaField(_l("Summary"), [*rules, Length(max=500)])
+        )
+        body = TextAreaField(_l("Text"), [*rules, Length(max=20000)])
+        setattr(CampaignForm, f"body_{lang}", body)
+        setattr(
+            CampaignForm,
+            f"unit_label_{lang}",
+            StringField(_l("Name of the unit"), [Optional(), Length(max=64)]),
+        )
+    return CampaignForm
+
+
+def _partner_choices() -> list[tuple[int, str]]:
+    partners = db.session.execute(
+        select(Organization).where(Organization.kind == OrganizationKind.partner)
+    ).scalars()
+    return [(p.id, p.name("ar")) for p in partners]
+
+
+def _source_counts(campaign: Campaign) -> dict[str, int]:
+    """Validated signers by source (online, paper): for managers only."""
+    rows = db.session.execute(
+        select(Signature.source, func.count())
+        .where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.validated)
+        .group_by(Signature.source)
+    ).all()
+    counts = {source.value: 0 for source in SignatureSource}
+    counts.update({source.value: n for source, n in rows})
+    return counts
+
+
+@bp.get("/")
+@require(*EVERYONE)
+def dashboard() -> ResponseReturnValue:
+    items = [(c, campaign_count(c.id)) for c in visible_campaigns(user())]
+    return render_template("console/dashboard.html", items=items)
+
+
+@bp.get("/campaigns/<slug>")
+@require(*EVERYONE)
+def campaign(slug: str) -> ResponseReturnValue:
+    item = viewable_campaign(slug)
+    manages = can_manage(user(), item)
+    return render_template(
+        "console/campaign.html",
+        campaign=item,
+        count=campaign_count(item.id),
+        sources=_source_counts(item) if manages else None,
+        manages=manages,
+        transitions=TRANSITIONS[item.status] if manages else (),
+    )
+
+
+def _fill(campaign: Campaign, form: Any) -> None:
+    campaign.slug = form.slug.data
+    campaign.kind = CampaignKind(form.kind.data)
+    campaign.goal = form.goal.data
+    campaign.unit = form.unit.data or ("signatures" if form.kind.data == "petition" else "units")
+    campaign.max_amount_per_signer = (
+        form.max_amount_per_signer.data if form.kind.data == "pledge" else None
+    )
+    campaign.opens_at = form.opens_at.data.replace(tzinfo=UTC) if form.opens_at.data else None
+    campaign.closes_at = form.closes_at.data.replace(tzinfo=UTC) if form.closes_at.data else None
+    campaign.partners = [
+        org for org in (db.session.get(Organization, i) for i in form.partners.data or []) if org
+    ]
+    for lang in CONTENT_LANGUAGES:
+        title = (form[f"title_{lang}"].data or "").strip()
+        if not title:
+            campaign.texts.pop(lang, None)
+            continue
+        text = campaign.texts.get(lang) or CampaignText(locale=lang)
+        text.title = title
+        text.summary = (form[f"summary_{lang}"].data or "").strip()
+        text.body = (form[f"body_{lang}"].data or "").strip()
+        text.unit_label = (form[f"unit_label_{lang}"].data or "").strip()
+        campaign.texts[lang] = text
+
+
+def _slug_taken(slug: str, campaign_id: int | None) -> bool:
+    other = db.session.execute(select(Campaign.id).where(Campaign.slug == slug)).scalar()
+    return other is not None and other != campaign_id
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@require(*MANAGERS)
+def create() -> ResponseReturnValue:
+    form = campaign_form_class()()
+    form.partners.choices = _partner_choices()
+    if form.validate_on_submit():
+        if _slug_taken(form.slug.data, None):
+            form.slug.errors.append(_l("This address is taken."))
+        else:
+            item = Campaign(organization_id=user().organization_id, status=CampaignStatus.draft)
+            _fill(item, form)
+            db.session.add(item)
+            db.session.flush()
+            record("campaign_created", "campaign", item.id, slug=item.slug)
+            db.session.commit()
+            return redirect(url_for(".campaign", slug=item.slug), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/campaign_form.html", form=form, item=None), status
+
+
+@bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@require(*MANAGERS)
+def edit(slug: str) -> ResponseReturnValue:
+    item = managed_campaign(slug)
+    form = campaign_form_class()(obj=None if request.method == "POST" else _as_form_data(item))
+    form.partners.choices = _partner_choices()
+    if form.validate_on_submit():
+        if _slug_taken(form.slug.data, item.id):
+            form.slug.errors.append(_l("This address is taken."))
+        else:
+            _fill(item, form)
+            record("campaign_edited", "campaign", item.id, slug=item.slug)
+            db.session.commit()
+            return redirect(url_for(".campaign", slug=item.slug), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/campaign_form.html", form=form, item=item), status
+
+
+class _FormData:
+    """An object whose attributes pre-fill the edit form."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+def _as_form_data(item: Campaign) -> _FormData:
+    values: dict[str, Any] = {
+        "slug": item.slug,
+        "kind": item.kind.value,
+        "goal": item.goal,
+        "unit": item.unit,
+        "max_amount_per_signer": item.max_amount_per_signer,
+        "opens_at": item.opens_at.replace(tzinfo=None) if item.opens_at else None,
+        "closes_at": item.closes_at.replace(tzinfo=None) if item.closes_at else None,
+        "partners": [p.id for p in item.partners],
+    }
+    for lang in CONTENT_LANGUAGES:
+        text = item.texts.get(lang)
+        for name in ("title", "summary", "body", "unit_label"):
+            values[f"{name}_{lang}"] = getattr(text, name) if text else ""
+    return _FormData(**values)
+
+
+@bp.post("/campaigns/<slug>/status")
+@require(*MANAGERS)
+def change_status(slug: str) -> ResponseReturnValue:
+    item = managed_campaign(slug)
+    try:
+        target = CampaignStatus(request.form.get("status", ""))
+    except ValueError:
+        abort(400)
+    if target not in TRANSITIONS[item.status]:
+        abort(409)
+    before = item.status
+    item.status = target
+    record("campaign_status", "campaign", item.id, before=before.value, after=target.value)
+    db.session.commit()
+    return redirect(url_for(".campaign", slug=item.slug), 303)
+
+
+@bp.post("/campaigns/<slug>/pause")
+@require(*MANAGERS)
+def toggle_pause(slug: str) -> ResponseReturnValue:
+    item = managed_campaign(slug)
+    item.signing_paused = request.form.get("paused") == "1"
+    record("campaign_paused" if item.signing_paused else "campaign_resumed", "campaign", item.id)
+    db.session.commit()
+    return redirect(url_for(".campaign", slug=item.slug), 303)
+

@@ -1,0 +1,7 @@
+"""Console: paper (in progress)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("console_paper", __name__, url_prefix="/console")
