@@ -16,17 +16,23 @@ _lock = threading.Lock()
 
 
 def _jobs() -> list[tuple[float, Callable[[], object]]]:
+    from celery import current_app as current_celery
+
     from .counting.services import update_signature_counts
     from .mail.services import deliver_due_emails
     from .outbox import relay_outbox
     from .signing.validation import requeue_stale_signatures
+    from .tasks import feature_periodic_jobs
 
-    return [
+    jobs: list[tuple[float, Callable[[], object]]] = [
         (0.5, relay_outbox),
         (1.0, update_signature_counts),
         (15.0, deliver_due_emails),
         (60.0, requeue_stale_signatures),
     ]
+    for seconds, task in feature_periodic_jobs().values():
+        jobs.append((seconds, current_celery.tasks[task].apply))
+    return jobs
 
 
 def _loop(app: Flask) -> None:

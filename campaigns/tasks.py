@@ -23,7 +23,7 @@ def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
             "options": {"queue": PERIODIC_QUEUE, "expires": max(seconds * 5, 5)},
         }
 
-    return {
+    schedule = {
         "relay-outbox": every(app.config["RELAY_INTERVAL_SECONDS"], "zaytoun.relay_outbox"),
         "update-signature-counts": every(
             app.config["COUNT_INTERVAL_SECONDS"], "zaytoun.update_signature_counts"
@@ -31,6 +31,22 @@ def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
         "deliver-due-emails": every(15, "zaytoun.deliver_due_emails"),
         "requeue-stale-signatures": every(60, "zaytoun.requeue_stale_signatures"),
     }
+    for name, (seconds, task) in feature_periodic_jobs().items():
+        schedule[name] = every(seconds, task)
+    return schedule
+
+
+# Worker modules besides workers.tasks; each may declare PERIODIC jobs.
+TASK_MODULES = ("workers.tasks", "workers.moderation", "workers.exports", "workers.updates")
+
+
+def feature_periodic_jobs() -> dict[str, tuple[float, str]]:
+    import importlib
+
+    jobs: dict[str, tuple[float, str]] = {}
+    for module in TASK_MODULES[1:]:
+        jobs.update(getattr(importlib.import_module(module), "PERIODIC", {}))
+    return jobs
 
 
 def init_celery(app: Flask) -> Celery:
@@ -63,11 +79,15 @@ def init_celery(app: Flask) -> Celery:
             "zaytoun.update_signature_counts": {"queue": PERIODIC_QUEUE},
             "zaytoun.deliver_due_emails": {"queue": PERIODIC_QUEUE},
             "zaytoun.requeue_stale_signatures": {"queue": PERIODIC_QUEUE},
+            **{task: {"queue": PERIODIC_QUEUE} for _, task in feature_periodic_jobs().values()},
         },
     )
     celery.set_default()
     app.extensions["celery"] = celery
 
-    import workers.tasks  # noqa: F401  (registers the tasks on this app)
+    import importlib
+
+    for module in TASK_MODULES:  # registers the tasks on this app
+        importlib.import_module(module)
 
     return celery
