@@ -70,8 +70,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .results.views import embed_bp
     from .signing.views import bp as signing_bp
     from .site.views import bp as site_bp
+    from .updates.views import bp as updates_bp
 
-    for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp):
+    for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp, updates_bp):
         app.register_blueprint(blueprint)
 
     from .accounts.services import load_user
@@ -99,4 +100,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Erased personal data is overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

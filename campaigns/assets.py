@@ -51,6 +51,9 @@ def cache_static(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    # Static files are streamed; Flask-Compress cannot stream gzip, deflate is
+    # what a gzip-only client then gets.
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     app.config.setdefault("COMPRESS_BR_LEVEL", 5)
     app.config.setdefault("COMPRESS_MIN_SIZE", 500)
     app.config.setdefault(

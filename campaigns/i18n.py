@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
-from flask import Flask, Response, abort, current_app, g, request, url_for
+from flask import Flask, Response, abort, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_decimal, format_percent
 from werkzeug.routing import BuildError
 
@@ -20,7 +20,11 @@ def languages() -> list[str]:
 
 
 def current_language() -> str:
-    return str(g.get("lang") or DEFAULT_LANGUAGE)
+    """The page's language: from its URL, else (console, error pages) the
+    visitor's choice, else Arabic."""
+    if g.get("lang"):
+        return str(g.lang)
+    return best_language() if has_request_context() else DEFAULT_LANGUAGE
 
 
 @cache

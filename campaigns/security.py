@@ -23,7 +23,7 @@ CSP_FRAMEABLE = "; ".join(_DIRECTIVES)
 # Endpoints that partner sites may frame: the embed widget only.
 FRAMEABLE_ENDPOINTS = {"embed.widget"}
 # Pages that can show what a signer typed or a personal link: never cached.
-NO_STORE_ENDPOINTS = {"signing.thanks", "signing.confirm"}
+NO_STORE_ENDPOINTS = {"signing.thanks", "signing.confirm", "updates.unsubscribe_page"}
 
 
 class SessionInterface(SecureCookieSessionInterface):

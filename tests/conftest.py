@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -91,6 +91,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         _drop_postgres_database(name)
 
 
+def _forget_globals(sender: Flask, **extra: Any) -> None:
+    for name in list(g):
+        g.pop(name)
+
+
 def _empty_all_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
@@ -110,6 +115,10 @@ def engine_name(request: pytest.FixtureRequest) -> str:
 def app(engine_name: str, database_url: Callable[[str], str], tmp_path: Path) -> Iterator[Flask]:
     """The app on a migrated, empty database: SQLite and PostgreSQL in turn."""
     application = create_app(base_config(tmp_path, database_url(engine_name)))
+    # The fixture's app context outlives each request, and with it ``g`` (where
+    # Flask-Login keeps the user and Flask-WTF the CSRF token): empty it at
+    # every request, as a deployed request's own app context would be.
+    request_started.connect(_forget_globals, application)
     with application.app_context():
         _empty_all_tables()
         yield application

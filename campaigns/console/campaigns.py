@@ -67,7 +67,7 @@ def campaign_form_class() -> type[FlaskForm]:
         goal = IntegerField(_l("Goal"), validators=[Optional(), NumberRange(min=1, max=10**9)])
         unit = StringField(_l("Unit counted"), validators=[Length(max=32)], default="signatures")
         max_amount_per_signer = IntegerField(
-            _l("Most one person may pledge"), validators=[Optional(), NumberRange(1, 10**6)]
+            _l("Maximum pledge per person"), validators=[Optional(), NumberRange(1, 10**6)]
         )
         opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
         closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])

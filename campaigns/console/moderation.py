@@ -1,16 +1,362 @@
-"""Console: moderation (in progress)."""
+"""Moderation in the console: the review queue of flagged and fraudulent
+signatures, bulk invalidations, and trending bursts. Admins and the organizers
+of a campaign's organization; partners never."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask.typing import ResponseReturnValue
+import uuid
+from datetime import UTC
+from typing import Any
 
-from .access import MANAGERS, require
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
+
+from ..accounts.services import visible_campaigns
+from ..extensions import db
+from ..i18n import current_language
+from ..models import Campaign, Invalidation, Role, Signature
+from ..moderation.invalidation import (
+    NoConditions,
+    cancel_invalidation,
+    create_invalidation,
+    describe_conditions,
+    preview_invalidation,
+    start_invalidation,
+)
+from ..moderation.services import (
+    PAGE_SIZE,
+    QUEUE_PARTS,
+    NotReviewable,
+    accept_signature,
+    deliver_after_commit,
+    reject_signature,
+    reveal_personal_data,
+    review_queue,
+)
+from ..moderation.trending import DOMAIN, IP, recent_flags, sample_domain, window_end
+from ..privacy.crypto import hash_email_domain
+from ..signing.countries import country_choices
+from ..signing.normalize import InvalidEmail, email_domain
+from .access import MANAGERS, managed_campaign, require, user
 
 bp = Blueprint("console_moderation", __name__, url_prefix="/console")
+
+# Why a signature is under review (codes set by the fraud rules and trending).
+REASONS = {
+    "rate_burst": _l("Many signatures from one address within a minute"),
+    "rate_sustained": _l("Many signatures from one address within an hour"),
+    "disposable_domain": _l("Disposable email address"),
+    "blocked_domain": _l("Blocked email domain"),
+    "unreadable": _l("Unreadable signature data"),
+    "trending_ip": _l("Burst from one address"),
+    "trending_domain": _l("Burst from one email domain"),
+}
+CONDITION_LABELS = {
+    "since": _l("Signed from (UTC)"),
+    "until": _l("Signed before (UTC)"),
+    "email_domain_hash": _l("Email domain (hash)"),
+    "email_domain": _l("Email domain"),
+    "ip_hash": _l("Address hash"),
+    "country": _l("Country"),
+    "name_pattern": _l("Name"),
+}
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+HASH = r"^\s*[0-9a-fA-F]{32}\s*$"
+
+
+class InvalidationForm(FlaskForm):  # type: ignore[misc]
+    campaign = SelectField(_l("Campaign"), choices=[], default="")
+    since = DateTimeLocalField(
+        _l("Signed from (UTC)"), [Optional()], format=DATETIME_FORMATS, tz=UTC
+    )
+    until = DateTimeLocalField(
+        _l("Signed before (UTC)"), [Optional()], format=DATETIME_FORMATS, tz=UTC
+    )
+    email_domain = StringField(_l("Email domain"), [Optional(), Length(max=253)])
+    email_domain_hash = StringField(
+        _l("Email domain hash (from trending)"),
+        [Optional(), Regexp(HASH, message=_l("A hash has 32 characters 0-9 and a-f."))],
+    )
+    ip_hash = StringField(
+        _l("Address hash (from trending)"),
+        [Optional(), Regexp(HASH, message=_l("A hash has 32 characters 0-9 and a-f."))],
+    )
+    country = SelectField(_l("Country"), choices=[], default="")
+    name_pattern = StringField(
+        _l("Name contains (or matches a pattern with * and ?)"), [Optional(), Length(max=100)]
+    )
+    reason = TextAreaField(_l("Reason"), [Optional(), Length(max=500)])
+
+    def validate_until(self, field: DateTimeLocalField) -> None:
+        if field.data and self.since.data and field.data <= self.since.data:
+            raise ValidationError(_l("The end must come after the start."))
+
+    def validate_email_domain(self, field: StringField) -> None:
+        if not field.data:
+            return
+        if self.email_domain_hash.data:
+            raise ValidationError(_l("Give the domain or its hash, not both."))
+        try:
+            # The form signing uses for the stored hash (lowercase, Gmail aliases).
+            field.data = email_domain("x@" + field.data.strip().lstrip("@"))
+        except InvalidEmail:
+            raise ValidationError(_l("Enter a domain such as example.org.")) from None
+
+    def conditions(self) -> dict[str, str]:
+        """The conditions filled in, as an invalidation stores them."""
+        found: dict[str, str] = {}
+        if self.since.data:
+            found["since"] = self.since.data.isoformat()
+        if self.until.data:
+            found["until"] = self.until.data.isoformat()
+        if self.email_domain.data:
+            found["email_domain_hash"] = hash_email_domain(self.email_domain.data).hex()
+        elif self.email_domain_hash.data:
+            found["email_domain_hash"] = self.email_domain_hash.data.strip().lower()
+        if self.ip_hash.data:
+            found["ip_hash"] = self.ip_hash.data.strip().lower()
+        if self.country.data:
+            found["country"] = self.country.data
+        if self.name_pattern.data and self.name_pattern.data.strip():
+            found["name_pattern"] = self.name_pattern.data.strip()
+        return found
+
+
+def _is_admin() -> bool:
+    return user().role is Role.admin
+
+
+def _managed_ids() -> list[int] | None:
+    """The campaigns the user moderates; None for admins (every campaign)."""
+    return None if _is_admin() else [c.id for c in visible_campaigns(user())]
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+def _queue(campaign: Campaign | None) -> ResponseReturnValue:
+    ids = [campaign.id] if campaign else _managed_ids()
+    page = _page()
+    part = request.args.get("show", "all")
+    if part not in QUEUE_PARTS:
+        part = "all"
+    signatures = review_queue(ids, page, part)
+    personal = {}
+    if request.args.get("personal") == "1" and _is_admin():
+        personal = reveal_personal_data(signatures)
+        db.session.commit()
+    return render_template(
+        "console/moderation/queue.html",
+        campaign=campaign,
+        campaigns=visible_campaigns(user()),
+        signatures=signatures,
+        personal=personal,
+        reasons=REASONS,
+        page=page,
+        part=part,
+        more=len(signatures) == PAGE_SIZE,
+        can_reveal=_is_admin(),
+    )
 
 
 @bp.get("/moderation")
 @require(*MANAGERS)
 def index() -> ResponseReturnValue:
-    return render_template("console/base.html")
+    return _queue(None)
+
+
+@bp.get("/moderation/campaigns/<slug>")
+@require(*MANAGERS)
+def campaign_queue(slug: str) -> ResponseReturnValue:
+    return _queue(managed_campaign(slug))
+
+
+def _signature(signature_uuid: uuid.UUID) -> Signature:
+    signature = db.session.execute(
+        select(Signature).where(Signature.uuid == signature_uuid)
+    ).scalar_one_or_none()
+    if signature is None:
+        abort(404)
+    managed_campaign(signature.campaign.slug)
+    return signature
+
+
+def _back(signature: Signature) -> ResponseReturnValue:
+    if request.form.get("back") == "campaign":
+        return redirect(url_for(".campaign_queue", slug=signature.campaign.slug), 303)
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/moderation/signatures/<uuid:signature_uuid>/accept")
+@require(*MANAGERS)
+def accept(signature_uuid: uuid.UUID) -> ResponseReturnValue:
+    signature = _signature(signature_uuid)
+    try:
+        email_id = accept_signature(signature)
+    except NotReviewable:
+        abort(409)
+    db.session.commit()
+    deliver_after_commit([email_id] if email_id else [])
+    return _back(signature)
+
+
+@bp.post("/moderation/signatures/<uuid:signature_uuid>/reject")
+@require(*MANAGERS)
+def reject(signature_uuid: uuid.UUID) -> ResponseReturnValue:
+    signature = _signature(signature_uuid)
+    try:
+        reject_signature(signature)
+    except NotReviewable:
+        abort(409)
+    db.session.commit()
+    return _back(signature)
+
+
+def _campaigns_by_id() -> dict[int, Campaign]:
+    return {c.id: c for c in visible_campaigns(user())}
+
+
+@bp.get("/moderation/invalidations")
+@require(*MANAGERS)
+def invalidations() -> ResponseReturnValue:
+    query = select(Invalidation).order_by(Invalidation.id.desc()).limit(100)
+    ids = _managed_ids()
+    if ids is not None:
+        query = query.where(Invalidation.campaign_id.in_(ids))
+    return render_template(
+        "console/moderation/invalidations.html",
+        invalidations=db.session.execute(query).scalars().all(),
+        campaigns=_campaigns_by_id(),
+        labels=CONDITION_LABELS,
+        describe=describe_conditions,
+    )
+
+
+def _form(formdata: Any = None, **kwargs: Any) -> InvalidationForm:
+    """The form with this user's campaigns; ``formdata`` None reads the POST."""
+    if formdata is not None:
+        kwargs["formdata"] = formdata
+    form = InvalidationForm(**kwargs)
+    lang = current_language()
+    blank = _l("All campaigns") if _is_admin() else _l("Choose a campaign")
+    form.campaign.choices = [("", blank)] + [
+        (c.slug, c.text(lang).title) for c in visible_campaigns(user())
+    ]
+    form.country.choices = [("", _l("Any country")), *country_choices(lang)]
+    return form
+
+
+@bp.route("/moderation/invalidations/new", methods=["GET", "POST"])
+@require(*MANAGERS)
+def new_invalidation() -> ResponseReturnValue:
+    slug = (request.values.get("campaign") or "").strip()
+    campaign = managed_campaign(slug) if slug else None
+    preview = None
+    status = 200
+    if request.method == "GET":
+        # Pre-filled from a trending burst: show the form and what it would take.
+        form = _form(request.args, meta={"csrf": False})
+        if request.args and form.validate() and form.conditions():
+            preview = preview_invalidation(campaign.id if campaign else None, form.conditions())
+        return render_template(
+            "console/moderation/invalidation_form.html", form=form, preview=preview
+        )
+    form = _form()
+    if form.validate_on_submit():
+        conditions = form.conditions()
+        if campaign is None and not _is_admin():
+            form.campaign.errors.append(_l("Choose one of your campaigns."))
+        if not conditions:
+            form.form_errors.append(
+                _l(
+                    "Choose at least one condition besides the campaign: "
+                    "without one every signature would be invalidated."
+                )
+            )
+        running = request.form.get("action") == "run"
+        if running and not (form.reason.data or "").strip():
+            form.reason.errors.append(_l("Please give a reason."))
+        if not form.errors:
+            campaign_id = campaign.id if campaign else None
+            if not running:
+                preview = preview_invalidation(campaign_id, conditions)
+            else:
+                try:
+                    item = create_invalidation(campaign_id, conditions, form.reason.data, user())
+                except NoConditions:
+                    abort(400)
+                item_id = item.id
+                db.session.commit()
+                start_invalidation(item_id)
+                return redirect(url_for(".invalidation", invalidation_id=item_id), 303)
+    if form.errors:
+        status = 422
+    return render_template(
+        "console/moderation/invalidation_form.html", form=form, preview=preview
+    ), status
+
+
+def _invalidation(invalidation_id: int) -> Invalidation:
+    item = db.session.get(Invalidation, invalidation_id)
+    if item is None:
+        abort(404)
+    if item.campaign_id is None:
+        if not _is_admin():
+            abort(404)  # across campaigns: admins only
+    else:
+        campaign = db.session.get(Campaign, item.campaign_id)
+        managed_campaign(campaign.slug if campaign else "")
+    return item
+
+
+@bp.get("/moderation/invalidations/<int:invalidation_id>")
+@require(*MANAGERS)
+def invalidation(invalidation_id: int) -> ResponseReturnValue:
+    item = _invalidation(invalidation_id)
+    return render_template(
+        "console/moderation/invalidation.html",
+        item=item,
+        campaign=db.session.get(Campaign, item.campaign_id) if item.campaign_id else None,
+        labels=CONDITION_LABELS,
+        conditions=describe_conditions(item.conditions),
+    )
+
+
+@bp.post("/moderation/invalidations/<int:invalidation_id>/cancel")
+@require(*MANAGERS)
+def cancel(invalidation_id: int) -> ResponseReturnValue:
+    item = _invalidation(invalidation_id)
+    if not cancel_invalidation(item):
+        abort(409)
+    db.session.commit()
+    return redirect(url_for(".invalidation", invalidation_id=invalidation_id), 303)
+
+
+@bp.get("/moderation/trending")
+@require(*MANAGERS)
+def trending() -> ResponseReturnValue:
+    campaigns = _campaigns_by_id()
+    flags = recent_flags(_managed_ids())
+    rows = []
+    for flag in flags:
+        campaign = campaigns.get(flag.campaign_id)
+        if campaign is None:
+            continue
+        end = window_end(flag)
+        condition = "ip_hash" if flag.kind == IP else "email_domain_hash"
+        values: dict[str, Any] = {
+            "campaign": campaign.slug,
+            "since": flag.window_start.strftime("%Y-%m-%dT%H:%M"),
+            "until": end.strftime("%Y-%m-%dT%H:%M"),
+            condition: flag.key_hash,
+        }
+        prefill = url_for(".new_invalidation", **values)
+        domain = sample_domain(flag) if flag.kind == DOMAIN and _is_admin() else None
+        rows.append((flag, campaign, end, prefill, domain))
+    return render_template("console/moderation/trending.html", rows=rows)

@@ -18,6 +18,7 @@ from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
 from ..signing.personal import read_personal_data
 from ..signing.tokens import confirm_url
+from ..updates.emails import compose_notice, compose_update
 from ..upsert import insert_ignore
 from .transport import (
     FolderTransport,
@@ -80,8 +81,15 @@ def _claim(email_ids: list[int]) -> list[int]:
     return sorted(claimed)
 
 
-def compose(email: EmailLog, signature: Signature) -> EmailMessage:
-    """The message for one email log row, in the signer's language."""
+def compose(email: EmailLog, signature: Signature | None) -> EmailMessage:
+    """The message for one email log row: to the signer in their language, or
+    for a notice to the organizer (``user_id``)."""
+    if email.kind is EmailKind.notice:
+        return compose_notice(email)
+    if signature is None:
+        raise PermanentFailure("signer data erased")
+    if email.kind is EmailKind.update:
+        return compose_update(email, signature)
     personal = read_personal_data(signature)
     if not personal["email"]:
         raise PermanentFailure("no email address")
@@ -152,7 +160,8 @@ def _send_one(transport: FolderTransport | SMTPTransport, email: EmailLog) -> bo
     """Send one claimed email and record the outcome (flush only)."""
     signature = db.session.get(Signature, email.signature_id) if email.signature_id else None
     try:
-        if signature is None or signature.personal_data is None:
+        needs_signer = email.kind is not EmailKind.notice
+        if needs_signer and (signature is None or signature.personal_data is None):
             raise PermanentFailure("signer data erased")
         transport.send(compose(email, signature))
     except TemporaryFailure as exc:

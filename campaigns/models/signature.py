@@ -70,6 +70,8 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
         Index("uq_signatures_campaign_fingerprint", "campaign_id", "fingerprint", unique=True),
         Index("ix_signatures_rate", "campaign_id", "ip_hash", "created_at"),
+        # Recent signatures of a campaign: trending detection, moderation.
+        Index("ix_signatures_campaign_created", "campaign_id", "created_at"),
         # The sweeper's view: signatures whose validation task may have been lost.
         Index(
             "ix_signatures_unchecked",

@@ -60,7 +60,7 @@ def test_page_works_without_javascript(
     form = page.locator("section.sign form")
     expect(form).to_be_visible()
     expect(form).to_have_attribute("method", "post")
-    expect(form).to_have_attribute("action", f"/{lang}/campaigns/{SLUG}/sign")
+    expect(form).to_have_attribute("action", f"/{lang}/campaigns/{SLUG}/sign#sign-heading")
     for name in ("full_name", "email", "phone", "country", "region", "amount"):
         expect(form.locator(f"[name={name}]")).to_be_visible()
     expect(form.locator("[name=show_name]")).to_be_visible()

@@ -100,11 +100,17 @@ def sign(site: Site, lang: str, signer: Signer, csrf: bool = True) -> Response:
     browser = Browser()
     page = browser.get(f"{site.url}/{lang}/campaigns/{SLUG}")
     assert page.status == 200, page.text
-    (form,) = [f for f in page.forms() if f.action.endswith(f"/{lang}/campaigns/{SLUG}/sign")]
+    # The action ends in #sign-heading (the answer scrolls to the form); a
+    # browser never sends the fragment.
+    (form,) = [
+        f
+        for f in page.forms()
+        if f.action.split("#")[0].endswith(f"/{lang}/campaigns/{SLUG}/sign")
+    ]
     assert form.method.lower() == "post"
     assert form.fields.get("csrf_token"), "the sign form carries no CSRF token"
     return browser.post(
-        form.action,
+        form.action.split("#")[0],
         {
             "csrf_token": form.fields["csrf_token"] if csrf else "",
             "full_name": signer.full_name,

@@ -1,0 +1,270 @@
+"""The delivery document: the petition as handed to its addressee, a PDF made
+with WeasyPrint from ``templates/delivery/petition.html``.
+
+It holds the petition's text, the totals, the signers who agreed to be named
+(name and country), counts by country for everyone else, and a SHA-256 hash
+chain over the named list so that the list can be checked later:
+
+    text   = the Arabic title, a line feed, the Arabic body (NFC, LF line ends, trimmed)
+    h0     = SHA-256(UTF-8(slug + LF + text))
+    line_i = i + TAB + name + TAB + country code          (i counts from 1)
+    h_i    = SHA-256(UTF-8(hex(h_{i-1}) + LF + line_i))   (lowercase hex)
+
+The final value is printed in full; the lines are attached to the PDF as a
+UTF-8 text file (one per line) so that anyone can recompute the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import render_template
+from flask_babel import force_locale, gettext
+from sqlalchemy import func, select
+
+from ..counting.services import MIN_BUCKET
+from ..extensions import db
+from ..models import Campaign, CampaignText, Signature, SignatureState
+from ..models.types import utcnow
+from ..signing.countries import country_name
+from .signatures import personal_data_of
+
+BATCH = 2000
+SHORT = 12  # hex digits of each line's chain value printed beside it
+FONT_DIRS = (
+    Path(__file__).resolve().parent / "fonts",
+    Path(__file__).resolve().parent.parent / "results" / "fonts",
+)
+LINES_FILENAME = "signers.txt"
+# Printed in the document (it is code, not prose: not translated).
+VERIFY_SNIPPET = """import hashlib
+
+def sha(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+h = sha(slug + "\\n" + text)
+for line in open("signers.txt", encoding="utf-8").read().splitlines():
+    h = sha(h + "\\n" + line)
+print(h)  # the final value printed in this document"""
+
+
+def petition_text(text: CampaignText) -> str:
+    """The petition text the chain starts from: title, line feed, body."""
+    raw = f"{text.title}\n{text.body}".replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", raw).strip()
+
+
+def chain_start(slug: str, text: str) -> str:
+    return hashlib.sha256(f"{slug}\n{text}".encode()).hexdigest()
+
+
+def chain_step(previous: str, line: str) -> str:
+    return hashlib.sha256(f"{previous}\n{line}".encode()).hexdigest()
+
+
+def canonical_line(number: int, name: str, country: str) -> str:
+    return f"{number}\t{unicodedata.normalize('NFC', name)}\t{country}"
+
+
+def verify_chain(slug: str, text: str, lines: Iterable[str]) -> str:
+    """The final chain value over ``lines``: compare it with the printed one."""
+    value = chain_start(slug, text)
+    for line in lines:
+        value = chain_step(value, line)
+    return value
+
+
+@dataclass(frozen=True)
+class NamedSigner:
+    number: int
+    name: str
+    country: str
+    line: str
+    chain: str
+
+    @property
+    def short(self) -> str:
+        return self.chain[:SHORT]
+
+
+@dataclass
+class Delivery:
+    """Everything the document shows, gathered in one pass over the signatures."""
+
+    campaign: Campaign
+    lang: str
+    text: CampaignText
+    english: CampaignText | None
+    generated_at: datetime
+    start: str
+    named: list[NamedSigner] = field(default_factory=list)
+    signers: int = 0
+    units: int = 0
+    by_country: list[dict[str, Any]] = field(default_factory=list)
+    unnamed_by_country: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def final(self) -> str:
+        return self.named[-1].chain if self.named else self.start
+
+    @property
+    def unnamed(self) -> int:
+        return self.signers - len(self.named)
+
+    def lines_text(self) -> str:
+        return "".join(signer.line + "\n" for signer in self.named)
+
+
+def _merged(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Per country, largest first; countries under MIN_BUCKET merged into ``other``
+    (as on the public results: a small bucket can point at a person)."""
+    buckets: list[dict[str, Any]] = []
+    other = [0, 0]
+    for country, (signers, units) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        if signers >= MIN_BUCKET:
+            buckets.append({"country": country, "signers": signers, "total": units})
+        else:
+            other[0] += signers
+            other[1] += units
+    if other[0]:
+        buckets.append({"country": "other", "signers": other[0], "total": other[1]})
+    return buckets
+
+
+def named_signers(campaign_id: int) -> int:
+    """How many validated signers agreed to be named (the document's list)."""
+    return int(
+        db.session.execute(
+            select(func.count())
+            .select_from(Signature)
+            .where(
+                Signature.campaign_id == campaign_id,
+                Signature.state == SignatureState.validated,
+                Signature.show_name.is_(True),
+            )
+        ).scalar_one()
+    )
+
+
+def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = False) -> Delivery:
+    """Read the campaign's validated signatures once, in id order and in
+    batches: totals and counts by country for all, names for those who agreed."""
+    text = campaign.texts["ar"]
+    delivery = Delivery(
+        campaign=campaign,
+        lang=lang,
+        text=text,
+        english=campaign.texts.get("en") if english else None,
+        generated_at=utcnow(),
+        start=chain_start(campaign.slug, petition_text(text)),
+    )
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    unnamed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    chain = delivery.start
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(
+                Signature.id,
+                Signature.country,
+                Signature.amount,
+                Signature.show_name,
+                Signature.personal_data,
+            )
+            .where(
+                Signature.campaign_id == campaign.id,
+                Signature.state == SignatureState.validated,
+                Signature.id > last_id,
+            )
+            .order_by(Signature.id)
+            .limit(BATCH)
+        ).all()
+        for row in rows:
+            units = row.amount if row.amount is not None else 1
+            delivery.signers += 1
+            delivery.units += units
+            counts[row.country][0] += 1
+            counts[row.country][1] += units
+            # Erased or unreadable personal data: counted, not named.
+            name = personal_data_of(row.personal_data)["name"] if row.show_name else ""
+            if not name:
+                unnamed[row.country][0] += 1
+                unnamed[row.country][1] += units
+                continue
+            number = len(delivery.named) + 1
+            line = canonical_line(number, name, row.country)
+            chain = chain_step(chain, line)
+            delivery.named.append(NamedSigner(number, name, row.country, line, chain))
+        if len(rows) < BATCH:
+            break
+        last_id = rows[-1].id
+    delivery.by_country = _merged(counts)
+    delivery.unnamed_by_country = _merged(unnamed)
+    return delivery
+
+
+def delivery_html(delivery: Delivery) -> str:
+    """The document as HTML, its interface in the delivery's language."""
+    fonts = {
+        path.name: path.as_uri() for folder in FONT_DIRS for path in folder.glob("*.ttf")
+    }
+
+    def country(code: str) -> str:
+        if code == "other":
+            return gettext("Other countries")
+        return country_name(code, delivery.lang)
+
+    with force_locale(delivery.lang):
+        return render_template(
+            "delivery/petition.html",
+            d=delivery,
+            fonts=fonts,
+            country=country,
+            min_bucket=MIN_BUCKET,
+            short_digits=SHORT,
+            snippet=VERIFY_SNIPPET,
+            lines_filename=LINES_FILENAME,
+        )
+
+
+def _allowed(url: str) -> bool:
+    """Only our font files: a delivery document loads nothing else (no network)."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return False
+    path = Path(unquote(parts.path)).resolve()
+    return path.suffix == ".ttf" and path.parent in FONT_DIRS
+
+
+def delivery_pdf(delivery: Delivery) -> bytes:
+    """The PDF (PDF/A-3b, with the named lines attached as ``signers.txt``)."""
+    # Imported here: WeasyPrint is heavy and only this needs it.
+    from weasyprint import HTML, Attachment, URLFetcher
+
+    class FontsOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not _allowed(url):
+                raise ValueError(f"not loaded in a delivery document: {url}")
+            return super().fetch(url, headers)
+
+    fetcher = FontsOnly()
+    attachment = Attachment(
+        string=delivery.lines_text().encode(),
+        name=LINES_FILENAME,
+        description="signers named in the hash chain, one canonical line each",
+        url_fetcher=fetcher,
+        relationship="Data",
+    )
+    document = HTML(
+        string=delivery_html(delivery), base_url=FONT_DIRS[0].as_uri() + "/", url_fetcher=fetcher
+    )
+    pdf: bytes = document.write_pdf(attachments=[attachment], pdf_variant="pdf/a-3b")
+    return pdf

@@ -1,0 +1,300 @@
+"""Bulk invalidation, in the manner of the UK Parliament petitions site: an
+organizer describes signatures by conditions, previews how many match, and a
+worker invalidates them in batches, one transaction each, recording its
+progress so that it can be cancelled and, restarted, goes on from where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import Any
+
+from celery import current_app as current_celery
+from flask import current_app
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import load_only
+
+from ..accounts.audit import record
+from ..counting.services import update_signature_counts
+from ..extensions import db
+from ..models import ACTIVE_JOBS, Invalidation, JobState, Signature, SignatureState, User
+from ..models.types import utcnow
+from ..privacy.crypto import DecryptionError, hash_email_domain
+from ..signing.normalize import match_name
+from ..signing.personal import read_personal_data
+from .services import LIVE
+
+log = logging.getLogger(__name__)
+
+TASK = "zaytoun.invalidate_signatures"
+CONDITIONS = ("since", "until", "email_domain_hash", "ip_hash", "country", "name_pattern")
+# Also understood: "email_domain" (hashed when read), as the model documents it.
+# The console stores only the hash: a domain can say who signed.
+_ALL_CONDITIONS = (*CONDITIONS, "email_domain")
+DEFAULT_BATCH_SIZE = 1000
+# A preview decrypts at most this many names; past it, it counts the candidates.
+DEFAULT_PREVIEW_NAME_LIMIT = 5000
+# A pending invalidation whose task message was lost is published again after this.
+STALE_AFTER = timedelta(minutes=2)
+
+
+class NoConditions(ValueError):
+    """Without a condition every signature would be invalidated: refused."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How many signatures an invalidation would take now. ``exact`` is False
+    when a name pattern was not applied (too many names to decrypt in a
+    request): ``count`` is then the candidates before the name match."""
+
+    count: int
+    exact: bool
+
+
+def check_conditions(conditions: Mapping[str, str]) -> dict[str, str]:
+    """The conditions that are set; NoConditions if none is."""
+    unknown = set(conditions) - set(_ALL_CONDITIONS)
+    if unknown:
+        raise ValueError(f"unknown conditions {sorted(unknown)}")
+    given = {key: value for key, value in conditions.items() if value}
+    if not given:
+        raise NoConditions
+    return given
+
+
+def _clauses(campaign_id: int | None, conditions: Mapping[str, str]) -> list[ColumnElement[bool]]:
+    """Everything but the name pattern, which is matched on the decrypted name."""
+    clauses: list[ColumnElement[bool]] = [Signature.state.in_(LIVE)]
+    if campaign_id is not None:
+        clauses.append(Signature.campaign_id == campaign_id)
+    if since := conditions.get("since"):
+        clauses.append(Signature.created_at >= datetime.fromisoformat(since))
+    if until := conditions.get("until"):
+        clauses.append(Signature.created_at < datetime.fromisoformat(until))
+    if domain_hash := conditions.get("email_domain_hash"):
+        clauses.append(Signature.email_domain_hash == bytes.fromhex(domain_hash))
+    if domain := conditions.get("email_domain"):
+        clauses.append(Signature.email_domain_hash == hash_email_domain(domain))
+    if ip_hash := conditions.get("ip_hash"):
+        clauses.append(Signature.ip_hash == bytes.fromhex(ip_hash))
+    if country := conditions.get("country"):
+        clauses.append(Signature.country == country)
+    return clauses
+
+
+def name_matcher(pattern: str) -> Callable[[str], bool]:
+    """Case-insensitive (and Arabic-variant-insensitive) match of a name: a
+    glob on the whole name when the pattern has ``*``, ``?`` or ``[``, else a
+    substring."""
+    folded = match_name(pattern)
+    if any(ch in folded for ch in "*?["):
+        return lambda name: fnmatchcase(match_name(name), folded)
+    return lambda name: folded in match_name(name)
+
+
+def _names_matching(signatures: list[Signature], pattern: str) -> list[int]:
+    matches = name_matcher(pattern)
+    found = []
+    for signature in signatures:
+        try:
+            name = read_personal_data(signature)["name"]
+        except (LookupError, DecryptionError):
+            continue  # erased or unreadable: nothing to match
+        if matches(name):
+            found.append(signature.id)
+    return found
+
+
+def _candidates(
+    campaign_id: int | None, conditions: Mapping[str, str], after: int, limit: int
+) -> list[Signature]:
+    columns = [Signature.id, Signature.personal_data] if conditions.get("name_pattern") else []
+    return list(
+        db.session.execute(
+            select(Signature)
+            .options(load_only(Signature.id, *columns))
+            .where(*_clauses(campaign_id, conditions), Signature.id > after)
+            .order_by(Signature.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def preview_invalidation(campaign_id: int | None, conditions: Mapping[str, str]) -> Preview:
+    """How many live signatures match now (read only)."""
+    conditions = check_conditions(conditions)
+    candidates = db.session.execute(
+        select(func.count()).select_from(Signature).where(*_clauses(campaign_id, conditions))
+    ).scalar_one()
+    pattern = conditions.get("name_pattern")
+    if not pattern:
+        return Preview(candidates, exact=True)
+    limit = current_app.config.get("INVALIDATION_PREVIEW_NAME_LIMIT", DEFAULT_PREVIEW_NAME_LIMIT)
+    if candidates > limit:
+        return Preview(candidates, exact=False)
+    matched, after = 0, 0
+    while batch := _candidates(campaign_id, conditions, after, DEFAULT_BATCH_SIZE):
+        matched += len(_names_matching(batch, pattern))
+        after = batch[-1].id
+    return Preview(matched, exact=True)
+
+
+def create_invalidation(
+    campaign_id: int | None, conditions: Mapping[str, str], reason: str, user: User
+) -> Invalidation:
+    """Record an invalidation to run (flush only); publish it with
+    ``start_invalidation`` after the commit."""
+    conditions = check_conditions(conditions)
+    invalidation = Invalidation(
+        campaign_id=campaign_id,
+        conditions=conditions,
+        reason=reason.strip()[:500],
+        state=JobState.pending,
+        matched=0,
+        invalidated=0,
+        cursor=0,
+        created_by=user.id,
+        created_at=utcnow(),
+    )
+    db.session.add(invalidation)
+    db.session.flush()
+    # Which conditions, not their values: a name pattern may be someone's name.
+    record(
+        "invalidation_created",
+        "invalidation",
+        invalidation.id,
+        campaign_id=campaign_id,
+        conditions=sorted(conditions),
+    )
+    return invalidation
+
+
+def start_invalidation(invalidation_id: int) -> None:
+    """Publish the task (after the commit); in-process mode runs it now. A
+    publish that fails is retried by ``requeue_pending_invalidations``; a run
+    that fails is marked failed."""
+    try:
+        current_celery.tasks[TASK].apply_async(args=[invalidation_id])
+    except Exception:
+        log.exception("invalidation %s not published; the sweep will retry", invalidation_id)
+
+
+def cancel_invalidation(invalidation: Invalidation) -> bool:
+    """Stop a pending or running invalidation before its next batch (flush
+    only); False if it had already finished."""
+    won = db.session.execute(
+        update(Invalidation)
+        .where(Invalidation.id == invalidation.id, Invalidation.state.in_(ACTIVE_JOBS))
+        .values(state=JobState.cancelled, finished_at=utcnow())
+        .returning(Invalidation.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if won is None:
+        return False
+    record("invalidation_cancelled", "invalidation", invalidation.id)
+    return True
+
+
+def _lock(invalidation_id: int) -> Invalidation | None:
+    query = select(Invalidation).where(Invalidation.id == invalidation_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Batches of two runs (a redelivered task) take turns; a cancel waits
+        # for the batch in hand to commit.
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def invalidate_batch(invalidation_id: int, batch_size: int) -> bool:
+    """Run one batch in one transaction (commits); returns whether there may
+    be more to do. Does nothing unless the invalidation is pending or running."""
+    invalidation = _lock(invalidation_id)
+    if invalidation is None or invalidation.state not in ACTIVE_JOBS:
+        db.session.rollback()
+        return False
+    now = utcnow()
+    if invalidation.state is JobState.pending:
+        invalidation.state, invalidation.started_at = JobState.running, now
+    conditions = invalidation.conditions
+    batch = _candidates(invalidation.campaign_id, conditions, invalidation.cursor, batch_size)
+    pattern = conditions.get("name_pattern")
+    ids = _names_matching(batch, pattern) if pattern else [s.id for s in batch]
+    invalidated: list[int] = []
+    if ids:
+        invalidated = list(
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id.in_(ids), Signature.state.in_(LIVE))
+                .values(
+                    state=SignatureState.invalidated,
+                    invalidated_at=now,
+                    invalidation_id=invalidation.id,
+                )
+                .returning(Signature.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+    if batch:
+        invalidation.cursor = batch[-1].id
+    invalidation.matched += len(ids)
+    invalidation.invalidated += len(invalidated)
+    more = len(batch) == batch_size
+    if not more:
+        invalidation.state, invalidation.finished_at = JobState.completed, now
+    db.session.commit()
+    return more
+
+
+def run_invalidation(invalidation_id: int, batch_size: int | None = None) -> JobState | None:
+    """Task body: batches until done or cancelled, then fold the changes into
+    the counts. Idempotent: a finished invalidation is left as it is, a
+    restarted one goes on from its cursor."""
+    size = batch_size or current_app.config.get("INVALIDATION_BATCH_SIZE", DEFAULT_BATCH_SIZE)
+    try:
+        while invalidate_batch(invalidation_id, size):
+            pass
+    except OperationalError:
+        db.session.rollback()
+        raise  # a database hiccup: the task is retried and resumes from the cursor
+    except Exception:
+        db.session.rollback()
+        db.session.execute(
+            update(Invalidation)
+            .where(Invalidation.id == invalidation_id, Invalidation.state.in_(ACTIVE_JOBS))
+            .values(state=JobState.failed, finished_at=utcnow())
+        )
+        db.session.commit()
+        raise
+    update_signature_counts()
+    db.session.expire_all()
+    invalidation = db.session.get(Invalidation, invalidation_id)
+    return invalidation.state if invalidation else None
+
+
+def requeue_pending_invalidations() -> int:
+    """Sweep: publish again the invalidations that never started (the message
+    was lost between the commit and the broker)."""
+    stale = (
+        db.session.execute(
+            select(Invalidation.id).where(
+                Invalidation.state == JobState.pending,
+                Invalidation.created_at < utcnow() - STALE_AFTER,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    db.session.rollback()
+    for invalidation_id in stale:
+        start_invalidation(invalidation_id)
+    return len(stale)
+
+
+def describe_conditions(conditions: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(condition, value) pairs for display, in a fixed order."""
+    return [(key, str(conditions[key])) for key in _ALL_CONDITIONS if conditions.get(key)]

@@ -1,0 +1,126 @@
+"""What an import's outcomes and reasons say, in the reader's language, and
+the two CSV files organizers download: the template and an import's report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from ..exports.spreadsheet import BOM, Cell, csv_text
+from ..models import Campaign, PaperImport
+from .rows import COLUMNS, EXAMPLE_EMAIL
+
+REASONS = {
+    "extra_cells": _l(
+        "The row has more cells than there are columns (a comma inside a cell needs quotes)."
+    ),
+    "name_missing": _l("The name is missing."),
+    "name_too_long": _l("The name is longer than 100 characters."),
+    "country_missing": _l("The country is missing."),
+    "country_unknown": _l("The country is not a two-letter code such as SY or TR."),
+    "region_missing": _l("The city or region is missing."),
+    "region_too_long": _l("The city or region is longer than 80 characters."),
+    "email_invalid": _l("The email address is not valid."),
+    "email_too_long": _l("The email address is too long."),
+    "example_row": _l("This is the example row of the template: delete it."),
+    "phone_invalid": _l("The phone number is not valid for the country."),
+    "phone_too_long": _l("The phone number is too long."),
+    "amount_missing": _l("The amount pledged is missing."),
+    "amount_invalid": _l("The amount pledged is not a whole number."),
+    "amount_range": _l("The amount pledged must be from 1 to %(cap)s."),
+    "show_name_invalid": _l("show_name must be yes or no."),
+    "contact_ok_invalid": _l("contact_ok must be yes or no."),
+    # Duplicates
+    "signed": _l("This person has already signed this campaign (online or on paper)."),
+    "in_file": _l("The same person as row %(first_row)s."),
+}
+
+FILE_REASONS = {
+    "no_file": _l("Please choose a CSV file."),
+    "too_large": _l(
+        "The file is larger than %(megabytes)s MB. Please split it into smaller files."
+    ),
+    "too_many_rows": _l(
+        "The file has more than %(rows)s signatures. Please split it into smaller files."
+    ),
+    "not_utf8": _l(
+        "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8” and try again."
+    ),
+    "unreadable": _l("The file could not be read as CSV (near line %(line)s): is a quote missing?"),
+    "empty": _l("The file holds no signatures."),
+    "unknown_columns": _l(
+        "Unknown columns: %(columns)s. Please use the column names of the template."
+    ),
+    "repeated_columns": _l("A column appears twice in the first row."),
+    "missing_columns": _l("Required columns are missing: %(columns)s."),
+    "archived": _l("This campaign is archived: it takes no more signatures."),
+}
+
+# What to write in each column, for the upload page.
+COLUMN_HELP = {
+    "full_name": _l("Full name as the person wrote it (required, at most 100 characters)."),
+    "email": _l(
+        "Email address (optional). With an email, a person who also signed online counts once."
+    ),
+    "phone": _l(
+        "Phone (optional), valid for the country; a local number is read in that country's plan."
+    ),
+    "country": _l("Country where the person lives, as a two-letter code such as SY, TR or DE."),
+    "region": _l("City or region (required, at most 80 characters)."),
+    "amount": _l("How many the person pledges (pledges only: a whole number up to the cap)."),
+    "show_name": _l("yes if the person agreed to be named on the list of signers; otherwise no."),
+    "contact_ok": _l("yes if the union may contact the person about this campaign; otherwise no."),
+}
+
+OUTCOMES = {
+    "accepted": _l("Accepted"),
+    "duplicate": _l("Duplicate"),
+    "rejected": _l("Rejected"),
+}
+
+
+def _say(message: Any, params: Mapping[str, object]) -> str:
+    text = str(message)
+    return text % dict(params) if "%(" in text else text
+
+
+def file_reason(reason: str, params: Mapping[str, object]) -> str:
+    return _say(FILE_REASONS[reason], params)
+
+
+def outcome_title(entry: Mapping[str, Any]) -> str:
+    return str(OUTCOMES[entry["outcome"]])
+
+
+def entry_reason(entry: Mapping[str, Any]) -> str:
+    """Why a row was not accepted, in the current language ("" if it was)."""
+    codes = entry.get("reasons") or ([entry["reason"]] if entry.get("reason") else [])
+    return " ".join(_say(REASONS[code], entry) for code in codes if code in REASONS)
+
+
+def report_csv(paper_import: PaperImport) -> str:
+    """The report as CSV (with BOM): row number, outcome, reason — no personal data."""
+    rows: list[list[Cell]] = [[gettext("Row"), gettext("Outcome"), gettext("Reason")]]
+    rows.extend(
+        [str(entry["row"]), outcome_title(entry), entry_reason(entry)]
+        for entry in paper_import.report
+    )
+    return BOM + csv_text(rows)
+
+
+def template_csv(campaign: Campaign) -> str:
+    """The CSV to fill in: the column names and one made-up example row."""
+    example: list[Cell] = [
+        "أحمد محمد الحلبي",
+        EXAMPLE_EMAIL,
+        "0944 123 456",
+        "SY",
+        "عفرين، حلب",
+        "3" if campaign.is_pledge else "",
+        "نعم",
+        "لا",
+    ]
+    return BOM + csv_text([list(COLUMNS), example])

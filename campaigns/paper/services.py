@@ -1,0 +1,184 @@
+"""Importing paper signatures. Plain functions: they flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..i18n import DEFAULT_LANGUAGE
+from ..models import (
+    Campaign,
+    CampaignStatus,
+    PaperImport,
+    Signature,
+    SignatureSource,
+    SignatureState,
+)
+from ..models.types import utcnow
+from ..privacy.crypto import Keyring, fingerprint, hash_email_domain, keyring
+from ..signing.normalize import clean_text, match_name
+from ..signing.personal import PersonalData, seal_personal_data
+from ..signing.regions import match_region
+from ..upsert import insert_ignore
+from .rows import FileRefused, PaperRow, RowRejected, check_row, read_rows
+
+# Rows per INSERT: far below SQLite's and PostgreSQL's limits on parameters.
+INSERT_BATCH = 500
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+
+def paper_fingerprint(row: PaperRow, ring: Keyring | None = None) -> bytes:
+    """The same key as a web signature when there is an email, so that a paper
+    signer who also signed online is one person; otherwise name, region and
+    phone in their matching forms."""
+    if row.canonical_email:
+        return fingerprint("email", row.canonical_email, ring=ring)
+    return fingerprint(
+        "paper", match_name(row.name), match_name(row.region), row.phone or "", ring=ring
+    )
+
+
+def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> set[bytes]:
+    """Insert a batch; returns the fingerprints actually inserted (the others
+    were already on the campaign: the unique index decides, as for web signatures)."""
+    now = utcnow()
+    values = [
+        {
+            "uuid": uuid.uuid4(),
+            "campaign_id": campaign.id,
+            # Signed in person in front of an organizer: nothing to confirm by email.
+            "state": SignatureState.validated,
+            "source": SignatureSource.paper,
+            "fingerprint": digest,
+            "personal_data": seal_personal_data(
+                PersonalData(name=row.name, email=row.email, phone=row.phone), ring
+            ),
+            "country": row.country,
+            "region": row.region,
+            "region_code": match_region(row.country, row.region),
+            "amount": row.amount if campaign.is_pledge else None,
+            "show_name": row.show_name,
+            "contact_ok": row.contact_ok,
+            "locale": DEFAULT_LANGUAGE,
+            "ip_hash": None,
+            "email_domain_hash": (
+                hash_email_domain(row.canonical_email.rpartition("@")[2], ring)
+                if row.canonical_email
+                else None
+            ),
+            "created_at": now,
+            "checked_at": now,
+            "validated_at": now,
+            "counted": False,
+        }
+        for row, digest in batch
+    ]
+    # One statement run for many rows ("insertmanyvalues"): compiled once.
+    inserted = db.session.execute(
+        insert_ignore(Signature, ["campaign_id", "fingerprint"]).returning(Signature.fingerprint),
+        values,
+    ).scalars()
+    return set(inserted)
+
+
+def import_paper_signatures(
+    campaign: Campaign,
+    data: bytes,
+    filename: str,
+    *,
+    user_id: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> PaperImport:
+    """Import a CSV of paper signatures into ``campaign`` and return its report.
+
+    Each row is checked and normalized like a web signature; valid rows are
+    stored validated (source ``paper``), a repeated person (in the file, or
+    already on the campaign online or on paper) is a duplicate, and invalid
+    rows are rejected with their reasons. The report holds row numbers,
+    outcomes and reason codes only. Raises ``FileRefused`` for a file that
+    cannot be read at all. Counts follow with ``update_signature_counts``."""
+    if campaign.status is CampaignStatus.archived:
+        raise FileRefused("archived")
+    rows = read_rows(data)
+    ring = keyring()
+    report: list[dict[str, Any]] = []
+    first_row: dict[bytes, int] = {}
+    batch: list[tuple[PaperRow, bytes]] = []
+
+    def flush_batch() -> None:
+        inserted = _store(campaign, batch, ring)
+        for row, digest in batch:
+            if digest in inserted:
+                report.append({"row": row.number, "outcome": ACCEPTED})
+            else:
+                report.append({"row": row.number, "outcome": DUPLICATE, "reason": "signed"})
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for raw in rows:
+        try:
+            row = check_row(campaign, raw)
+        except RowRejected as rejected:
+            report.append(
+                {"row": raw.number, "outcome": REJECTED, "reasons": rejected.reasons}
+                | rejected.params
+            )
+            if progress:
+                progress(1)
+            continue
+        digest = paper_fingerprint(row, ring)
+        if digest in first_row:
+            report.append(
+                {"row": raw.number, "outcome": DUPLICATE, "reason": "in_file",
+                 "first_row": first_row[digest]}
+            )
+            if progress:
+                progress(1)
+            continue
+        first_row[digest] = raw.number
+        batch.append((row, digest))
+        if len(batch) >= INSERT_BATCH:
+            flush_batch()
+    if batch:
+        flush_batch()
+    report.sort(key=lambda entry: int(entry["row"]))
+    outcomes = [entry["outcome"] for entry in report]
+    paper_import = PaperImport(
+        campaign_id=campaign.id,
+        created_by=user_id,
+        filename=clean_text(filename)[:200],
+        accepted=outcomes.count(ACCEPTED),
+        duplicates=outcomes.count(DUPLICATE),
+        rejected=outcomes.count(REJECTED),
+        report=report,
+        created_at=utcnow(),
+    )
+    db.session.add(paper_import)
+    db.session.flush()
+    return paper_import
+
+
+def campaign_imports(campaign: Campaign, limit: int = 50) -> list[PaperImport]:
+    """The campaign's latest imports, newest first."""
+    return list(
+        db.session.execute(
+            select(PaperImport)
+            .where(PaperImport.campaign_id == campaign.id)
+            .order_by(PaperImport.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def find_import(campaign: Campaign, import_id: int) -> PaperImport | None:
+    return db.session.execute(
+        select(PaperImport).where(
+            PaperImport.id == import_id, PaperImport.campaign_id == campaign.id
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,1 @@
+"""Retention: signers' personal data erased on schedule after a campaign closes."""

@@ -1,0 +1,254 @@
+"""Retention: the personal data of a campaign's signers is erased
+``RETENTION_DAYS`` (default 180) days after the campaign closes.
+
+Erasing a signature clears everything that could lead back to the person —
+the encrypted name/email/phone, the email fingerprint, the client-address and
+email-domain hashes, the typed city or region — and gives it a fresh UUID, so
+that links in old emails (confirm, unsubscribe) lead nowhere. What the
+aggregates are made of stays: state, counted flag, country, region code,
+amount, dates. The count tables are not touched: the figures stay exactly as
+they were, and a recount rebuilds the same figures.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from ..accounts.audit import record
+from ..extensions import db
+from ..models import (
+    ACTIVE_JOBS,
+    AuditEntry,
+    Campaign,
+    CampaignNotice,
+    CampaignStatus,
+    Invalidation,
+    JobLock,
+    Signature,
+    TrendingFlag,
+)
+from ..models.types import utcnow
+from ..upsert import insert_ignore
+
+DEFAULT_RETENTION_DAYS = 180
+BATCH = 1000
+# Statuses after closing; a reopened campaign keeps its data until it closes again.
+ENDED = (CampaignStatus.closed, CampaignStatus.archived)
+# Conditions of a bulk invalidation that may point at a person.
+PERSONAL_CONDITIONS = ("ip_hash", "email_domain_hash", "email_domain", "name_pattern")
+
+
+class CampaignStillOpen(Exception):
+    """Erasing an open campaign's signers needs ``force``."""
+
+
+def retention_days() -> int:
+    return int(current_app.config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+
+
+def last_closings(campaigns: list[Campaign]) -> dict[int, datetime]:
+    """When each of these campaigns last closed (those not closed are left out).
+
+    Campaigns have no column for it, so the latest of what is known: the audit
+    log's last change of status to closed (console or schedule), the scheduled
+    closing time once passed, and when the closing notice was decided. Taking
+    the latest can only keep data longer, never erase it early."""
+    ended = {c.id: c for c in campaigns if c.status in ENDED}
+    if not ended:
+        return {}
+    moments: dict[int, list[datetime]] = {cid: [] for cid in ended}
+    # Status changes are few; one read of them for all campaigns.
+    for target_id, at, details in db.session.execute(
+        select(AuditEntry.target_id, AuditEntry.created_at, AuditEntry.details).where(
+            AuditEntry.action == "campaign_status",
+            AuditEntry.target_type == "campaign",
+            AuditEntry.target_id.in_([str(cid) for cid in ended]),
+        )
+    ):
+        if target_id and (details or {}).get("after") == CampaignStatus.closed.value:
+            moments[int(target_id)].append(at)
+    for campaign_id, at in db.session.execute(
+        select(CampaignNotice.campaign_id, CampaignNotice.created_at).where(
+            CampaignNotice.campaign_id.in_(list(ended)), CampaignNotice.kind == "closed"
+        )
+    ):
+        moments[campaign_id].append(at)
+    now = utcnow()
+    for campaign in ended.values():
+        if campaign.closes_at is not None and campaign.closes_at <= now:
+            moments[campaign.id].append(campaign.closes_at)
+    return {cid: max(found) for cid, found in moments.items() if found}
+
+
+def _marker(campaign_id: int) -> str:
+    # A job_locks row whose last_run_at says when erasure last completed.
+    return f"erased:{campaign_id}"
+
+
+def _unerased(campaign_id: int, up_to: int | None = None) -> list[int]:
+    query = select(Signature.id).where(
+        Signature.campaign_id == campaign_id, Signature.erased_at.is_(None)
+    )
+    if up_to is not None:
+        query = query.where(Signature.id <= up_to)
+    return list(db.session.execute(query.order_by(Signature.id).limit(BATCH)).scalars())
+
+
+def remaining(campaign: Campaign) -> int:
+    """How many of the campaign's signatures still hold personal data."""
+    return int(
+        db.session.execute(
+            select(func.count()).where(
+                Signature.campaign_id == campaign.id, Signature.erased_at.is_(None)
+            )
+        ).scalar_one()
+    )
+
+
+def _erase_batch(signature_ids: list[int]) -> None:
+    now = utcnow()
+    db.session.execute(
+        update(Signature),
+        [
+            {
+                "id": signature_id,
+                "uuid": uuid.uuid4(),
+                "personal_data": None,
+                "fingerprint": None,
+                "ip_hash": None,
+                "email_domain_hash": None,
+                "region": "",
+                "show_name": False,
+                "contact_ok": False,
+                "erased_at": now,
+            }
+            for signature_id in signature_ids
+        ],
+    )
+
+
+def _erase_traces(campaign: Campaign) -> None:
+    """Moderation records of the campaign that may point at a person: trending
+    flags (hashes of a client or domain) go, and the personal conditions of
+    its finished bulk invalidations are blanked."""
+    db.session.execute(delete(TrendingFlag).where(TrendingFlag.campaign_id == campaign.id))
+    invalidations = db.session.execute(
+        select(Invalidation).where(
+            Invalidation.campaign_id == campaign.id, Invalidation.state.not_in(ACTIVE_JOBS)
+        )
+    ).scalars()
+    for invalidation in invalidations:
+        conditions = dict(invalidation.conditions or {})
+        if any(conditions.get(key) for key in PERSONAL_CONDITIONS):
+            for key in PERSONAL_CONDITIONS:
+                if conditions.get(key):
+                    conditions[key] = ""
+            invalidation.conditions = conditions
+
+
+def check_erasable(campaign: Campaign, *, force: bool = False) -> None:
+    """Raise CampaignStillOpen for an open campaign unless ``force``."""
+    if campaign.status is CampaignStatus.open and not force:
+        raise CampaignStillOpen(campaign.slug)
+
+
+def erase_campaign(
+    campaign: Campaign,
+    *,
+    force: bool = False,
+    via: str = "schedule",
+    budget_seconds: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, bool]:
+    """Erase the personal data of a campaign's signatures, batch by batch,
+    each batch committed; returns (how many were erased, whether it is done).
+
+    Refuses an open campaign unless ``force``. ``budget_seconds`` stops after
+    the batch that exceeds it (the periodic job goes on at its next run);
+    ``progress`` is called with each batch's size. Audited once per call."""
+    check_erasable(campaign, force=force)
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    # Signatures arriving while an open campaign is erased are left for later.
+    up_to = db.session.execute(
+        select(func.max(Signature.id)).where(Signature.campaign_id == campaign.id)
+    ).scalar()
+    erased = 0
+    done = False
+    while True:
+        ids = _unerased(campaign.id, up_to)
+        if not ids:
+            done = True
+            break
+        _erase_batch(ids)
+        db.session.commit()
+        erased += len(ids)
+        if progress is not None:
+            progress(len(ids))
+        if deadline is not None and time.monotonic() > deadline:
+            break
+    if done:
+        _erase_traces(campaign)
+        name = _marker(campaign.id)
+        db.session.execute(insert_ignore(JobLock, ["name"]).values(name=name))
+        db.session.execute(
+            update(JobLock).where(JobLock.name == name).values(last_run_at=utcnow())
+        )
+    if erased or done:
+        record(
+            "personal_data_erased",
+            "campaign",
+            campaign.id,
+            signatures=erased,
+            complete=done,
+            via=via,
+        )
+    db.session.commit()
+    return erased, done
+
+
+def due_campaigns(now: datetime | None = None) -> list[Campaign]:
+    """Closed campaigns past their retention time whose erasure has not
+    completed since they last closed."""
+    now = now or utcnow()
+    limit = timedelta(days=retention_days())
+    campaigns = db.session.execute(
+        select(Campaign).where(Campaign.status.in_(ENDED)).order_by(Campaign.id)
+    ).scalars().all()
+    markers = {
+        name: at
+        for name, at in db.session.execute(
+            select(JobLock.name, JobLock.last_run_at).where(JobLock.name.like("erased:%"))
+        )
+    }
+    closings = last_closings(list(campaigns))
+    due = []
+    for campaign in campaigns:
+        since = closings.get(campaign.id)
+        if since is None or since + limit > now:
+            continue
+        completed = markers.get(_marker(campaign.id))
+        if completed is not None and completed >= since:
+            continue
+        due.append(campaign)
+    return due
+
+
+def erase_expired_personal_data(budget_seconds: float = 5.0) -> int:
+    """Periodic job: erase the signers of campaigns closed longer than the
+    retention time, for about ``budget_seconds``; returns how many were erased."""
+    deadline = time.monotonic() + budget_seconds
+    erased = 0
+    for campaign in due_campaigns():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        n, _done = erase_campaign(campaign, via="schedule", budget_seconds=left)
+        erased += n
+    db.session.commit()
+    return erased

@@ -1,0 +1,192 @@
+"""The messages of updates (to a signer, in their language) and notices (to an
+organizer, in Arabic and English in one message). ``mail.services.compose``
+dispatches here; the address is read at send time and never stored."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import TypedDict
+
+from flask import current_app, render_template
+from flask_babel import force_locale, format_decimal, format_percent, gettext, ngettext
+
+from ..counting.services import campaign_count
+from ..extensions import db
+from ..i18n import DEFAULT_LANGUAGE
+from ..mail.transport import PermanentFailure, new_message_id
+from ..models import (
+    Campaign,
+    CampaignNotice,
+    CampaignUpdate,
+    EmailLog,
+    Signature,
+    SignatureState,
+    User,
+)
+from ..signing.personal import read_personal_data
+from .unsubscribe import unsubscribe_url
+
+# Organizers have no language setting: notices carry both.
+NOTICE_LANGUAGES = ("ar", "en")
+
+
+class NoticeSection(TypedDict):
+    lang: str
+    subject: str
+    greeting: str
+    lines: list[str]
+    link_label: str
+    signature: str
+
+
+def update_text(item: CampaignUpdate, locale: str) -> tuple[str, dict[str, str]]:
+    """The update's language for a signer and its subject and body: the
+    signer's language if the organizer wrote it, else Arabic."""
+    if locale in item.texts:
+        return locale, item.texts[locale]
+    return DEFAULT_LANGUAGE, item.texts[DEFAULT_LANGUAGE]
+
+
+def _isolate(text: str) -> str:
+    # First-strong isolates: a Latin name cannot scramble an Arabic line.
+    return f"\u2068{text}\u2069"
+
+
+def _message(subject: str, to: str, plain: str, html: str, lang: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = to
+    message["Message-ID"] = new_message_id()
+    message.set_content(plain)
+    message.add_alternative(html, subtype="html")
+    # After the body: set_content() replaces every Content-* header.
+    message["Content-Language"] = lang
+    # Keep long non-ASCII headers on one line (see mail.services.compose).
+    message.policy = message.policy.clone(max_line_length=998)
+    return message
+
+
+def render_update(
+    item: CampaignUpdate, campaign: Campaign, locale: str, name: str, unsubscribe_link: str
+) -> tuple[str, str, str, str]:
+    """An update as a reader of ``locale`` gets it: (language, subject, plain
+    text, HTML). The console's preview shows the same."""
+    lang, text = update_text(item, locale)
+    site = current_app.config["SITE_URL"]
+    with force_locale(lang):
+        context = {
+            "lang": lang,
+            "name": _isolate(name),
+            "title": campaign.text(lang).title,
+            "subject": text["subject"],
+            "body": text["body"],
+            "paragraphs": [p.strip() for p in text["body"].split("\n\n") if p.strip()],
+            "unsubscribe_url": unsubscribe_link,
+            "campaign_url": f"{site}/{lang}/campaigns/{campaign.slug}",
+        }
+        plain = render_template("email/update.txt", **context)
+        html = render_template("email/update.html", **context)
+    return lang, text["subject"], plain, html
+
+
+def compose_update(email: EmailLog, signature: Signature) -> EmailMessage:
+    """One signer's copy of an update, in their language (else Arabic), with a
+    one-click unsubscribe link (RFC 8058)."""
+    if signature.state is not SignatureState.validated or not signature.contact_ok:
+        raise PermanentFailure("no longer a recipient")
+    item = db.session.get(CampaignUpdate, email.update_id) if email.update_id else None
+    if item is None:
+        raise PermanentFailure("no such update")
+    personal = read_personal_data(signature)
+    if not personal["email"]:
+        raise PermanentFailure("no email address")
+    link = unsubscribe_url(signature)
+    lang, subject, plain, html = render_update(
+        item, signature.campaign, signature.locale, personal["name"], link
+    )
+    message = _message(subject, personal["email"], plain, html, lang)
+    message["List-Unsubscribe"] = f"<{link}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Precedence"] = "bulk"
+    return message
+
+
+def _notice_section(
+    notice: CampaignNotice, campaign: Campaign, user: User, lang: str
+) -> NoticeSection:
+    """One language's words of a notice (called under ``force_locale(lang)``)."""
+    text = campaign.text(lang)
+    count = campaign_count(campaign.id)
+    figures = {
+        "title": text.title,
+        "total": format_decimal(count.total),
+        "signers": format_decimal(count.signers),
+        "goal": format_decimal(campaign.goal or 0),
+        "unit": text.unit_label or campaign.unit,
+    }
+    if notice.kind == "closed":
+        days = current_app.config.get("RETENTION_DAYS", 180)
+        subject = gettext("“%(title)s” is closed", **figures)
+        lines = [
+            ngettext(
+                "The campaign “%(title)s” is closed. Final figures: %(total)s %(unit)s from "
+                "%(people)s person.",
+                "The campaign “%(title)s” is closed. Final figures: %(total)s %(unit)s from "
+                "%(people)s people.",
+                count.signers,
+                people=figures["signers"],
+                **figures,
+            ),
+            gettext(
+                "The personal data of its signers will be erased %(days)s days after the "
+                "closing; the figures stay.",
+                days=format_decimal(days),
+            ),
+        ]
+    else:
+        percent = format_percent(int(notice.kind.rpartition("-")[2]) / 100)
+        subject = gettext(
+            "“%(title)s” has reached %(percent)s of its goal", percent=percent, **figures
+        )
+        lines = [
+            gettext(
+                "The campaign “%(title)s” has reached %(percent)s of its goal: %(total)s of "
+                "%(goal)s %(unit)s.",
+                percent=percent,
+                **figures,
+            )
+        ]
+    return NoticeSection(
+        lang=lang,
+        subject=subject,
+        greeting=gettext("Hello %(name)s,", name=_isolate(user.name)),
+        lines=lines,
+        link_label=gettext("Open the campaign in the console:"),
+        signature=gettext("Aleppo Revolutionaries Union"),
+    )
+
+
+def compose_notice(email: EmailLog) -> EmailMessage:
+    """A milestone or closing notice to one organizer, in Arabic and English."""
+    user = db.session.get(User, email.user_id) if email.user_id else None
+    if user is None or not user.active:
+        raise PermanentFailure("no active account")
+    notice = db.session.get(CampaignNotice, email.notice_id) if email.notice_id else None
+    if notice is None:
+        raise PermanentFailure("no such notice")
+    campaign = db.session.get(Campaign, notice.campaign_id)
+    if campaign is None:
+        raise PermanentFailure("no such campaign")
+    sections = []
+    for lang in NOTICE_LANGUAGES:
+        with force_locale(lang):
+            sections.append(_notice_section(notice, campaign, user, lang))
+    link = f"{current_app.config['SITE_URL']}/console/campaigns/{campaign.slug}"
+    context = {"sections": sections, "link": link, "lang": NOTICE_LANGUAGES[0]}
+    plain = render_template("email/notice.txt", **context)
+    html = render_template("email/notice.html", **context)
+    subject = " | ".join(section["subject"] for section in sections)
+    message = _message(subject, user.email, plain, html, ", ".join(NOTICE_LANGUAGES))
+    message["Auto-Submitted"] = "auto-generated"
+    return message

@@ -1,0 +1,198 @@
+"""Every console route, for every role and for anonymous visitors: each may do
+exactly what its role allows, and nothing about another organization's
+campaigns. The routes come from the URL map, so a new route without a policy
+here fails the test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from campaigns.extensions import db
+from campaigns.models import (
+    CampaignUpdate,
+    Invalidation,
+    JobState,
+    PaperImport,
+    SignatureState,
+)
+from tests.factories import create_signature
+from tests.moderation.support import Console, logged_in, make_console
+
+ACTORS = ("anonymous", "partner", "other_organizer", "organizer", "admin")
+ALL = {"partner", "other_organizer", "organizer", "admin"}
+CAMPAIGN_VIEWERS = {"partner", "organizer", "admin"}
+CAMPAIGN_MANAGERS = {"organizer", "admin"}
+ORGANIZERS = {"other_organizer", "organizer", "admin"}
+ADMINS = {"admin"}
+
+# endpoint -> who may use it on the union's campaign (and its objects).
+POLICY: dict[str, set[str]] = {
+    "console_campaigns.dashboard": ALL,
+    "console_campaigns.campaign": CAMPAIGN_VIEWERS,
+    "console_campaigns.edit": CAMPAIGN_MANAGERS,
+    "console_campaigns.create": ORGANIZERS,
+    "console_campaigns.toggle_pause": CAMPAIGN_MANAGERS,
+    "console_campaigns.change_status": CAMPAIGN_MANAGERS,
+    "console_exports.index": CAMPAIGN_VIEWERS,
+    "console_exports.figures": CAMPAIGN_VIEWERS,
+    "console_exports.delivery": CAMPAIGN_MANAGERS,
+    "console_exports.signatures": ADMINS,
+    "console_paper.index": CAMPAIGN_MANAGERS,
+    "console_paper.upload": CAMPAIGN_MANAGERS,
+    "console_paper.report": CAMPAIGN_MANAGERS,
+    "console_paper.report_download": CAMPAIGN_MANAGERS,
+    "console_paper.template": CAMPAIGN_MANAGERS,
+    "console_updates.index": CAMPAIGN_MANAGERS,
+    "console_updates.preview": CAMPAIGN_MANAGERS,
+    "console_updates.edit": CAMPAIGN_MANAGERS,
+    "console_updates.send": CAMPAIGN_MANAGERS,
+    "console_updates.create": CAMPAIGN_MANAGERS,
+    "console_moderation.index": ORGANIZERS,
+    "console_moderation.campaign_queue": CAMPAIGN_MANAGERS,
+    "console_moderation.invalidations": ORGANIZERS,
+    "console_moderation.invalidation": CAMPAIGN_MANAGERS,
+    "console_moderation.cancel": CAMPAIGN_MANAGERS,
+    "console_moderation.new_invalidation": ORGANIZERS,
+    "console_moderation.accept": CAMPAIGN_MANAGERS,
+    "console_moderation.reject": CAMPAIGN_MANAGERS,
+    "console_moderation.trending": ORGANIZERS,
+    "console_admin.audit": ADMINS,
+    "console_admin.settings": ADMINS,
+    "console_admin.users": ADMINS,
+    "console_admin.toggle_active": ADMINS,
+    "console_admin.change_role": ADMINS,
+}
+# Open to everyone by design: the way in and out.
+PUBLIC = {"console_auth.login", "console_auth.logout", "console_auth.totp_setup"}
+# Form data that changes nothing lasting when a POST is allowed.
+HARMLESS_FORMS: dict[str, dict[str, str]] = {
+    "console_admin.toggle_active": {"active": "1"},
+    "console_admin.change_role": {"role": "partner"},
+    "console_admin.settings": {"signing_paused": "0"},
+    "console_campaigns.toggle_pause": {"paused": "0"},
+    "console_campaigns.change_status": {"status": "no-such-status"},
+    "console_exports.delivery": {"lang": "ar"},
+}
+
+
+def _objects(console: Console) -> dict[str, Any]:
+    campaign = console.campaign
+    update = CampaignUpdate(
+        campaign_id=campaign.id, texts={"ar": {"subject": "خبر", "body": "نص"}}
+    )
+    paper = PaperImport(campaign_id=campaign.id, filename="paper.csv", report=[])
+    invalidation = Invalidation(
+        campaign_id=campaign.id,
+        conditions={"country": "SY"},
+        reason="test",
+        state=JobState.completed,
+    )
+    db.session.add_all([update, paper, invalidation])
+    db.session.commit()
+    signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
+    return {
+        "slug": campaign.slug,
+        "update_id": update.id,
+        "import_id": paper.id,
+        "invalidation_id": invalidation.id,
+        "signature_uuid": signature.uuid,
+        "user_id": console.partner.id,
+    }
+
+
+def _console_rules(app: Flask) -> list[tuple[str, str, str]]:
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or rule.endpoint in PUBLIC:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            rules.append((rule.endpoint, rule.rule, method))
+    return sorted(rules)
+
+
+def _url(app: Flask, endpoint: str, objects: dict[str, Any]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {name: objects[name] for name in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+def test_every_console_route_has_a_policy(app: Flask) -> None:
+    endpoints = {endpoint for endpoint, _, _ in _console_rules(app)}
+    assert endpoints == set(POLICY)
+
+
+def test_authorization_matrix(app: Flask) -> None:
+    console = make_console()
+    objects = _objects(console)
+    clients: dict[str, FlaskClient] = {
+        actor: logged_in(app, None if actor == "anonymous" else getattr(console, actor), console)
+        for actor in ACTORS
+    }
+    results = []
+    # Admins last: what they are allowed to do must not change the others' rights.
+    for actor in ACTORS:
+        for endpoint, _rule, method in _console_rules(app):
+            url = _url(app, endpoint, objects)
+            client = clients[actor]
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data=HARMLESS_FORMS.get(endpoint, {}))
+            status = response.status_code
+            location = response.headers.get("Location", "")
+            if actor == "anonymous":
+                ok = status == 302 and "/console/login" in location
+            elif actor in POLICY[endpoint]:
+                ok = status not in (401, 403, 404) and "/console/login" not in location
+            else:
+                ok = status in (403, 404)
+            results.append((actor, endpoint, method, status, ok))
+    failures = [r for r in results if not r[4]]
+    print(f"authorization matrix: {len(results)} checks, {len(failures)} failures")
+    assert failures == []
+
+
+def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
+    """An organizer never learns that another organization's campaign exists."""
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    slug = console.other_campaign.slug
+    for path in (
+        f"/console/campaigns/{slug}",
+        f"/console/campaigns/{slug}/edit",
+        f"/console/campaigns/{slug}/exports",
+        f"/console/campaigns/{slug}/paper",
+        f"/console/campaigns/{slug}/updates",
+        f"/console/moderation/campaigns/{slug}",
+    ):
+        assert client.get(path).status_code == 404, path
+    page = client.get("/console/").get_data(as_text=True)
+    assert slug not in page
+
+
+@pytest.mark.parametrize("actor", ["partner", "organizer"])
+def test_no_personal_data_reaches_partners_or_organizers(app: Flask, actor: str) -> None:
+    console = make_console()
+    create_signature(
+        console.campaign,
+        state=SignatureState.validated,
+        email="canary.signer@example.org",
+        name="Canary Signer",
+    )
+    client = logged_in(app, getattr(console, actor), console)
+    slug = console.campaign.slug
+    for path in (
+        "/console/",
+        f"/console/campaigns/{slug}",
+        f"/console/campaigns/{slug}/exports",
+        f"/console/campaigns/{slug}/exports/figures.csv",
+    ):
+        body = client.get(path).get_data(as_text=True)
+        assert "canary.signer" not in body and "Canary Signer" not in body, path

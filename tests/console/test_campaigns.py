@@ -1,0 +1,132 @@
+"""Campaigns from the console: create and edit per language, the lifecycle,
+the signing switches, all audited."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from campaigns.extensions import db
+from campaigns.models import AuditEntry, Campaign, CampaignStatus, Signature
+from tests.moderation.support import logged_in, make_console
+from tests.signing.support import valid_form
+
+
+def _form(**overrides: str) -> dict[str, str]:
+    data = {
+        "slug": "new-campaign",
+        "kind": "petition",
+        "goal": "1000",
+        "unit": "signatures",
+        "title_ar": "حملة جديدة",
+        "summary_ar": "ملخص",
+        "body_ar": "نص الحملة",
+        "title_en": "A new campaign",
+        "summary_en": "Summary",
+        "body_en": "Text",
+    }
+    data.update(overrides)
+    return data
+
+
+def _actions() -> list[str]:
+    return [e.action for e in db.session.execute(select(AuditEntry)).scalars()]
+
+
+def test_create_then_open_a_campaign(app: Flask) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    response = client.post("/console/campaigns/new", data=_form())
+    assert response.status_code == 303
+    campaign = db.session.execute(
+        select(Campaign).where(Campaign.slug == "new-campaign")
+    ).scalar_one()
+    assert campaign.status is CampaignStatus.draft
+    assert campaign.organization_id == console.organizer.organization_id
+    assert set(campaign.texts) == {"ar", "en"}
+    assert app.test_client().get("/ar/campaigns/new-campaign").status_code == 404
+    assert client.post(
+        "/console/campaigns/new-campaign/status", data={"status": "open"}
+    ).status_code == 303
+    assert app.test_client().get("/ar/campaigns/new-campaign").status_code == 200
+    # Draft cannot jump to archived; closed can be archived.
+    assert client.post(
+        "/console/campaigns/new-campaign/status", data={"status": "archived"}
+    ).status_code == 409
+    assert "campaign_created" in _actions() and "campaign_status" in _actions()
+
+
+def test_arabic_text_is_required_and_errors_are_shown(app: Flask) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    response = client.post("/console/campaigns/new", data=_form(title_ar="", slug="Bad Slug"))
+    assert response.status_code == 422
+    stored = db.session.execute(select(Campaign).where(Campaign.slug == "new-campaign")).scalar()
+    assert stored is None
+    body = response.get_data(as_text=True)
+    assert 'class="error-summary"' in body
+
+
+def test_edit_keeps_the_other_languages(app: Flask) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    slug = console.campaign.slug
+    page = client.get(f"/console/campaigns/{slug}/edit")
+    assert page.status_code == 200
+    response = client.post(
+        f"/console/campaigns/{slug}/edit",
+        data=_form(slug=slug, title_ar="عنوان جديد", title_en="New title"),
+    )
+    assert response.status_code == 303
+    db.session.refresh(console.campaign)
+    assert console.campaign.texts["ar"].title == "عنوان جديد"
+    assert console.campaign.texts["en"].title == "New title"
+
+
+def test_pausing_a_campaign_stops_signing_with_a_message(app: Flask) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    slug = console.campaign.slug
+    client.post(f"/console/campaigns/{slug}/pause", data={"paused": "1"})
+    signer = app.test_client()
+    response = signer.post(f"/en/campaigns/{slug}/sign", data=valid_form())
+    assert response.status_code == 409
+    assert db.session.execute(select(Signature)).first() is None
+    client.post(f"/console/campaigns/{slug}/pause", data={"paused": "0"})
+    assert signer.post(f"/en/campaigns/{slug}/sign", data=valid_form()).status_code == 303
+    assert {"campaign_paused", "campaign_resumed"} <= set(_actions())
+
+
+def test_the_site_wide_switch_pauses_every_campaign(app: Flask) -> None:
+    console = make_console()
+    admin = logged_in(app, console.admin, console)
+    assert admin.post("/console/settings", data={"signing_paused": "1"}).status_code == 303
+    app.extensions["zaytoun_cache"].clear()
+    signer = app.test_client()
+    page = signer.get(f"/en/campaigns/{console.campaign.slug}")
+    assert "paused" in page.get_data(as_text=True)
+    response = signer.post(f"/en/campaigns/{console.campaign.slug}/sign", data=valid_form())
+    assert response.status_code == 409
+    assert db.session.execute(select(Signature)).first() is None
+    admin.post("/console/settings", data={"signing_paused": "0"})
+    app.extensions["zaytoun_cache"].clear()
+    assert signer.post(
+        f"/en/campaigns/{console.campaign.slug}/sign", data=valid_form()
+    ).status_code == 303
+    assert {"site_paused", "site_resumed"} <= set(_actions())
+
+
+def test_admin_changes_a_role_and_it_is_audited(app: Flask) -> None:
+    console = make_console()
+    admin = logged_in(app, console.admin, console)
+    response = admin.post(
+        f"/console/users/{console.partner.id}/role", data={"role": "organizer"}
+    )
+    assert response.status_code == 303
+    db.session.refresh(console.partner)
+    assert console.partner.role.value == "organizer"
+    entry = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "role_changed")
+    ).scalar_one()
+    assert entry.details == {"before": "partner", "after": "organizer"}
+    assert admin.get("/console/audit").status_code == 200

@@ -1,0 +1,213 @@
+"""The delivery document: a PDF with the petition, the totals, the named
+signers and a hash chain that verifies from the listed lines."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from campaigns.console import exports as console_exports
+from campaigns.exports.delivery import (
+    FONT_DIRS,
+    canonical_line,
+    collect_delivery,
+    delivery_html,
+    petition_text,
+    verify_chain,
+)
+from campaigns.extensions import db
+from campaigns.models import Campaign, Role, SignatureState
+from tests.factories import create_campaign, create_signature
+from tests.paper.support import audit_entries, logged_in, stranger
+
+NAMED = [("أحمد الحلبي", "SY"), ("Rojda Xelîl", "TR"), ("Zozan Mustafa", "DE")]
+
+
+def _campaign() -> Campaign:
+    campaign = create_campaign("no-russia-on-hrc")
+    campaign.texts["ar"].title = "لا لروسيا في مجلس حقوق الإنسان"
+    campaign.texts["ar"].body = "نحن الموقعين أدناه نطالب بإخراج روسيا من المجلس.\r\nاتحاد ثوار حلب"
+    campaign.texts["en"].title = "No Russia on the Human Rights Council"
+    campaign.texts["en"].body = "We call for Russia's removal from the Council."
+    db.session.commit()
+    for i, (name, country) in enumerate(NAMED):
+        create_signature(campaign, state=SignatureState.validated, name=name, country=country,
+                         show_name=True)
+        if i == 0:  # the others sign without their name, in between
+            for j in range(6):
+                create_signature(campaign, state=SignatureState.validated,
+                                 name=f"Hidden Person {j}", country="SY")
+    create_signature(campaign, state=SignatureState.pending, name="Pending Named", show_name=True)
+    erased = create_signature(campaign, state=SignatureState.validated, name="Erased Named",
+                              show_name=True, country="TR")
+    erased.personal_data = None
+    db.session.commit()
+    return campaign
+
+
+def _expected_lines() -> list[str]:
+    return [canonical_line(i, name, country) for i, (name, country) in enumerate(NAMED, 1)]
+
+
+def _text(pdf: bytes, tmp_path: Path, campaign: Campaign, **options: Any) -> str:
+    """The document's text: from the PDF with pdftotext where poppler is
+    installed, else from WeasyPrint's layout of the same document."""
+    if shutil.which("pdftotext"):
+        path = tmp_path / "document.pdf"
+        path.write_bytes(pdf)
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True
+        ).stdout.decode()
+    from weasyprint import HTML
+
+    document = HTML(
+        string=delivery_html(collect_delivery(campaign, **options)),
+        base_url=FONT_DIRS[0].as_uri() + "/",
+    ).render()
+    texts: list[str] = []
+
+    def walk(box: Any) -> None:
+        if getattr(box, "text", None):
+            texts.append(box.text)
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    for page in document.pages:
+        walk(page._page_box)
+    return "\n".join(texts)
+
+
+def _fonts(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, check=True).stdout.decode()
+
+
+def test_organizers_get_the_delivery_document_with_a_verifiable_chain(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    campaign = _campaign()
+    logged_in(client, Role.organizer, campaign)
+
+    response = client.post(
+        f"/console/campaigns/{campaign.slug}/exports/delivery.pdf",
+        data={"lang": "ar", "english": "1"},
+    )
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    pdf = response.data
+    assert pdf.startswith(b"%PDF")
+
+    # The chain verifies from the listed lines, and its final value is audited.
+    [entry] = audit_entries("delivery_document")
+    final = entry.details["final_hash"]
+    start_text = petition_text(campaign.texts["ar"])
+    assert "\r" not in start_text
+    assert verify_chain(campaign.slug, start_text, _expected_lines()) == final
+    assert entry.details == {
+        "signers": 10, "named": 3, "final_hash": final, "lang": "ar",
+    }
+    altered = [*_expected_lines()[:2], canonical_line(3, "Zozan Mustafá", "DE")]
+    assert verify_chain(campaign.slug, start_text, altered) != final
+    assert verify_chain(campaign.slug, start_text, _expected_lines()[::-1]) != final
+
+    text = _text(pdf, tmp_path, campaign, lang="ar", english=True)
+    assert final in text
+    delivery = collect_delivery(campaign, lang="ar", english=True)
+    assert delivery.final == final
+    for signer in delivery.named:
+        assert signer.short in text
+    assert delivery.start in text
+    for name in ("Rojda Xelîl", "Zozan Mustafa", "no-russia-on-hrc",
+                 "We call for Russia's removal from the Council."):
+        assert name in text
+    for absent in ("Hidden Person", "Pending Named", "Erased Named", "example.org"):
+        assert absent not in text
+
+    if shutil.which("pdffonts"):
+        # Our Arabic and Latin fonts, embedded; no fallback to a system font.
+        fonts = _fonts(pdf, tmp_path).splitlines()[2:]
+        assert {line.split()[0].split("+")[1] for line in fonts} == {
+            "Zaytoun-Arabic", "Zaytoun-Arabic-Bold", "Zaytoun-Latin", "Zaytoun-Latin-Bold",
+        }
+        assert all(" yes " in line for line in fonts)
+    if shutil.which("pdfdetach"):
+        path = tmp_path / "document.pdf"
+        path.write_bytes(pdf)
+        subprocess.run(
+            ["pdfdetach", "-save", "1", "-o", str(tmp_path / "signers.txt"), str(path)],
+            check=True,
+        )
+        attached = (tmp_path / "signers.txt").read_text(encoding="utf-8").splitlines()
+        assert attached == _expected_lines()
+        assert verify_chain(campaign.slug, start_text, attached) == final
+
+
+def test_counts_by_country_name_no_one_who_did_not_agree(app: Flask) -> None:
+    campaign = _campaign()
+
+    delivery = collect_delivery(campaign)
+
+    assert (delivery.signers, len(delivery.named), delivery.unnamed) == (10, 3, 7)
+    assert delivery.by_country == [
+        {"country": "SY", "signers": 7, "total": 7},
+        {"country": "other", "signers": 3, "total": 3},
+    ]
+    # Six hidden in Syria; the erased one in Turkey is too few to name a country.
+    assert delivery.unnamed_by_country == [
+        {"country": "SY", "signers": 6, "total": 6},
+        {"country": "other", "signers": 1, "total": 1},
+    ]
+
+
+def test_only_those_who_manage_the_campaign_get_the_document(
+    app: Flask, client: FlaskClient
+) -> None:
+    campaign = create_campaign()
+    url = f"/console/campaigns/{campaign.slug}/exports/delivery.pdf"
+    logged_in(client, Role.partner, campaign)
+    assert client.post(url).status_code == 403
+    client.post("/console/logout")
+    stranger(client, Role.organizer)
+    assert client.post(url).status_code == 404
+    assert audit_entries("delivery_document") == []
+
+
+def test_a_list_too_long_for_a_request_points_to_the_command(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = _campaign()
+    monkeypatch.setattr(console_exports, "WEB_DELIVERY_LIMIT", 2)
+    logged_in(client, Role.admin, campaign)
+
+    response = client.post(f"/console/campaigns/{campaign.slug}/exports/delivery.pdf")
+
+    assert response.status_code == 422
+    assert f"flask exports delivery {campaign.slug}" in response.get_data(as_text=True)
+    assert audit_entries("delivery_document") == []
+
+
+def test_cli_makes_the_document_of_any_size(app: Flask, tmp_path: Path) -> None:
+    campaign = _campaign()
+    out = tmp_path / "delivery.pdf"
+
+    result = app.test_cli_runner().invoke(
+        args=["exports", "delivery", campaign.slug, str(out), "--lang", "en", "--english"]
+    )
+
+    assert result.exit_code == 0, result.output
+    final = verify_chain(campaign.slug, petition_text(campaign.texts["ar"]), _expected_lines())
+    assert f"final chain value {final}" in result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    [entry] = audit_entries("delivery_document")
+    assert entry.details["via"] == "cli" and entry.details["lang"] == "en"

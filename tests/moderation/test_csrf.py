@@ -1,0 +1,64 @@
+"""Every moderation POST needs the CSRF token of the page (the app as
+deployed, on SQLite)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from campaigns.extensions import db
+from campaigns.models import Invalidation, JobState, Signature, SignatureState
+from campaigns.moderation.invalidation import create_invalidation
+from tests.signing.support import csrf_app
+
+from .support import (
+    PASSWORD,
+    fresh,
+    fresh_globals_per_request,
+    invalidations,
+    make_console,
+    signature,
+)
+
+
+def _token(client: FlaskClient, path: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(True))
+    assert found, path
+    return found.group(1)
+
+
+def test_moderation_posts_without_the_token_are_refused(
+    tmp_path: Path, database_url: Callable[[str], str]
+) -> None:
+    with csrf_app(tmp_path, database_url) as app:
+        fresh_globals_per_request(app)
+        console = make_console()
+        item = signature(
+            console.campaign, state=SignatureState.fraudulent, fraud_reason="rate_burst"
+        )
+        with app.test_request_context():
+            job = create_invalidation(console.campaign.id, {"country": "SY"}, "x", console.admin)
+            db.session.commit()
+        client = app.test_client()
+        login = {"email": console.organizer.email, "password": PASSWORD, "code": ""}
+        token = _token(client, "/console/login")
+        assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
+
+        accept = f"/console/moderation/signatures/{item.uuid}/accept"
+        cancel = f"/console/moderation/invalidations/{job.id}/cancel"
+        new = "/console/moderation/invalidations/new"
+        run = {"campaign": console.campaign.slug, "country": "SY", "reason": "x", "action": "run"}
+        assert client.post(accept).status_code == 400
+        assert client.post(f"/console/moderation/signatures/{item.uuid}/reject").status_code == 400
+        assert client.post(cancel).status_code == 400
+        assert client.post(new, data=run).status_code == 400
+        assert fresh(Signature, item.id).state is SignatureState.fraudulent
+        assert fresh(Invalidation, job.id).state is JobState.pending
+        assert len(invalidations()) == 1
+
+        token = _token(client, "/console/moderation")
+        assert client.post(accept, data={"csrf_token": token}).status_code == 303
+        assert fresh(Signature, item.id).state is SignatureState.pending
