@@ -118,6 +118,8 @@ def test_an_update_of_another_campaign_is_not_found_under_this_one(
 @pytest.fixture
 def organizer(client: FlaskClient, world: World) -> FlaskClient:
     owner = world.campaign.organization
+    # The console follows the reader's language; these tests read English.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     log_in(client, make_account("organizer@union.example", Role.organizer, owner))
     return client
 
