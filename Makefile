@@ -8,7 +8,7 @@ TRANSLATIONS := campaigns/translations
 PO := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-fast worker beat lint install translations extract update-catalogs lock clean
+.PHONY: run test test-fast chaos bench worker beat lint install translations extract update-catalogs lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ test: install
 
 test-fast: install
 	$(BIN)/pytest -m "not integration"
+
+## The long fault tests (workers killed, Redis and PostgreSQL restarted, SMTP down); `make test` runs short versions.
+chaos: install
+	$(BIN)/pytest -m chaos
+
+## The benchmark: the production stack on loopback, measured against a bare Flask app; see benchmarks/README.md.
+bench: install
+	$(BIN)/python -m benchmarks.run
 
 ## Celery worker with embedded beat, against REDIS_URL and DATABASE_URL.
 worker: install
