@@ -3,11 +3,13 @@ responses (brotli or gzip) for pages, JSON, styles and scripts."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import brotli
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 
@@ -71,3 +73,33 @@ def init_app(app: Flask) -> None:
     compress.init_app(app)
     app.url_defaults(add_fingerprint)
     app.after_request(cache_static)
+
+
+class RenderedPage:
+    """An HTML page kept for reuse, with its compressed forms made once each
+    on first demand: a page served thousands of times a second is compressed
+    once per process and time to live, not once per request (Flask-Compress
+    leaves a response that already has a Content-Encoding alone)."""
+
+    def __init__(self, html: str) -> None:
+        self.body = html.encode()
+        self._encoded: dict[str, bytes] = {}
+
+    def _encode(self, encoding: str) -> bytes:
+        if encoding not in self._encoded:
+            if encoding == "br":
+                level = current_app.config["COMPRESS_BR_LEVEL"]
+                self._encoded[encoding] = brotli.compress(self.body, quality=level)
+            else:
+                self._encoded[encoding] = gzip.compress(self.body, mtime=0)
+        return self._encoded[encoding]
+
+    def response(self) -> Response:
+        accepted = request.accept_encodings
+        encoding = next((e for e in ("br", "gzip") if accepted.quality(e) > 0), None)
+        body = self._encode(encoding) if encoding else self.body
+        response = Response(body, mimetype="text/html")
+        if encoding:
+            response.headers["Content-Encoding"] = encoding
+        response.vary.add("Accept-Encoding")
+        return response

@@ -74,9 +74,18 @@ def from_environment() -> dict[str, Any]:
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
         "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "1")),
         "RELAY_INTERVAL_SECONDS": float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
+        # The sweeps that recover lost work, and the email retry schedule (the
+        # fault tests shorten them; 0 keeps the built-in lease and staleness).
+        "MAIL_DELIVER_SECONDS": float(os.environ.get("MAIL_DELIVER_SECONDS", "15")),
+        "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
+        "MAIL_LEASE_SECONDS": float(os.environ.get("MAIL_LEASE_SECONDS", "0")),
+        "REQUEUE_INTERVAL_SECONDS": float(os.environ.get("REQUEUE_INTERVAL_SECONDS", "60")),
+        "REQUEUE_STALE_SECONDS": float(os.environ.get("REQUEUE_STALE_SECONDS", "0")),
         # Aggregates are shared between requests for this long (0 turns caching off).
         "COUNT_CACHE_SECONDS": float(os.environ.get("COUNT_CACHE_SECONDS", "0.5")),
         "RESULTS_CACHE_SECONDS": float(os.environ.get("RESULTS_CACHE_SECONDS", "2")),
+        # Each process keeps the campaign rows it reads this long (see campaign_cache).
+        "CAMPAIGN_CACHE_SECONDS": float(os.environ.get("CAMPAIGN_CACHE_SECONDS", "2")),
     }
     return config
 
@@ -84,7 +93,11 @@ def from_environment() -> dict[str, Any]:
 class Defaults:
     """Settings that are not environment-dependent."""
 
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    # No pre-ping: it is a round trip on every checkout, as many as a count
+    # JSON request needs in all. A connection broken by a database restart
+    # fails once (a 503 "try again" page, a task retry) and SQLAlchemy then
+    # invalidates the whole pool; recycling keeps idle connections fresh.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_recycle": 300}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # A signature form is a few hundred bytes; anything near this is an attack.
     MAX_CONTENT_LENGTH = 64 * 1024
@@ -94,7 +107,10 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_NAME = "zaytoun"
     WTF_CSRF_TIME_LIMIT = None
-    WTF_CSRF_SSL_STRICT = True
+    # Pages send "Referrer-Policy: no-referrer" (tokens in paths stay out of
+    # logs), so browsers post forms with no Referer: Flask-WTF's HTTPS Referer
+    # check would refuse them all. The session-bound token is the protection.
+    WTF_CSRF_SSL_STRICT = False
     BABEL_DEFAULT_LOCALE = "ar"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     TESTING = False

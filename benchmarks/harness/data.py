@@ -249,6 +249,17 @@ def signature_count(slug: str) -> int:
     return int(n)
 
 
+def validated_count(slug: str) -> int:
+    cid = campaign_id(slug)
+    n = db.session.execute(
+        select(func.count())
+        .select_from(Signature)
+        .where(Signature.campaign_id == cid, Signature.state == SignatureState.validated)
+    ).scalar_one()
+    db.session.rollback()
+    return int(n)
+
+
 def pipeline_state(slug: str, exclude: tuple[int, int] | None = None) -> dict[str, int]:
     """How far the pipeline got with a campaign's web signatures."""
     cid = campaign_id(slug)

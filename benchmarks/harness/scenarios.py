@@ -91,7 +91,8 @@ class Signing:
 
 
 def get_request(port: int, path: str) -> Callable[[VirtualUser, int], bytes]:
-    data = build("GET", path, port)
+    # As a browser asks: the server may compress what it sends.
+    data = build("GET", path, port, headers={"Accept-Encoding": "br, gzip"})
     return lambda user, ticket: data
 
 

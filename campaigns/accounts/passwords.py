@@ -25,5 +25,10 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 # A hash to verify against when the account does not exist, so that a login
-# for an unknown email takes as long as one for a known email.
-DUMMY_HASH = _hasher.hash("zaytoun-no-such-account")
+# for an unknown email takes as long as one for a known email. It is a
+# constant (the hash of a random password nobody kept, with the hasher's
+# parameters) rather than computed at import: hashing allocates argon2's
+# 64 MiB in every process that imports this module, web and Celery alike.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$KP8co1JeqAJoXaomJCcqgA$wNBEwu34hMjvE0Vd67lIcapUcqNcDwoi65mAs5GVSQg"
+)

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
 from ..models import VISIBLE, Campaign
@@ -23,9 +24,7 @@ csrf.exempt(bp)
 
 
 def _campaign(slug: str) -> Campaign:
-    campaign = db.session.execute(
-        select(Campaign).where(Campaign.slug == slug)
-    ).scalar_one_or_none()
+    campaign = cached_campaign(slug)
     if campaign is None or campaign.status not in VISIBLE:
         abort(404)
     return campaign

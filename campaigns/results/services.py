@@ -84,7 +84,9 @@ def latest_public_signers(campaign_id: int) -> list[dict[str, str]]:
         select(Signature)
         .where(
             Signature.campaign_id == campaign_id,
-            Signature.show_name.is_(True),
+            # The predicate of the partial index ix_signatures_public, written
+            # the same way: ``show_name IS true`` would not match it.
+            Signature.show_name,
             Signature.state == SignatureState.validated,
         )
         .order_by(Signature.validated_at.desc())

@@ -9,6 +9,8 @@ from flask import Blueprint, Response, current_app, g, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, gettext
 
+from ..assets import RenderedPage
+from ..cache import memo
 from ..i18n import current_language, languages, pull_lang, push_lang, text_direction
 from ..models import Campaign
 from ..signing.countries import country_name
@@ -52,6 +54,18 @@ def share_links(campaign: Campaign, title: str) -> list[tuple[str, str]]:
 def results_page(slug: str) -> ResponseReturnValue:
     campaign = load_campaign(slug)
     lang = current_language()
+    ttl = current_app.config["RESULTS_CACHE_SECONDS"]
+    if ttl <= 0:
+        return _render_results(campaign, lang)
+    # The page is the same for everyone: each process renders (and compresses)
+    # it once per language for as long as its figures are cached.
+    page: RenderedPage = memo().get_or_compute(
+        f"results-page:{slug}:{lang}", ttl, lambda: RenderedPage(_render_results(campaign, lang))
+    )
+    return page.response()
+
+
+def _render_results(campaign: Campaign, lang: str) -> str:
     rtl = text_direction(lang) == "rtl"
     figures = campaign_results(campaign)
     text = campaign.text(lang)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
+from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
@@ -29,9 +29,9 @@ bp.url_defaults(push_lang)
 
 
 def load_campaign(slug: str) -> Campaign:
-    campaign = db.session.execute(
-        select(Campaign).where(Campaign.slug == slug)
-    ).scalar_one_or_none()
+    """A public campaign, from this process's copy of a second or two ago
+    (read-only: see campaign_cache)."""
+    campaign = cached_campaign(slug)
     if campaign is None or campaign.status not in VISIBLE:
         abort(404)
     return campaign
@@ -63,7 +63,8 @@ def campaign_page(slug: str) -> ResponseReturnValue:
 def sign(slug: str) -> ResponseReturnValue:
     campaign = load_campaign(slug)
     lang = current_language()
-    form = SignForm(campaign, lang)
+    # The form's fields are text: a file part under a field's name is not read.
+    form = SignForm(campaign, lang, formdata=request.form)
     if not campaign.is_signable():
         return render_campaign(campaign, form, 409)
     if not form.validate():
@@ -87,7 +88,6 @@ def sign(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         return render_campaign(campaign, form, 409)
     db.session.commit()
-    current_app.logger.debug("signature accepted for %s", campaign.slug)
     return redirect(url_for(".thanks", slug=slug), 303)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ..accounts.audit import record
+from ..campaign_cache import forget_campaigns
 from ..extensions import db
 from ..models import Campaign, CampaignStatus
 from ..models.types import utcnow
@@ -32,4 +33,6 @@ def close_due_campaigns() -> list[str]:
             "campaign_status", "campaign", campaign_id, before="open", after="closed", by="schedule"
         )
     db.session.commit()
+    if closed:
+        forget_campaigns()
     return [slug for _id, slug in closed]

@@ -8,7 +8,7 @@ import pyotp
 from flask import Flask
 from sqlalchemy import select
 
-from campaigns.accounts.passwords import verify_password
+from campaigns.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from campaigns.accounts.services import MAX_FAILURES, create_user
 from campaigns.accounts.totp import new_secret, seal_secret
 from campaigns.extensions import db
@@ -160,3 +160,10 @@ def test_logins_are_audited(app: Flask) -> None:
     _login(app.test_client(), "a@zaytoun.test")
     entries = db.session.execute(select(AuditEntry).where(AuditEntry.action == "login")).scalars()
     assert [e.user_id for e in entries] == [user.id]
+
+
+def test_the_dummy_hash_costs_what_a_real_hash_costs() -> None:
+    # Unknown accounts are verified against DUMMY_HASH so that they take as
+    # long as known ones: it must carry the hasher's current parameters.
+    assert not needs_rehash(DUMMY_HASH)
+    assert DUMMY_HASH.split("$")[:4] == hash_password("any password at all").split("$")[:4]
