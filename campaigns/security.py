@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -58,6 +58,12 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul_in_path() -> None:
+    # No URL of ours holds a NUL, and PostgreSQL refuses one in a query (a 5xx).
+    if "\x00" in request.path:
+        abort(404)
+
+
 def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
@@ -66,4 +72,5 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
     app.session_interface = SessionInterface()
+    app.before_request(refuse_nul_in_path)
     app.after_request(set_security_headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
@@ -14,6 +13,7 @@ from ..accounts.audit import record
 from ..accounts.passwords import MIN_LENGTH
 from ..accounts.services import create_user
 from ..extensions import db
+from ..forms import Form
 from ..models import AuditEntry, Organization, Role, User
 from ..site_settings import SIGNING_PAUSED, set_setting, signing_paused
 from .access import ADMINS, require, user
@@ -23,7 +23,7 @@ bp = Blueprint("console_admin", __name__, url_prefix="/console")
 ROLE_CHOICES = [(r.value, r.title) for r in Role]
 
 
-class UserForm(FlaskForm):  # type: ignore[misc]
+class UserForm(Form):
     email = StringField(
         _l("Email address"),
         validators=[

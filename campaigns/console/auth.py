@@ -86,4 +86,4 @@ def totp_setup() -> ResponseReturnValue:
     uri = provisioning_uri(secret, account.email)
     return render_template(
         "console/totp.html", form=form, secret=secret, qr=qr_svg(uri), error=error
-    ), (422 if error else 200)
+    ), (422 if error or form.errors else 200)

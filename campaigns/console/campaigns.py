@@ -10,7 +10,6 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import (
     DateTimeLocalField,
@@ -26,6 +25,7 @@ from ..accounts.audit import record
 from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
 from ..extensions import db
+from ..forms import Form
 from ..models import (
     Campaign,
     CampaignKind,
@@ -50,12 +50,19 @@ TRANSITIONS = {
     CampaignStatus.archived: (),
 }
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Bidi embeddings, overrides and isolates (marks stay): an unbalanced one in a
+# title would reorder the sentence that quotes it (thanks page, emails).
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
-def campaign_form_class() -> type[FlaskForm]:
+def _plain(value: str | None) -> str:
+    return (value or "").translate(_BIDI_CONTROLS).strip()
+
+
+def campaign_form_class() -> type[Form]:
     """The edit form: common fields, then title/summary/body/unit per language."""
 
-    class CampaignForm(FlaskForm):  # type: ignore[misc]
+    class CampaignForm(Form):
         slug = StringField(
             _l("Address (slug)"),
             validators=[DataRequired(message=_l("Please enter an address.")), Length(max=80)],
@@ -159,15 +166,16 @@ def _fill(campaign: Campaign, form: Any) -> None:
         org for org in (db.session.get(Organization, i) for i in form.partners.data or []) if org
     ]
     for lang in CONTENT_LANGUAGES:
-        title = (form[f"title_{lang}"].data or "").strip()
+        # One line: the title is an email subject, where a line break fails every email.
+        title = " ".join(_plain(form[f"title_{lang}"].data).split())
         if not title:
             campaign.texts.pop(lang, None)
             continue
         text = campaign.texts.get(lang) or CampaignText(locale=lang)
         text.title = title
-        text.summary = (form[f"summary_{lang}"].data or "").strip()
-        text.body = (form[f"body_{lang}"].data or "").strip()
-        text.unit_label = (form[f"unit_label_{lang}"].data or "").strip()
+        text.summary = _plain(form[f"summary_{lang}"].data)
+        text.body = _plain(form[f"body_{lang}"].data)
+        text.unit_label = _plain(form[f"unit_label_{lang}"].data)
         campaign.texts[lang] = text
 
 

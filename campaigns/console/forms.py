@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..forms import Form
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(Form):
     email = StringField(
         _l("Email address"),
-        validators=[DataRequired(message=_l("Please enter your email address.")), Length(max=254)],
+        validators=[
+            DataRequired(message=_l("Please enter your email address.")),
+            Length(max=254),
+            # PostgreSQL refuses a NUL in a query: no account has one.
+            Regexp(r"^[^\x00]*$", message=_l("Please enter a valid email address.")),
+        ],
     )
     password = PasswordField(
         _l("Password"),
@@ -18,7 +24,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     code = StringField(_l("Code from your authenticator app (if you use one)"), [Length(max=12)])
 
 
-class TotpSetupForm(FlaskForm):  # type: ignore[misc]
+class TotpSetupForm(Form):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(message=_l("Please enter the code.")), Length(max=12)],

@@ -11,13 +11,13 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from ..accounts.services import visible_campaigns
 from ..extensions import db
+from ..forms import Form
 from ..i18n import current_language
 from ..models import Campaign, Invalidation, Role, Signature
 from ..moderation.invalidation import (
@@ -69,7 +69,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 HASH = r"^\s*[0-9a-fA-F]{32}\s*$"
 
 
-class InvalidationForm(FlaskForm):  # type: ignore[misc]
+class InvalidationForm(Form):
     campaign = SelectField(_l("Campaign"), choices=[], default="")
     since = DateTimeLocalField(
         _l("Signed from (UTC)"), [Optional()], format=DATETIME_FORMATS, tz=UTC

@@ -10,12 +10,12 @@ from flask import Blueprint, Flask, abort, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
+from ..forms import Form
 from ..i18n import DEFAULT_LANGUAGE
 from ..models import Campaign, CampaignUpdate, UpdateState
 from ..updates.emails import render_update
@@ -33,10 +33,10 @@ from .campaigns import CONTENT_LANGUAGES
 bp = Blueprint("console_updates", __name__, url_prefix="/console")
 
 
-def update_form_class() -> type[FlaskForm]:
+def update_form_class() -> type[Form]:
     """Subject and text per language; Arabic required, others all or nothing."""
 
-    class UpdateForm(FlaskForm):  # type: ignore[misc]
+    class UpdateForm(Form):
         def validate(self, extra_validators: Any = None) -> bool:
             ok = bool(super().validate(extra_validators))
             for lang in CONTENT_LANGUAGES[1:]:
@@ -62,7 +62,8 @@ def update_form_class() -> type[FlaskForm]:
 def _texts(form: Any) -> dict[str, dict[str, str]]:
     texts = {}
     for lang in CONTENT_LANGUAGES:
-        subject = (form[f"subject_{lang}"].data or "").strip()
+        # One line: a line break in an email subject fails every email.
+        subject = " ".join((form[f"subject_{lang}"].data or "").split())
         body = (form[f"body_{lang}"].data or "").strip().replace("\r\n", "\n")
         if subject and body:
             texts[lang] = {"subject": subject, "body": body}

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, Label, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..forms import Form
 from ..i18n import format_number
 from ..models import Campaign
 from .countries import country_choices
@@ -22,7 +22,7 @@ from .normalize import (
 MAX_PLEDGE = 10_000
 
 
-class SignForm(FlaskForm):  # type: ignore[misc]
+class SignForm(Form):
     """The public sign form. Field names are the public contract."""
 
     full_name = StringField(

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import (
     Blueprint,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -12,7 +14,9 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -86,8 +90,35 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     # The database is restarting or unreachable: ask the person to try again.
     log.warning("database unavailable: %s", type(error).__name__)
     db.session.rollback()
+    # The page must not ask the database who is logged in (Flask-Login's
+    # template context would load the console user, and fail again).
+    g._login_user = AnonymousUserMixin()
+    if request.path.startswith("/api/"):
+        # API clients get JSON, as for any other error.
+        body = jsonify({"error": "unavailable"})
+        return body, 503, {"Retry-After": "10", "Access-Control-Allow-Origin": "*"}
     response = render_template("site/error.html", status=503, kind="unavailable")
     return response, 503, {"Retry-After": "10"}
+
+
+def end_session(error: BaseException | None) -> None:
+    """End the request's session before Flask-SQLAlchemy would: a connection
+    the database closed under it (a restart) cannot even roll back, and that
+    error would turn the answer already made (a 303 after a signature was
+    stored) into a bare 500."""
+    try:
+        db.session.remove()
+    except DBAPIError:
+        log.warning("database connection lost at the end of a request")
+        with contextlib.suppress(DBAPIError):
+            db.session().invalidate()
+        db.session.registry.clear()
+
+
+@bp.record_once
+def _end_session_first(state: BlueprintSetupState) -> None:
+    # Registered after Flask-SQLAlchemy's own teardown, so run before it.
+    state.app.teardown_appcontext(end_session)
 
 
 @bp.app_errorhandler(Exception)

@@ -1,0 +1,729 @@
+"""What the route-wide security tests share: the URL map's routes, a world
+with an object for every URL argument of the map, every state-changing route
+with a valid submission (in an order where each one still changes
+something), console clients logged in through the login form (with their
+CSRF token when protection is on), and snapshots of every table."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+import pyotp
+from flask import Flask, template_rendered, url_for
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.test import TestResponse
+
+from campaigns.accounts.passwords import hash_password
+from campaigns.cache import ProcessMemo
+from campaigns.extensions import db
+from campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignUpdate,
+    Invalidation,
+    JobState,
+    Organization,
+    PaperImport,
+    SignatureState,
+)
+from campaigns.signing.tokens import make_confirm_token
+from campaigns.updates.unsubscribe import make_unsubscribe_token
+from tests.conftest import _empty_all_tables
+from tests.factories import create_campaign, create_signature
+from tests.moderation.support import PASSWORD, Console, make_console, signature
+from tests.signing.support import valid_form
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Methods every route answers by itself (Flask adds them): not routes of their own.
+AUTOMATIC_METHODS = frozenset({"HEAD", "OPTIONS"})
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# -- The URL map
+
+
+def route_methods(app: Flask) -> list[tuple[str, str, str]]:
+    """(endpoint, rule, method) for every method of every rule of the map."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - AUTOMATIC_METHODS):
+            found.append((rule.endpoint, rule.rule, method))
+    return sorted(found)
+
+
+def state_changing_routes(app: Flask) -> set[tuple[str, str]]:
+    """(endpoint, method) of every rule that accepts a state-changing method."""
+    return {(e, m) for e, _, m in route_methods(app) if m in MUTATING_METHODS}
+
+
+def rule_arguments(app: Flask, endpoint: str) -> set[str]:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    return set(rule.arguments)
+
+
+def url_takes_get(app: Flask, url: str) -> bool:
+    """Whether some rule of the map answers a GET at this URL (a form page
+    may share its address with the POST-only route it submits to)."""
+    try:
+        app.url_map.bind("localhost").match(urlsplit(url).path, method="GET")
+    except MethodNotAllowed:
+        return False
+    return True
+
+
+# -- A world with an object for every URL argument
+
+
+@dataclass
+class World:
+    """The console's people and campaigns (``tests.moderation.support``), a
+    pledge campaign of the same union, and one object for each URL argument."""
+
+    console: Console
+    pledge: Campaign
+    confirm_token: str
+    unsubscribe_token: str
+    accept_uuid: uuid.UUID
+    reject_uuid: uuid.UUID
+    update_id: int
+    import_id: int
+    invalidation_id: int
+    static_file: str
+
+    @property
+    def slug(self) -> str:
+        return self.console.campaign.slug
+
+    def url_values(self, app: Flask, endpoint: str, lang: str = "ar") -> dict[str, Any]:
+        """A value for every argument of the endpoint's rule; an argument with
+        no value here fails the test, so a new kind of route is never skipped."""
+        defaults: dict[str, Any] = {
+            "lang": lang,
+            "slug": self.slug,
+            "token": self.confirm_token,
+            "signature_uuid": self.accept_uuid,
+            "update_id": self.update_id,
+            "import_id": self.import_id,
+            "invalidation_id": self.invalidation_id,
+            "user_id": self.console.partner.id,
+            "filename": self.static_file,
+        }
+        per_endpoint: dict[str, dict[str, Any]] = {
+            "updates.unsubscribe_page": {"token": self.unsubscribe_token},
+            "console_moderation.reject": {"signature_uuid": self.reject_uuid},
+            "console_admin.toggle_active": {"user_id": self.console.other_organizer.id},
+        }
+        values = {**defaults, **per_endpoint.get(endpoint, {})}
+        unknown = rule_arguments(app, endpoint) - set(values)
+        assert not unknown, f"{endpoint}: no value for URL arguments {unknown} in World.url_values"
+        return {name: values[name] for name in rule_arguments(app, endpoint)}
+
+    def url(self, app: Flask, endpoint: str, lang: str = "ar", **overrides: Any) -> str:
+        values = {**self.url_values(app, endpoint, lang), **overrides}
+        with app.test_request_context():
+            return url_for(endpoint, **values)
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    return hash_password(password)
+
+
+@contextmanager
+def one_password_hash() -> Iterator[None]:
+    """Every account made here gets the same argon2 hash (they share one
+    password): hashing is slow on purpose, and logging in still verifies it."""
+    with mock.patch("campaigns.accounts.services.hash_password", _password_hash):
+        yield
+
+
+def make_world(app: Flask) -> World:
+    """Everything the routes need, on an empty database. Two worlds made in
+    the same app, one after the other (``reset_world`` between them), get
+    the same ids."""
+    with one_password_hash():
+        console = make_console()
+    union = console.campaign.organization
+    pledge = create_campaign(
+        "olive-pledge", kind=CampaignKind.pledge, organization=union, goal=5000
+    )
+    # Signers whose figures show on the results pages, and who receive updates.
+    for n in range(6):
+        create_signature(
+            console.campaign,
+            state=SignatureState.validated,
+            email=f"validated{n}@example.org",
+            contact_ok=True,
+            show_name=True,
+        )
+    to_confirm = create_signature(
+        console.campaign, state=SignatureState.pending, checked=True, email="confirm@example.org"
+    )
+    to_unsubscribe = create_signature(
+        console.campaign,
+        state=SignatureState.validated,
+        email="unsubscribe@example.org",
+        contact_ok=True,
+    )
+    accept = signature(
+        console.campaign,
+        state=SignatureState.fraudulent,
+        fraud_reason="rate_burst",
+        email="accept@example.org",
+    )
+    reject = signature(
+        console.campaign,
+        state=SignatureState.fraudulent,
+        fraud_reason="rate_burst",
+        email="reject@example.org",
+    )
+    update = CampaignUpdate(
+        campaign_id=console.campaign.id,
+        texts={"ar": {"subject": "خبر", "body": "نص الخبر"}},
+        created_by=console.organizer.id,
+    )
+    paper = PaperImport(campaign_id=console.campaign.id, filename="paper.csv", report=[])
+    invalidation = Invalidation(
+        campaign_id=console.campaign.id,
+        conditions={"country": "TR"},
+        reason="waiting",
+        state=JobState.pending,
+    )
+    db.session.add_all([update, paper, invalidation])
+    # The factories number names with a counter that runs across tests: make
+    # them depend on the world alone, so that two worlds hold the same rows.
+    for campaign in (console.campaign, console.other_campaign, pledge):
+        for text in campaign.texts.values():
+            text.title = f"{campaign.slug} ({text.locale})"
+        campaign.organization.names = {"ar": campaign.organization.slug}
+    partner_org = db.session.get(Organization, console.partner.organization_id)
+    assert partner_org is not None
+    partner_org.names = {"ar": partner_org.slug}
+    db.session.commit()
+    from campaigns.counting.services import update_signature_counts
+
+    update_signature_counts()
+    db.session.commit()
+    static = Path(app.static_folder or "")
+    return World(
+        console=console,
+        pledge=pledge,
+        confirm_token=make_confirm_token(to_confirm.uuid),
+        unsubscribe_token=make_unsubscribe_token(to_unsubscribe.uuid),
+        accept_uuid=accept.uuid,
+        reject_uuid=reject.uuid,
+        update_id=update.id,
+        import_id=paper.id,
+        invalidation_id=invalidation.id,
+        static_file=str(next(static.glob("css/*.css")).relative_to(static)),
+    )
+
+
+@contextmanager
+def quick_delivery_document() -> Iterator[None]:
+    """The delivery route as it is, but for WeasyPrint's layout of the PDF
+    (seconds of font subsetting, tested in tests/exports/test_delivery.py):
+    what the route decides and records stays the same."""
+    with mock.patch("campaigns.console.exports.delivery_pdf", lambda document: b"%PDF-1.7\n"):
+        yield
+
+
+def reset_world(app: Flask) -> None:
+    """Empty every table and forget what the process memo holds, as between tests."""
+    db.session.rollback()
+    _empty_all_tables()
+    app.extensions["zaytoun_memo"] = ProcessMemo()
+
+
+# -- Clients
+
+
+def csrf_token(client: FlaskClient, base_url: str = "http://localhost") -> str:
+    """The CSRF token of this client's session, read from a form page as a
+    browser would ("" when protection is off and forms carry none)."""
+    page = client.get("/console/login", base_url=base_url)
+    found = CSRF_FIELD.search(page.get_data(as_text=True))
+    return found.group(1) if found else ""
+
+
+def log_in(
+    client: FlaskClient, email: str, code: str = "", base_url: str = "http://localhost"
+) -> None:
+    """Log in through the login form (over ``base_url``'s scheme)."""
+    token = csrf_token(client, base_url)
+    data = {"email": email, "password": PASSWORD, "code": code, "csrf_token": token}
+    response = client.post("/console/login", data=data, base_url=base_url)
+    assert response.status_code == 303, (email, response.status_code)
+
+
+def logged_in_user(client: FlaskClient) -> str | None:
+    with client.session_transaction() as session:
+        value = session.get("_user_id")
+    return str(value) if value else None
+
+
+# Who posts each step: the role that may use the route. "signer" and
+# "newcomer" are anonymous visitors.
+ACTORS = ("signer", "newcomer", "organizer", "admin")
+
+
+def actor_clients(app: Flask, world: World) -> dict[str, FlaskClient]:
+    clients = {actor: app.test_client() for actor in ACTORS}
+    log_in(clients["organizer"], world.console.organizer.email)
+    log_in(
+        clients["admin"], world.console.admin.email, pyotp.TOTP(world.console.admin_secret).now()
+    )
+    return clients
+
+
+# -- Every state-changing route, with a valid submission
+
+FormBuilder = Callable[[World, FlaskClient], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A valid submission to one state-changing route, by the role that may use it.
+
+    ``fields`` are the route's own field names (never sent as extra fields);
+    ``changes_rows`` is False only where a valid post changes the session, not
+    the database (logout)."""
+
+    name: str
+    endpoint: str
+    actor: str
+    form: FormBuilder
+    fields: frozenset[str] = frozenset()
+    method: str = "POST"
+    url_overrides: Callable[[World], dict[str, Any]] | None = None
+    multipart: bool = False
+    changes_rows: bool = True
+
+    def url(self, app: Flask, world: World) -> str:
+        overrides = self.url_overrides(world) if self.url_overrides else {}
+        return world.url(app, self.endpoint, **overrides)
+
+
+def _nothing(world: World, client: FlaskClient) -> dict[str, Any]:
+    return {}
+
+
+def _campaign_form(slug: str, title: str, partners: list[int]) -> dict[str, Any]:
+    return {
+        "slug": slug,
+        "kind": "petition",
+        "goal": "2500",
+        "unit": "signatures",
+        "title_ar": title,
+        "summary_ar": "ملخص الحملة",
+        "body_ar": "نص الحملة",
+        "title_en": "An olive campaign",
+        "summary_en": "Summary",
+        "body_en": "Body",
+        "partners": [str(p) for p in partners],
+    }
+
+
+CAMPAIGN_FIELDS = frozenset(
+    {"slug", "kind", "goal", "unit", "max_amount_per_signer", "opens_at", "closes_at", "partners"}
+    | {
+        f"{name}_{lang}"
+        for name in ("title", "summary", "body", "unit_label")
+        for lang in ("ar", "en", "ku", "tr")
+    }
+)
+SIGN_FIELDS = frozenset(
+    {
+        "full_name",
+        "email",
+        "phone",
+        "country",
+        "region",
+        "amount",
+        "show_name",
+        "contact_ok",
+        "website",
+    }
+)
+UPDATE_FIELDS = frozenset(
+    {f"{name}_{lang}" for name in ("subject", "body") for lang in ("ar", "en", "ku", "tr")}
+)
+INVALIDATION_FIELDS = frozenset(
+    {
+        "campaign",
+        "since",
+        "until",
+        "email_domain",
+        "email_domain_hash",
+        "ip_hash",
+        "country",
+        "name_pattern",
+        "reason",
+        "action",
+    }
+)
+
+
+def _edit_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    return _campaign_form(world.slug, "عنوان جديد للحملة", [world.console.partner.organization_id])
+
+
+def _create_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    return _campaign_form("new-olive-campaign", "حملة جديدة", [])
+
+
+def _update_form(subject: str) -> FormBuilder:
+    def build(world: World, client: FlaskClient) -> dict[str, Any]:
+        return {
+            "subject_ar": subject,
+            "body_ar": "نص الخبر للموقعين",
+            "subject_en": "",
+            "body_en": "",
+        }
+
+    return build
+
+
+def _paper_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    rows = [
+        "full_name,email,phone,country,region,amount,show_name,contact_ok",
+        "سعاد الحلبية,paper.one@example.org,,SY,حلب,,yes,no",
+        "Yusuf Demir,paper.two@example.org,,TR,Gaziantep,,no,no",
+    ]
+    data = ("\ufeff" + "\r\n".join(rows) + "\r\n").encode()
+    return {"file": (io.BytesIO(data), "paper.csv")}
+
+
+def _totp_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    # The setup page keeps the new secret in the session until a code proves it.
+    client.get("/console/totp")
+    with client.session_transaction() as session:
+        secret = session["totp_pending"]
+    return {"code": pyotp.TOTP(secret).now()}
+
+
+# In this order each valid post still changes something: signing before the
+# campaign is paused, closed or the site-wide switch is on, editing an update
+# before it is sent, logging in before the second factor is set up.
+STEPS: tuple[Step, ...] = (
+    Step(
+        "sign the petition",
+        "signing.sign",
+        "signer",
+        lambda w, c: valid_form(email="petition.signer@example.org", amount=None),
+        SIGN_FIELDS,
+    ),
+    Step(
+        "pledge",
+        "signing.sign",
+        "signer",
+        lambda w, c: valid_form(email="pledger@example.org", amount="4"),
+        SIGN_FIELDS,
+        url_overrides=lambda w: {"slug": w.pledge.slug},
+    ),
+    Step("confirm", "signing.confirm", "signer", _nothing),
+    Step("unsubscribe", "updates.unsubscribe_page", "signer", _nothing),
+    Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
+    Step(
+        "create a campaign", "console_campaigns.create", "organizer", _create_form, CAMPAIGN_FIELDS
+    ),
+    Step(
+        "pause a campaign",
+        "console_campaigns.toggle_pause",
+        "organizer",
+        lambda w, c: {"paused": "1"},
+        frozenset({"paused"}),
+    ),
+    Step(
+        "write an update",
+        "console_updates.create",
+        "organizer",
+        _update_form("خبر جديد"),
+        UPDATE_FIELDS,
+    ),
+    Step(
+        "edit an update",
+        "console_updates.edit",
+        "organizer",
+        _update_form("خبر معدل"),
+        UPDATE_FIELDS,
+    ),
+    Step("send an update", "console_updates.send", "organizer", _nothing),
+    Step(
+        "import paper signatures",
+        "console_paper.upload",
+        "organizer",
+        _paper_form,
+        frozenset({"file"}),
+        multipart=True,
+    ),
+    Step(
+        "accept a signature",
+        "console_moderation.accept",
+        "organizer",
+        _nothing,
+        frozenset({"back"}),
+    ),
+    Step(
+        "reject a signature",
+        "console_moderation.reject",
+        "organizer",
+        _nothing,
+        frozenset({"back"}),
+    ),
+    Step(
+        "run an invalidation",
+        "console_moderation.new_invalidation",
+        "organizer",
+        lambda w, c: {
+            "campaign": w.slug,
+            "email_domain": "nobody-signs-from-here.example",
+            "reason": "a test invalidation",
+            "action": "run",
+        },
+        INVALIDATION_FIELDS,
+    ),
+    Step("cancel an invalidation", "console_moderation.cancel", "organizer", _nothing),
+    Step(
+        "make the delivery document",
+        "console_exports.delivery",
+        "organizer",
+        lambda w, c: {"lang": "ar"},
+        frozenset({"lang", "english"}),
+    ),
+    Step("export signatures", "console_exports.signatures", "admin", _nothing),
+    Step(
+        "create a user",
+        "console_admin.users",
+        "admin",
+        lambda w, c: {
+            "email": "new.organizer@example.org",
+            "name": "New organizer",
+            "password": "a-long-enough-password",
+            "role": "organizer",
+            "organization": str(w.console.campaign.organization_id),
+        },
+        frozenset({"email", "name", "password", "role", "organization"}),
+    ),
+    Step(
+        "change a role",
+        "console_admin.change_role",
+        "admin",
+        lambda w, c: {"role": "organizer"},
+        frozenset({"role"}),
+    ),
+    Step(
+        "disable a user",
+        "console_admin.toggle_active",
+        "admin",
+        lambda w, c: {"active": "0"},
+        frozenset({"active"}),
+    ),
+    Step(
+        "pause signing site-wide",
+        "console_admin.settings",
+        "admin",
+        lambda w, c: {"signing_paused": "1"},
+        frozenset({"signing_paused"}),
+    ),
+    Step(
+        "close a campaign",
+        "console_campaigns.change_status",
+        "organizer",
+        lambda w, c: {"status": "closed"},
+        frozenset({"status"}),
+    ),
+    Step(
+        "log in",
+        "console_auth.login",
+        "newcomer",
+        lambda w, c: {"email": w.console.organizer.email, "password": PASSWORD, "code": ""},
+        frozenset({"email", "password", "code"}),
+    ),
+    Step(
+        "set up the second factor",
+        "console_auth.totp_setup",
+        "organizer",
+        _totp_form,
+        frozenset({"code"}),
+    ),
+    # Last: the organizer's session ends here.
+    Step("log out", "console_auth.logout", "organizer", _nothing, changes_rows=False),
+)
+
+
+def steps_by_route() -> dict[tuple[str, str], list[Step]]:
+    found: dict[tuple[str, str], list[Step]] = {}
+    for step in STEPS:
+        found.setdefault((step.endpoint, step.method), []).append(step)
+    return found
+
+
+def submit(
+    app: Flask,
+    world: World,
+    client: FlaskClient,
+    step: Step,
+    *,
+    token: str | None,
+    extra: dict[str, str] | None = None,
+) -> TestResponse:
+    """Post the step's valid form (plus ``extra`` fields, in the body and the
+    query string); ``token`` None sends no CSRF token at all."""
+    data = step.form(world, client)
+    if token is not None:
+        data["csrf_token"] = token
+    url = step.url(app, world)
+    query = None
+    if extra:
+        data.update(extra)
+        query = extra
+    return client.open(
+        url,
+        method=step.method,
+        data=data,
+        query_string=query,
+        content_type="multipart/form-data" if step.multipart else None,
+    )
+
+
+# -- What a request left behind
+
+
+@contextmanager
+def rendered_templates(app: Flask) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The (template name, context) of every template rendered meanwhile."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def record(sender: Flask, template: Any, context: dict[str, Any], **extra: Any) -> None:
+        seen.append((str(template.name), dict(context)))
+
+    template_rendered.connect(record, app)
+    try:
+        yield seen
+    finally:
+        template_rendered.disconnect(record, app)
+
+
+def refused_for_csrf(seen: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the CSRF error page was what answered."""
+    return any(name == "site/error.html" and ctx.get("kind") == "csrf" for name, ctx in seen)
+
+
+Snapshot = dict[str, Counter[tuple[Any, ...]]]
+
+
+def exact(table: str, column: str, value: Any) -> Any:
+    """The value itself, made hashable (JSON documents as sorted text)."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
+
+
+def snapshot(normalize: Callable[[str, str, Any], Any] = exact) -> Snapshot:
+    """Every row of every table, each value passed through ``normalize``."""
+    db.session.rollback()
+    db.session.expire_all()
+    tables: Snapshot = {}
+    for table in db.metadata.sorted_tables:
+        names = [c.name for c in table.columns]
+        rows: Counter[tuple[Any, ...]] = Counter()
+        for row in db.session.execute(select(table)).all():
+            values = zip(names, row, strict=True)
+            rows[tuple(normalize(table.name, n, v) for n, v in values)] += 1
+        tables[table.name] = rows
+    db.session.rollback()
+    return tables
+
+
+@dataclass
+class Diff:
+    """Rows a request added and removed, per table."""
+
+    added: dict[str, Counter[tuple[Any, ...]]] = field(default_factory=dict)
+    removed: dict[str, Counter[tuple[Any, ...]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+    def describe(self) -> str:
+        lines = []
+        for table in sorted(set(self.added) | set(self.removed)):
+            for row in self.removed.get(table, {}):
+                lines.append(f"  - {table}: {row}")
+            for row in self.added.get(table, {}):
+                lines.append(f"  + {table}: {row}")
+        return "\n".join(lines)
+
+
+def diff(before: Snapshot, after: Snapshot) -> Diff:
+    result = Diff()
+    for table in after:
+        added = after[table] - before.get(table, Counter())
+        removed = before.get(table, Counter()) - after[table]
+        if added:
+            result.added[table] = added
+        if removed:
+            result.removed[table] = removed
+    return result
+
+
+def row_counts(tables: Snapshot) -> dict[str, int]:
+    return {name: sum(rows.values()) for name, rows in tables.items()}
+
+
+# Values that differ between two identical runs: when things happened, random
+# identifiers, ciphertexts with random nonces, salted password hashes.
+RECENT = timedelta(days=1)
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+
+
+def comparable(table: str, column: str, value: Any) -> Any:
+    """A value that two identical runs share: times that are "now" become
+    ``<recent>`` (an injected old date would stay visible), uuids ``<uuid>``,
+    sealed personal data and secrets ``<sealed>``, password hashes ``<hash>``."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return "<recent>" if abs(datetime.now(UTC) - moment) < RECENT else moment.isoformat()
+    if isinstance(value, uuid.UUID):
+        return "<uuid>"
+    if isinstance(value, bytes | memoryview) and column in {"personal_data", "totp_secret"}:
+        return "<sealed>"
+    if isinstance(value, memoryview):
+        return bytes(value).hex()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, str):
+        if value.startswith("$argon2"):
+            return "<hash>"
+        return _UUID.sub("<uuid>", value)
+    if isinstance(value, dict | list):
+        return repr(_comparable_json(value))
+    return value
+
+
+def _comparable_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _comparable_json(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_comparable_json(v) for v in value]
+    if isinstance(value, str):
+        return _UUID.sub("<uuid>", value)
+    return value

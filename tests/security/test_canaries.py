@@ -1,0 +1,541 @@
+"""Nothing leaked: signers whose every field is a unique canary sign a petition
+and a pledge on the production stack (gunicorn with deploy/gunicorn.conf.py,
+a Celery worker and beat, PostgreSQL, Redis, SMTP), get their emails and
+confirm. Everything is recorded while it happens; then each canary is looked
+for, in every spelling, everywhere: every column of every table (a direct scan
+and pg_dump), Redis (the keyspace and every command MONITOR saw, task message
+bodies decoded), the processes' logs, the emails, what a partner sees and the
+public pages and API. Only the ciphertext may hold a name, email or phone, and
+only the signature's own row its typed region.
+
+Then the campaigns close and the retention job erases them: the canaries, the
+ciphertexts, fingerprints, client-address and email-domain hashes are gone
+from everywhere, and every figure is unchanged."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery import Celery
+from sqlalchemy import func, select
+
+from campaigns.accounts.services import create_user
+from campaigns.extensions import db
+from campaigns.models import (
+    Campaign,
+    CampaignCount,
+    CampaignKind,
+    CampaignStatus,
+    CountryCount,
+    DailyCount,
+    Organization,
+    RegionCount,
+    Role,
+    Signature,
+)
+from campaigns.models.types import utcnow
+from campaigns.privacy.crypto import hash_email_domain, hash_ip
+from campaigns.retention.services import DEFAULT_RETENTION_DAYS
+from campaigns.signing.services import email_fingerprint
+from campaigns.tasks import PERIODIC_QUEUE
+from tests.factories import create_campaign
+
+from .leak_support import (
+    EMAIL_TIMEOUT,
+    Canary,
+    Client,
+    Hit,
+    Needle,
+    Stack,
+    byte_needles,
+    confirm_link,
+    database_rows,
+    elapsed,
+    keyspace_records,
+    log_records,
+    mail_text,
+    monitor_records,
+    needles_for,
+    pg_dump,
+    production_stack,
+    search,
+    submit,
+    task_messages,
+    unwrap,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+# Signers per campaign: a handful in `make test`, more behind `make chaos`.
+SHORT = 2
+LONG = 60
+SIZES = [pytest.param(SHORT, id="short"), pytest.param(LONG, id="long", marks=pytest.mark.chaos)]
+
+PARTNER_ORG = "kurdish-independents-league"
+PARTNER_PASSWORD = "partner-password-" + secrets.token_hex(4)
+COUNT_TIMEOUT = 60
+# Where a signer's typed region may be, before retention: the signature's own row.
+REGION_COLUMNS = {"signatures.region", "pg_dump public.signatures"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with production_stack(tmp_path_factory.mktemp("canaries"), TRUSTED_PROXIES="1") as running:
+        yield running
+
+
+@dataclass
+class Journey:
+    size: int
+    slugs: list[str]
+    canaries: list[Canary]
+    rejected: Canary
+    lang: dict[int, str] = field(default_factory=dict)
+    links: dict[int, str] = field(default_factory=dict)
+    ciphertexts: dict[int, bytes] = field(default_factory=dict)
+    partner_email: str = ""
+    requests: int = 0
+    seconds: float = 0.0
+
+    def slug(self, i: int) -> str:
+        return self.slugs[i % 2]
+
+
+def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str]:
+    with stack.app.app_context():
+        partner = db.session.execute(
+            select(Organization).where(Organization.slug == PARTNER_ORG)
+        ).scalar_one()
+        slugs = [
+            create_campaign(
+                slug=f"canary-petition-{tag}", partners=[partner], goal=1000
+            ).slug,
+            create_campaign(
+                slug=f"canary-pledge-{tag}", kind=CampaignKind.pledge, partners=[partner]
+            ).slug,
+        ]
+        email = f"partner-{tag}@partners.zaytoun.test"
+        create_user(email, "Partner Viewer", PARTNER_PASSWORD, Role.partner, partner)
+        db.session.commit()
+        db.session.remove()
+    return slugs, email
+
+
+def _sign(stack: Stack, journey: Journey, i: int, canary: Canary, expect: int = 303) -> None:
+    lang = journey.lang[i]
+    slug = journey.slug(i)
+    client = Client(stack, forwarded_for=canary.forwarded_for)
+    page = client.get(f"{stack.url}/{lang}/campaigns/{slug}")
+    assert page.status == 200, page.text
+    answer = submit(client, page, f"/{lang}/campaigns/{slug}/sign", canary.form())
+    assert answer.status == expect, (answer.status, answer.text[:2000])
+    journey.requests += 2
+
+
+def _count(stack: Stack, slug: str) -> dict[str, Any]:
+    answer = Client(stack).get(f"{stack.url}/api/v1/campaigns/{slug}/count")
+    assert answer.status == 200, answer.text
+    data: dict[str, Any] = json.loads(answer.body)
+    return data
+
+
+@pytest.fixture(scope="module", params=SIZES)
+def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
+    """Canary signers sign, get their emails, confirm and are counted."""
+    started = time.monotonic()
+    size: int = request.param
+    tag = secrets.token_hex(3)
+    slugs, partner_email = _campaigns_with_partner(stack, tag)
+    net = int(tag, 16) % 200 + 20  # a loopback /24 of its own for this journey
+    canaries = [
+        Canary.make(
+            i, "TR" if i % 3 == 2 else "SY", f"127.{net}.{i // 250}.{i % 250 + 2}", i % 2 == 0
+        )
+        for i in range(2 * size)
+    ]
+    rejected = Canary.make(0, "SY", f"127.{net}.9.9", False)
+    for canary in [*canaries, rejected]:
+        canary.derive()
+    journey = Journey(size, slugs, canaries, rejected, partner_email=partner_email)
+    journey.lang = {i: ("ar", "en")[i % 2] for i in range(len(canaries))}
+
+    for i, canary in enumerate(canaries):
+        _sign(stack, journey, i, canary)
+    # A form refused (the phone is not a number): nothing of it may be kept.
+    journey.lang[-1] = "en"
+    rejected.phone = "12"
+    _sign(stack, journey, -1, rejected, expect=422)
+
+    for i, canary in enumerate(canaries):
+        journey.links[i] = confirm_link(stack, canary.derived["display_email"], journey.lang[i])
+        client = Client(stack, forwarded_for=canary.forwarded_for)
+        landing = client.get(journey.links[i])
+        assert landing.status == 200, landing.text
+        pressed = submit(client, landing, journey.links[i].split(stack.url)[1], {})
+        assert pressed.status == 303, pressed.text
+        journey.requests += 2
+    # The same person again, the address typed in capitals: absorbed, and an
+    # "already signed" email instead of a second signature. (Sent once the
+    # first signature is checked: a repeat before that gets no email.)
+    first = canaries[0]
+    again = Canary(**{**first.__dict__, "email": first.email.upper()})
+    again.derive()
+    _sign(stack, journey, 0, again)
+    stack.mailbox.wait_for_messages_to(
+        first.derived["display_email"], 2, EMAIL_TIMEOUT, stack.log_tail
+    )
+
+    expected = {
+        slugs[0]: (size, size),
+        slugs[1]: (size, sum(int(c.amount) for c in canaries[1::2])),
+    }
+    for slug, figures in expected.items():
+        wait_for(
+            lambda slug=slug, figures=figures: (
+                (c := _count(stack, slug))["signers"],
+                c["total"],
+            )
+            == figures,
+            COUNT_TIMEOUT,
+            f"{slug} to count {figures}",
+            stack,
+        )
+    with stack.app.app_context():
+        for i, canary in enumerate(canaries):
+            signature = db.session.execute(
+                select(Signature).where(Signature.fingerprint == email_fingerprint(canary.email))
+            ).scalar_one()
+            assert signature.personal_data is not None
+            journey.ciphertexts[i] = signature.personal_data
+        db.session.remove()
+    journey.seconds = elapsed(started)
+    return journey
+
+
+# -- What partners and the public see
+
+
+def partner_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
+    """Every page a partner of these campaigns may open, as they see it."""
+    client = Client(stack)
+    login = client.get(f"{stack.url}/console/login")
+    assert login.status == 200
+    credentials = {"email": journey.partner_email, "password": PARTNER_PASSWORD}
+    answer = submit(client, login, "/console/login", credentials)
+    assert answer.status == 303, answer.text[:2000]
+    paths = ["/console/"]
+    for slug in journey.slugs:
+        paths += [
+            f"/console/campaigns/{slug}",
+            f"/console/campaigns/{slug}/exports",
+            f"/console/campaigns/{slug}/exports/figures.csv",
+        ]
+    pages = []
+    for path in paths:
+        page = client.get(stack.url + path)
+        assert page.status == 200, (path, page.status)
+        pages.append((f"partner {path}", page.body.decode("utf-8")))
+    return pages
+
+
+def public_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
+    """The public pages and the JSON API of these campaigns, in Arabic and English."""
+    paths = ["/api/v1/campaigns", "/api/v1/openapi.json"]
+    for lang in ("ar", "en"):
+        paths.append(f"/{lang}/")
+        for slug in journey.slugs:
+            paths += [
+                f"/{lang}/campaigns/{slug}",
+                f"/{lang}/campaigns/{slug}/results",
+                f"/embed/{slug}?lang={lang}",
+            ]
+    for slug in journey.slugs:
+        paths += [f"/api/v1/campaigns/{slug}", f"/api/v1/campaigns/{slug}/count"]
+    client = Client(stack)
+    pages = []
+    for path in paths:
+        page = client.get(stack.url + path)
+        assert page.status == 200, (path, page.status)
+        pages.append((f"public {path}", page.body.decode("utf-8")))
+    return pages
+
+
+def figures_csv_rows(pages: list[tuple[str, str]]) -> int:
+    return sum(
+        len(list(csv.reader(io.StringIO(text.lstrip("\ufeff")))))
+        for where, text in pages
+        if where.endswith("figures.csv")
+    )
+
+
+# -- Needles
+
+
+def personal_needles(journey: Journey, with_region: bool = True) -> list[Needle]:
+    needles = []
+    for i, canary in enumerate(journey.canaries):
+        values = canary.personal()
+        if not with_region:
+            for label in canary.region_values():
+                values.pop(label)
+        needles += needles_for(f"canary #{i}", values)
+    return needles
+
+
+def region_needles(journey: Journey) -> list[Needle]:
+    return [
+        n
+        for i, canary in enumerate(journey.canaries)
+        for n in needles_for(f"canary #{i}", canary.region_values())
+    ]
+
+
+def token_needles(journey: Journey) -> list[Needle]:
+    return needles_for(
+        "confirm tokens",
+        {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()},
+    )
+
+
+def secret_needles(journey: Journey) -> list[Needle]:
+    """The hashes and ciphertexts that lead back to each canary."""
+    needles = []
+    for i, canary in enumerate(journey.canaries):
+        values = {
+            "fingerprint": email_fingerprint(canary.email),
+            "client address hash": hash_ip(canary.forwarded_for),
+            "ciphertext": journey.ciphertexts[i],
+        }
+        if canary.unique_domain:
+            values["email domain hash"] = hash_email_domain(canary.unique_domain)
+        needles += byte_needles(f"canary #{i}", values)
+    return needles
+
+
+def report(hits: list[Hit], limit: int = 40) -> str:
+    return "\n".join(str(h) for h in hits[:limit]) + (
+        f"\n… and {len(hits) - limit} more" if len(hits) > limit else ""
+    )
+
+
+# -- The tests
+
+
+def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None:
+    started = time.monotonic()
+    partner = partner_pages(stack, journey)
+    public = public_pages(stack, journey)
+    keyspace = keyspace_records()
+    rows = database_rows(stack)
+    dump = pg_dump(stack)
+    monitor, enveloped = monitor_records(stack)
+    logs = log_records(stack)
+
+    everywhere = {
+        "database": rows,
+        "pg_dump": dump,
+        "redis keyspace": keyspace,
+        "redis MONITOR": monitor,
+        "logs": logs,
+        "partner views": partner,
+        "public pages and API": public,
+    }
+    personal = personal_needles(journey, with_region=False)
+    regions = region_needles(journey)
+    rejected = needles_for("refused form", journey.rejected.personal())
+    tokens = token_needles(journey)
+    leaks: list[Hit] = []
+    for records in everywhere.values():
+        leaks += search(records, personal + rejected + tokens)
+        leaks += [
+            h for h in search(records, regions) if h.where not in REGION_COLUMNS
+        ]
+    assert not leaks, "personal data in clear:\n" + report(leaks)
+
+    # The search sees what is there: each typed region in its own row …
+    stored_regions = search(rows + dump, regions)
+    for i in range(len(journey.canaries)):
+        assert any(
+            h.owner == f"canary #{i}" and h.where == "signatures.region" for h in stored_regions
+        ), f"canary #{i}'s region was not found in signatures.region: the scan is blind"
+    # … and every task message body, decoded: each validation names its ids.
+    messages = task_messages(stack)
+    validated_ids = {
+        signature_id
+        for m in messages
+        if m["envelope"]["headers"].get("task") == "zaytoun.validate_signatures"
+        for signature_id in m["body"][0][0]
+    }
+    with stack.app.app_context():
+        fingerprints = [email_fingerprint(c.email) for c in journey.canaries]
+        ids = set(
+            db.session.execute(
+                select(Signature.id).where(Signature.fingerprint.in_(fingerprints))
+            ).scalars()
+        )
+        db.session.remove()
+    assert ids and ids <= validated_ids, (ids, validated_ids)
+
+    # Emails: a canary appears only in emails to that canary's own address.
+    owners = {f"canary #{i}": c for i, c in enumerate(journey.canaries)}
+    mail_needles = personal_needles(journey) + rejected
+    misdirected = []
+    named = 0
+    received = list(stack.mailbox.received)
+    for n, mail in enumerate(received):
+        hits = search([(f"email #{n} to {mail.recipients}", mail_text(mail.message))], mail_needles)
+        for hit in hits:
+            canary = owners.get(hit.owner)
+            address = canary.derived["display_email"].lower() if canary else None
+            recipients = [r.lower() for r in mail.recipients]
+            if recipients != [address] or str(mail.message["To"]).lower() != address:
+                misdirected.append(hit)
+        named += any(h.label == "name" for h in hits)
+    assert not misdirected, "canaries in someone else's email:\n" + report(misdirected)
+    assert named >= len(journey.canaries), f"only {named} emails greet their signer by name"
+
+    counted = {name: len(records) for name, records in everywhere.items()}
+    print(
+        f"\n[canaries {journey.size}/campaign] {len(journey.canaries)} signers, "
+        "1 repeat, 1 refused; "
+        f"{journey.requests} requests, journey {journey.seconds} s, search {elapsed(started)} s; "
+        f"needles {len(personal) + len(regions) + len(rejected) + len(tokens)} "
+        f"({sum(len(n.spellings) for n in personal + regions + rejected + tokens)} spellings); "
+        f"searched {counted}; tables {len({r[0].split('.')[0] for r in rows})}, "
+        f"MONITOR lines kept {len(stack.monitor.lines)} of {stack.monitor.seen} seen, "
+        f"{enveloped} carried task messages ({len(messages)} pushed, bodies decoded); "
+        f"emails {len(received)}; partner CSV rows {figures_csv_rows(partner)}"
+    )
+
+
+def _figures(stack: Stack, journey: Journey) -> dict[str, Any]:
+    """Every figure of the campaigns: the count tables, the count JSON, the
+    API's breakdowns and the partner CSV."""
+    result: dict[str, Any] = {}
+    with stack.app.app_context():
+        for slug in journey.slugs:
+            campaign_id = db.session.execute(
+                select(Campaign.id).where(Campaign.slug == slug)
+            ).scalar_one()
+            for model in (CampaignCount, CountryCount, RegionCount, DailyCount):
+                table = model.__table__
+                rows = db.session.execute(
+                    select(*[c for c in table.columns if c.name != "updated_at"]).where(
+                        table.c.campaign_id == campaign_id
+                    )
+                ).all()
+                result[f"{slug} {table.name}"] = sorted(tuple(map(str, row)) for row in rows)
+        db.session.remove()
+    client = Client(stack)
+    for slug in journey.slugs:
+        count = _count(stack, slug)
+        detail = json.loads(client.get(f"{stack.url}/api/v1/campaigns/{slug}").body)
+        for data in (count, detail):
+            data.pop("updated_at", None)
+            data.pop("status", None)
+        result[f"{slug} count JSON"] = count
+        result[f"{slug} API"] = detail
+    return result
+
+
+def unerased(stack: Stack, slug: str) -> int:
+    with stack.app.app_context():
+        left = db.session.execute(
+            select(func.count())
+            .select_from(Signature)
+            .join(Campaign)
+            .where(Campaign.slug == slug, Signature.erased_at.is_(None))
+        ).scalar_one()
+        db.session.remove()
+    return int(left)
+
+
+def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Journey) -> None:
+    started = time.monotonic()
+    with stack.app.app_context():
+        secrets_ = secret_needles(journey)
+    # Before: the hashes and ciphertexts are where they belong (the needles are right).
+    before_rows = database_rows(stack)
+    present = {(h.owner, h.label) for h in search(before_rows, secrets_)}
+    expected = {(n.owner, n.label) for n in secrets_}
+    assert present == expected, f"not found before erasing: {sorted(expected - present)}"
+    figures_before = _figures(stack, journey)
+
+    # Both campaigns close; the pledge closed longer ago than the retention time.
+    petition, pledge = journey.slugs
+    with stack.app.app_context():
+        for slug in journey.slugs:
+            campaign = db.session.execute(
+                select(Campaign).where(Campaign.slug == slug)
+            ).scalar_one()
+            campaign.status = CampaignStatus.closed
+            if slug == pledge:
+                campaign.closes_at = utcnow() - timedelta(days=DEFAULT_RETENTION_DAYS + 1)
+        db.session.commit()
+        db.session.remove()
+    # The petition by the operator's command, the pledge by the periodic task
+    # on the worker (beat would send it within five minutes; sent now).
+    output = stack.flask("retention", "erase", petition)
+    assert f"erased the personal data of {journey.size} signatures of {petition}" in output
+    broker = Celery(broker=stack.env["REDIS_URL"])
+    broker.send_task("zaytoun.erase_expired_personal_data", queue=PERIODIC_QUEUE)
+    broker.close()
+    wait_for(lambda: not unerased(stack, pledge), COUNT_TIMEOUT, "the periodic erasure", stack)
+    outputs = [output]
+
+    # Counts stay exactly as they were, through a few runs of the count job
+    # and past the count cache.
+    time.sleep(3)
+    assert _figures(stack, journey) == figures_before
+
+    # An old confirmation link leads nowhere.
+    gone = Client(stack).get(journey.links[0])
+    assert gone.status == 404, gone.status
+
+    partner = partner_pages(stack, journey)
+    public = public_pages(stack, journey)
+    everywhere = {
+        "database": database_rows(stack),
+        "pg_dump": pg_dump(stack),
+        "redis keyspace": keyspace_records(),
+        "partner views": partner,
+        "public pages and API": public,
+        "retention command output": [(f"flask retention erase {o}", o) for o in outputs],
+    }
+    needles = personal_needles(journey) + secrets_ + token_needles(journey)
+    left = [h for records in everywhere.values() for h in search(records, needles)]
+    assert not left, "left after retention:\n" + report(left)
+    print(
+        f"\n[retention {journey.size}/campaign] erased {2 * journey.size} signatures; "
+        f"{len(needles)} needles (hashes and ciphertexts included) found before, none after in "
+        f"{ {k: len(v) for k, v in everywhere.items()} }; figures compared: {len(figures_before)}; "
+        f"{elapsed(started)} s"
+    )
+
+
+def test_canary_spellings_are_searched() -> None:
+    """The search finds a canary however code might have written it."""
+    canary = Canary.make(1, "SY", "127.0.0.9", True)
+    canary.derive()
+    needles = needles_for("c", canary.personal())
+    raw = canary.full_name.encode()
+    for text in (
+        f"x {canary.full_name.upper()} y",
+        f"prefix-{raw.hex()}",
+        "ab" + base64.b64encode(b"12" + raw + b"tail").decode(),
+        json.dumps({"n": canary.full_name}),  # \u escapes
+        "body=" + base64.b64encode(json.dumps([[1], {"email": canary.email}]).encode()).decode(),
+        canary.derived["canonical_email"],
+    ):
+        assert search([("t", unwrap(text))], needles), text
