@@ -28,8 +28,12 @@ def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
         "update-signature-counts": every(
             app.config["COUNT_INTERVAL_SECONDS"], "zaytoun.update_signature_counts"
         ),
-        "deliver-due-emails": every(15, "zaytoun.deliver_due_emails"),
-        "requeue-stale-signatures": every(60, "zaytoun.requeue_stale_signatures"),
+        "deliver-due-emails": every(
+            app.config.get("MAIL_DELIVER_SECONDS", 15), "zaytoun.deliver_due_emails"
+        ),
+        "requeue-stale-signatures": every(
+            app.config.get("REQUEUE_INTERVAL_SECONDS", 60), "zaytoun.requeue_stale_signatures"
+        ),
     }
     for name, (seconds, task) in feature_periodic_jobs().items():
         schedule[name] = every(seconds, task)

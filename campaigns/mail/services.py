@@ -27,7 +27,7 @@ from ..upsert import insert_ignore
 from .transport import (
     PermanentFailure,
     TemporaryFailure,
-    new_message_id,
+    message_id,
     open_transport,
 )
 
@@ -155,7 +155,7 @@ def compose(email: EmailLog, signature: Signature | None) -> EmailMessage:
     message["Subject"] = subject
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = personal["email"]
-    message["Message-ID"] = new_message_id()
+    message["Message-ID"] = message_id(email.id)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(plain)
     message.add_alternative(html, subtype="html")

@@ -13,7 +13,7 @@ from flask_babel import force_locale, format_decimal, format_percent, gettext, n
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
-from ..mail.transport import PermanentFailure, new_message_id
+from ..mail.transport import PermanentFailure, message_id
 from ..models import (
     Campaign,
     CampaignNotice,
@@ -52,12 +52,14 @@ def _isolate(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
-def _message(subject: str, to: str, plain: str, html: str, lang: str) -> EmailMessage:
+def _message(
+    email: EmailLog, subject: str, to: str, plain: str, html: str, lang: str
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
-    message["Message-ID"] = new_message_id()
+    message["Message-ID"] = message_id(email.id)
     message.set_content(plain)
     message.add_alternative(html, subtype="html")
     # After the body: set_content() replaces every Content-* header.
@@ -105,7 +107,7 @@ def compose_update(email: EmailLog, signature: Signature) -> EmailMessage:
     lang, subject, plain, html = render_update(
         item, signature.campaign, signature.locale, personal["name"], link
     )
-    message = _message(subject, personal["email"], plain, html, lang)
+    message = _message(email, subject, personal["email"], plain, html, lang)
     message["List-Unsubscribe"] = f"<{link}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "bulk"
@@ -187,6 +189,6 @@ def compose_notice(email: EmailLog) -> EmailMessage:
     plain = render_template("email/notice.txt", **context)
     html = render_template("email/notice.html", **context)
     subject = " | ".join(section["subject"] for section in sections)
-    message = _message(subject, user.email, plain, html, ", ".join(NOTICE_LANGUAGES))
+    message = _message(email, subject, user.email, plain, html, ", ".join(NOTICE_LANGUAGES))
     message["Auto-Submitted"] = "auto-generated"
     return message
