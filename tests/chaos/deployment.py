@@ -30,10 +30,12 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import redis
@@ -72,6 +74,16 @@ FAST_SWEEPS = {
     "REQUEUE_INTERVAL_SECONDS": "2",
     "REQUEUE_STALE_SECONDS": "10",
 }
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)`` in a thread of its own: the browser tests' Playwright
+    (its sync API) keeps an event loop running in the main thread for the rest
+    of the session, and ``asyncio.run`` refuses to start under a running loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 
 # -- PostgreSQL
@@ -929,7 +941,7 @@ def _serve_doubling_proxy(
         await side.aclose()
 
     with contextlib.suppress(EOFError):
-        asyncio.run(run())
+        run_async(run())
 
 
 class DoublingRedisProxy:

@@ -10,7 +10,6 @@ made the app lose would only come back after minutes, and fail the test."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from celery import Celery
 
 from benchmarks.harness.http import run_load
 from benchmarks.harness.scenarios import Signing
+from tests.chaos.deployment import run_async
 
 from .deployment import (
     Deployment,
@@ -60,7 +60,7 @@ def sign_again(site: Deployment, tag: str, count: int) -> None:
     """The first ``count`` signers of the workload sign again (same address,
     same client address): answered like a new signature."""
     signing = Signing(site.port, SLUG, tag)
-    asyncio.run(
+    run_async(
         run_load(
             "sign again",
             site.port,
@@ -134,7 +134,7 @@ def test_task_messages_delivered_twice_do_everything_once(
     started = time.monotonic()
     site: Deployment = deploy(redis_url=proxy.url, worker_concurrency=2)
     work = Workload(site, SLUG, size.signers)
-    asyncio.run(work.run(size.timeout))
+    run_async(work.run(size.timeout))
     state = work.last_state
     assert work.signing.answered_303 == size.signers
     assert work.finished, f"not every signature validated after {size.timeout} s: {state}"

@@ -12,7 +12,6 @@ nothing is doubled. The short version runs in ``make test``, the long one in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -34,7 +33,7 @@ from campaigns.accounts.services import create_user
 from campaigns.extensions import db
 from campaigns.models import Organization, Role, Signature
 from campaigns.seed import seed
-from tests.chaos.deployment import Deployment, PostgresDatabase
+from tests.chaos.deployment import Deployment, PostgresDatabase, run_async
 from tests.chaos.services import (
     ROUTES,
     SLUG,
@@ -269,7 +268,7 @@ def _sign_through_restarts(
     started = time.monotonic()
     # And a tenth more after the last restart, to see the site recover (the
     # first requests on connections opened before the restart may fail once).
-    results = asyncio.run(
+    results = run_async(
         load.run(
             plan.signings,
             strike_at,
@@ -308,7 +307,7 @@ def _sign_through_restarts(
     smtp = check_emails(site, load, stored)
     assert smtp["messages"] == state["stored"] and smtp["recipients_more_than_once"] == 0, smtp
 
-    confirmed = asyncio.run(confirm_all(site, confirmation_paths(site)))
+    confirmed = run_async(confirm_all(site, confirmation_paths(site)))
     assert not confirmed.errors, dict(confirmed.errors)
     final = wait_for_counts(site, len(stored), plan.drain_timeout)
     assert final["confirm_emails"] == final["signatures_emailed"] == final["stored"], final

@@ -10,7 +10,6 @@ is sent twice. The short version runs in ``make test``, the long one in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.deployment import Deployment
+from tests.chaos.deployment import Deployment, run_async
 from tests.chaos.services import (
     ROUTES,
     SWEEPS,
@@ -85,7 +84,7 @@ def _sign_through_kills(site: Deployment, server: RedisServer, plan: Plan) -> di
 
     strike_at = [plan.signings * (i + 1) // (plan.kills + 1) for i in range(plan.kills)]
     started = time.monotonic()
-    [result] = asyncio.run(load.run(plan.signings, strike_at, strike, expect=frozenset({303})))
+    [result] = run_async(load.run(plan.signings, strike_at, strike, expect=frozenset({303})))
     signing_seconds = time.monotonic() - started
     assert server.kills == plan.kills == server.restarts
     assert not result.errors, f"sign POSTs not answered 303: {dict(result.errors)}"
@@ -105,7 +104,7 @@ def _sign_through_kills(site: Deployment, server: RedisServer, plan: Plan) -> di
     assert smtp["recipients_more_than_once"] == 0, smtp
 
     # Every signer presses the button in their email: all validated and counted.
-    confirmed = asyncio.run(confirm_all(site, confirmation_paths(site)))
+    confirmed = run_async(confirm_all(site, confirmation_paths(site)))
     assert not confirmed.errors, dict(confirmed.errors)
     final = wait_for_counts(site, len(load.accepted), plan.drain_timeout)
     assert final["confirm_emails"] == final["signatures_emailed"] == final["stored"], final

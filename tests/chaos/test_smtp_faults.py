@@ -10,7 +10,6 @@ outlast the outage, against one every second without it."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 import uuid
@@ -22,6 +21,7 @@ import pytest
 
 from benchmarks.harness.http import run_load
 from benchmarks.harness.scenarios import Signing
+from tests.chaos.deployment import run_async
 
 from .deployment import FAST_SWEEPS, Deployment, email_rows, signer_emails, wait_until
 
@@ -45,7 +45,7 @@ RETRY_FIRST_S = 1.0
 def sign(site: Deployment, count: int) -> list[str]:
     """``count`` new signers sign over HTTP; returns their addresses."""
     signing = Signing(site.port, SLUG, uuid.uuid4().hex[:8])
-    result = asyncio.run(
+    result = run_async(
         run_load(
             "sign",
             site.port,

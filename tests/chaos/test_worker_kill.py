@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.chaos.deployment import run_async
+
 from .deployment import (
     FAST_SWEEPS,
     Deployment,
@@ -91,7 +93,7 @@ def test_workers_killed_mid_flight_lose_and_double_nothing(
         await asyncio.gather(work.run(size.timeout), killer())
 
     started = time.monotonic()
-    asyncio.run(run())
+    run_async(run())
     workload_s = time.monotonic() - started
     state = work.last_state or campaign_state(site, SLUG)
     print(f"\nseed {seed}; kills {kills}; workload {workload_s:.1f} s; state {state}")
