@@ -3,8 +3,8 @@ kept per process for ``CAMPAIGN_CACHE_SECONDS`` (2 s; 0 turns it off) instead
 of a SELECT per request.
 
 The cached object is detached from any session with its texts, partners and
-organization loaded: it is
-read, never changed, and shared by the threads of the process. A change made
+organization loaded: it is read, never changed, and shared by the threads of
+the process. A change made
 in this process (the console saving a campaign) forgets it at once; other
 processes see the change within the time to live, as they see a paused site."""
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, selectinload
 
 from .cache import memo
@@ -23,8 +23,8 @@ from .models import Campaign, CampaignText, Organization
 _PREFIX = "campaign:"
 
 
-def _load(slug: str) -> Campaign | None:
-    return db.session.execute(
+def _query(slug: str) -> Select[Campaign]:
+    return (
         select(Campaign)
         .options(
             selectinload(Campaign.texts),
@@ -32,28 +32,27 @@ def _load(slug: str) -> Campaign | None:
             selectinload(Campaign.organization),
         )
         .where(Campaign.slug == slug)
-    ).scalar_one_or_none()
+    )
+
+
+def _load_detached(slug: str) -> Campaign | None:
+    """The campaign read through a session of its own on the request's
+    connection (so it sees what the request sees), closed at once: the object
+    and everything loaded with it come out detached, and the request's own
+    session, with whatever objects its caller holds, is left alone."""
+    with Session(bind=db.session.connection()) as session:
+        campaign: Campaign | None = session.execute(_query(slug)).scalar_one_or_none()
+    return campaign
 
 
 def cached_campaign(slug: str) -> Campaign | None:
     """The campaign named ``slug`` (or None), detached and read-only when cached."""
     ttl = current_app.config["CAMPAIGN_CACHE_SECONDS"]
     if ttl <= 0:
-        return _load(slug)
+        return db.session.execute(_query(slug)).scalar_one_or_none()
     campaign: Campaign | None = memo().get_or_compute(
-        _PREFIX + slug, ttl, lambda: _detached(_load(slug))
+        _PREFIX + slug, ttl, lambda: _load_detached(slug)
     )
-    return campaign
-
-
-def _detached(campaign: Campaign | None) -> Campaign | None:
-    """Out of the request's session before anything commits: a commit would
-    expire it, and another thread would then try to reload it."""
-    if campaign is not None:
-        related = [*campaign.texts.values(), *campaign.partners, campaign.organization]
-        for obj in {id(o): o for o in [*related, campaign]}.values():
-            if obj in db.session:
-                db.session.expunge(obj)
     return campaign
 
 
