@@ -94,17 +94,12 @@ def _domain_reason(signature: Signature) -> str | None:
     return None
 
 
-def fraud_reason(signature: Signature) -> str | None:
-    """Why this signature is fraudulent, or None. The reason is for organizers;
-    the signer is never told."""
-    return _domain_reason(signature) or _rate_reason(_rate_counts([signature.id]).get(signature.id))
-
-
 def check_signatures(signature_ids: list[int]) -> list[int]:
     """Check a batch of pending signatures; returns the ids of the confirmation
     emails to send (flush only). Set-based: a handful of statements for the
     whole batch, whatever its size. Guarded on state, so a signature checked
-    before (or by another worker at the same time) is left as it is."""
+    before (or by another worker at the same time) is left as it is. A fraud
+    reason is for organizers; the signer is never told."""
     signatures = db.session.execute(
         select(Signature).where(
             Signature.id.in_(signature_ids),
