@@ -72,7 +72,7 @@ def from_environment() -> dict[str, Any]:
         "RATE_SUSTAINED_LIMIT": _int("RATE_SUSTAINED_LIMIT", 50),
         "RATE_SUSTAINED_SECONDS": _int("RATE_SUSTAINED_SECONDS", 3600),
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
-        "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "1")),
+        "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "0.5")),
         "RELAY_INTERVAL_SECONDS": float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
         # The sweeps that recover lost work, and the email retry schedule (the
         # fault tests shorten them; 0 keeps the built-in lease and staleness).

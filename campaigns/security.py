@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style, nothing from another origin.
@@ -27,26 +30,40 @@ NO_STORE_ENDPOINTS = {"signing.thanks", "signing.confirm", "updates.unsubscribe_
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Session cookies are Secure whenever the request came over HTTPS."""
+    """Session cookies are Secure whenever the request came over HTTPS. The
+    signing serializer is built once per set of keys, not on every request."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
+# Headers no view sets itself: added in one go (a plain append each) rather
+# than set one by one, which scans the header list for every name.
+_COMMON = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+]
+PAGE_HEADERS = [("Content-Security-Policy", CSP), ("X-Frame-Options", "DENY"), *_COMMON]
+# Any host page may frame the widget, including sandboxed and srcdoc frames,
+# which "frame-ancestors *" would refuse (it matches only network schemes):
+# so no frame-ancestors directive at all.
+FRAMEABLE_HEADERS = [("Content-Security-Policy", CSP_FRAMEABLE), *_COMMON]
+
+
 def set_security_headers(response: Response) -> Response:
     frameable = request.endpoint in FRAMEABLE_ENDPOINTS
-    if frameable:
-        # Any host page may frame the widget, including sandboxed and srcdoc
-        # frames, which "frame-ancestors *" would refuse (it matches only
-        # network schemes): so no frame-ancestors directive at all.
-        response.headers["Content-Security-Policy"] = CSP_FRAMEABLE
-    else:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers.extend(FRAMEABLE_HEADERS if frameable else PAGE_HEADERS)
     if (
         request.method != "GET"
         or request.endpoint in NO_STORE_ENDPOINTS

@@ -129,12 +129,6 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
 
 
 def count_figures(campaign: Campaign) -> dict[str, Any]:
-    """The small, hot count JSON; cached for a second."""
-
-    def compute() -> dict[str, Any]:
-        count = campaign_count(campaign.id)
-        return {"total": count.total, "signers": count.signers, "goal": campaign.goal}
-
-    ttl = current_app.config["COUNT_CACHE_SECONDS"]
-    result: dict[str, Any] = cached_json(f"count:{campaign.id}", ttl, compute)
-    return result
+    """The small, hot count JSON: one row of the count table."""
+    count = campaign_count(campaign.id)
+    return {"total": count.total, "signers": count.signers, "goal": campaign.goal}

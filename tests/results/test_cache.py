@@ -132,39 +132,64 @@ def test_redis_cache_is_shared_between_web_nodes(
     assert isinstance(first.extensions["zaytoun_cache"], RedisCache)
     assert isinstance(second.extensions["zaytoun_cache"], RedisCache)
     client = redis.Redis.from_url(redis_url)
+    slug = sample.campaign.slug
+    campaign_url = URLS[1].format(slug=slug)
     try:
-        slug = sample.campaign.slug
-        bodies = {}
-        # The results page and the campaign JSON share one entry; the count its own.
-        for url in (URLS[0], URLS[2]):
-            bodies[url], statements = fetch(first, url.format(slug=slug))
-            assert touches_figures(statements)
+        # The results page and the campaign JSON share one entry.
+        page, statements = fetch(first, URLS[0].format(slug=slug))
+        assert touches_figures(statements)
         # The other node answers from Redis: no figures read from the database.
-        for url in URLS:
+        for url in URLS[:2]:
             body, statements = fetch(second, url.format(slug=slug))
             assert touches_figures(statements) == [], url
-            if url in bodies:
-                assert body == bodies[url]
-        keys = sorted(k.decode() for k in client.keys("zaytoun:cache:*"))
+        assert fetch(second, URLS[0].format(slug=slug))[0] == page
         cid = sample.campaign.id
-        assert keys == [f"zaytoun:cache:count:{cid}", f"zaytoun:cache:results:{cid}"]
+        keys = sorted(k.decode() for k in client.keys("zaytoun:cache:*"))
+        assert keys == [f"zaytoun:cache:results:{cid}"]
         assert 0 < client.pttl(f"zaytoun:cache:results:{cid}") <= TTL * 1000
         # New signatures are not seen by either node until the entry expires…
         add_signers(sample, 3)
-        body, _ = fetch(second, f"/api/v1/campaigns/{sample.campaign.slug}/count")
+        body, _ = fetch(second, campaign_url)
         assert f'"total":{SIGNERS}'.encode() in body
         # …or is dropped, and then both see the new figures.
         first.extensions["zaytoun_cache"].clear()
         assert client.keys("zaytoun:cache:*") == []
-        body, _ = fetch(second, f"/api/v1/campaigns/{sample.campaign.slug}/count")
+        body, _ = fetch(second, campaign_url)
         assert f'"total":{SIGNERS + 3}'.encode() in body
-        body, statements = fetch(first, f"/api/v1/campaigns/{sample.campaign.slug}/count")
+        body, statements = fetch(first, campaign_url)
         assert f'"total":{SIGNERS + 3}'.encode() in body and not touches_figures(statements)
     finally:
         client.close()
 
 
-@pytest.mark.parametrize("url", [*URLS, "/embed/{slug}?lang=ar", "/en/campaigns/{slug}/share.png"])
+def test_count_json_is_kept_by_each_process_without_redis(
+    make_app: Any, sample: Sample, redis_url: str
+) -> None:
+    """The count is one row by primary key: each process reads it once per
+    ttl and keeps the encoded answer; Redis is never asked for it."""
+    first, second = make_app(REDIS_URL=redis_url), make_app(REDIS_URL=redis_url)
+    client = redis.Redis.from_url(redis_url)
+    url = URLS[2].format(slug=sample.campaign.slug)
+    try:
+        for node in (first, second):
+            body, statements = fetch(node, url)
+            assert touches_figures(statements) and f'"total":{SIGNERS}'.encode() in body
+            assert fetch(node, url)[0] == body
+        assert client.keys("zaytoun:cache:*") == []
+        add_signers(sample, 3)
+        # Kept until this process forgets it, then read again.
+        assert f'"total":{SIGNERS}'.encode() in fetch(first, url)[0]
+        first.extensions["zaytoun_memo"].forget("")
+        body, statements = fetch(first, url)
+        assert touches_figures(statements) and f'"total":{SIGNERS + 3}'.encode() in body
+        assert f'"total":{SIGNERS}'.encode() in fetch(second, url)[0]
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    "url", [*URLS[:2], "/embed/{slug}?lang=ar", "/en/campaigns/{slug}/share.png"]
+)
 def test_pages_render_when_redis_is_unreachable(
     make_app: Any, sample: Sample, url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
