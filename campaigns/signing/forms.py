@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..forms import Form
 from ..i18n import format_number
 from ..models import Campaign
-from .countries import country_choices
+from .countries import country_choices, country_codes
 from .normalize import (
     InvalidEmail,
     InvalidPhone,
@@ -90,7 +90,7 @@ class SignForm(Form):
             raise ValidationError(_l("Please enter a valid email address.")) from None
 
     def validate_country(self, field: SelectField) -> None:
-        if field.data not in {code for code, _ in self.country.choices if code}:
+        if field.data not in country_codes():
             raise ValidationError(_l("Please choose your country."))
 
     def validate_phone(self, field: StringField) -> None:

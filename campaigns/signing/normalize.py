@@ -87,7 +87,12 @@ def display_email(value: str) -> str:
 
 def canonical_email(value: str) -> str:
     """One form per mailbox: lowercase, no +tag, Gmail dots and alias folded."""
-    normalized = display_email(value)
+    return canonical_of_display(display_email(value))
+
+
+def canonical_of_display(normalized: str) -> str:
+    """``canonical_email`` of an address already in ``display_email`` form
+    (the syntax check is the costly part: done once per signature)."""
     local, _, domain = normalized.rpartition("@")
     local, domain = local.lower(), domain.lower()
     local = local.split("+", 1)[0]

@@ -24,7 +24,13 @@ from ..outbox import enqueue
 from ..privacy.crypto import fingerprint, hash_email_domain, hash_ip, keyring
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
-from .normalize import canonical_email, canonical_phone, clean_text, display_email
+from .normalize import (
+    canonical_email,
+    canonical_of_display,
+    canonical_phone,
+    clean_text,
+    display_email,
+)
 from .personal import PersonalData, seal_personal_data
 from .regions import match_region
 from .tokens import read_confirm_token
@@ -76,12 +82,13 @@ def sign_campaign(
     if not campaign.is_signable() or signing_paused():
         raise SigningClosed(campaign.slug)
     ring = keyring()
+    address = display_email(data.email)
     personal = PersonalData(
         name=clean_text(data.full_name),
-        email=display_email(data.email),
+        email=address,
         phone=canonical_phone(data.phone, data.country) if data.phone else None,
     )
-    canonical = canonical_email(data.email)
+    canonical = canonical_of_display(address)
     digest = fingerprint("email", canonical, ring=ring)
     values = {
         "uuid": uuid.uuid4(),
