@@ -109,10 +109,13 @@ def sign_campaign(
         "created_at": utcnow(),
         "counted": False,
     }
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # The signature and its outbox row in one statement: one round trip.
-        new_id = connection.execute(_pg_sign_statement(), values).scalar()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The signature and its outbox row in one statement, atomic by itself:
+        # run outside a transaction it is one round trip (no BEGIN, no COMMIT),
+        # and the row is committed when the statement returns.
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            new_id = connection.execute(_pg_sign_statement(), values).scalar()
         if new_id is not None:
             return
     else:
