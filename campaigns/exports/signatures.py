@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Signature, SignatureState
-from ..privacy.crypto import DecryptionError
-from ..signing.personal import PersonalData, read_personal_data
+from ..privacy.crypto import DecryptionError, Keyring, keyring
+from ..signing.personal import PersonalData, open_personal_data
 from .spreadsheet import Cell
 
 BATCH = 2000
@@ -37,19 +37,19 @@ def validated_count(campaign_id: int) -> int:
 
 
 def _time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    # As strftime("%Y-%m-%dT%H:%M:%SZ") writes it (times are UTC), in a tenth of the time.
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z" if value else ""
 
 
-def personal_data_of(blob: bytes | None) -> PersonalData:
+def personal_data_of(blob: bytes | None, ring: Keyring | None = None) -> PersonalData:
     """A selected ``personal_data`` column opened; empty when erased (retention)
     or unreadable, so that the signature still counts."""
-    empty = PersonalData(name="", email=None, phone=None)
     if blob is None:
-        return empty
+        return PersonalData(name="", email=None, phone=None)
     try:
-        return read_personal_data(Signature(personal_data=blob))
+        return open_personal_data(blob, ring)
     except (LookupError, DecryptionError):
-        return empty
+        return PersonalData(name="", email=None, phone=None)
 
 
 def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[list[Cell]]]:
@@ -83,8 +83,9 @@ def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[lis
         if not rows:
             return
         out: list[list[Cell]] = []
+        ring = keyring()
         for row in rows:
-            person = personal_data_of(row.personal_data)
+            person = personal_data_of(row.personal_data, ring)
             out.append(
                 [
                     _time(row.created_at),
