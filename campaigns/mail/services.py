@@ -8,7 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
@@ -27,7 +27,7 @@ from ..upsert import insert_ignore
 from .transport import (
     PermanentFailure,
     TemporaryFailure,
-    message_id,
+    build_message,
     open_transport,
 )
 
@@ -120,7 +120,7 @@ def _claim(email_ids: list[int]) -> list[int]:
     return sorted(claimed)
 
 
-def compose(email: EmailLog, signature: Signature | None) -> EmailMessage:
+def compose(email: EmailLog, signature: Signature | None) -> Message:
     """The message for one email log row: to the signer in their language, or
     for a notice to the organizer (``user_id``)."""
     if email.kind is EmailKind.notice:
@@ -151,20 +151,15 @@ def compose(email: EmailLog, signature: Signature | None) -> EmailMessage:
             subject = gettext("You have already signed: %(title)s", title=text.title)
         plain = render_template(f"email/{email.kind.value}.txt", **context)
         html = render_template(f"email/{email.kind.value}.html", **context)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    message["To"] = personal["email"]
-    message["Message-ID"] = message_id(email.id)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(plain)
-    message.add_alternative(html, subtype="html")
-    # After the body: set_content() replaces every Content-* header.
-    message["Content-Language"] = signature.locale
-    # Python 3.11 folds long non-ASCII headers into encoded words with the space
-    # between them, which readers drop ("نحنأشجار"): keep headers on one line.
-    message.policy = message.policy.clone(max_line_length=998)
-    return message
+    return build_message(
+        subject=subject,
+        to=personal["email"],
+        plain=plain,
+        html=html,
+        lang=signature.locale,
+        email_id=email.id,
+        headers=(("Auto-Submitted", "auto-generated"),),
+    )
 
 
 # Emails are claimed, loaded and composed this many at a time.
@@ -178,7 +173,7 @@ class _Outgoing:
 
     id: int
     attempts: int
-    message: EmailMessage | None = None
+    message: Message | None = None
     failure: Exception | None = None
 
 

@@ -7,7 +7,12 @@ import smtplib
 import ssl
 import sys
 from contextlib import AbstractContextManager, suppress
-from email.message import EmailMessage
+from email import policy as email_policy
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -25,8 +30,64 @@ class PermanentFailure(Exception):
     """Never try again (5xx answer for this recipient or message)."""
 
 
+# Messages are built with the email package's compat32 classes: plain strings
+# for headers, encoded as RFC 2047 words when they are not ASCII. The newer
+# EmailMessage API parses every header into objects and refolds them when the
+# message is written, five times the cost of a confirmation email; it also
+# folds long Arabic subjects so that readers lose the space between words.
+# Non-ASCII headers are encoded (and folded) as they are set; the others stay on
+# one line: a folded List-Unsubscribe URL is one that some providers misread.
+WIRE = email_policy.compat32.clone(linesep="\r\n", max_line_length=998)
+# An address that is not ASCII (email-validator accepts them) travels as UTF-8
+# with SMTPUTF8 (RFC 6531): it cannot be an encoded word.
+WIRE_UTF8 = email_policy.SMTPUTF8
+
+
+def build_message(
+    *,
+    subject: str,
+    to: str,
+    plain: str,
+    html: str,
+    lang: str,
+    email_id: int,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Message:
+    """A text and an HTML alternative of one message, UTF-8, to one address."""
+    message = MIMEMultipart("alternative")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    name, sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    message["From"] = formataddr((name, sender), charset="utf-8")
+    message["To"] = to
+    message["Message-ID"] = message_id(email_id)
+    message["Content-Language"] = lang
+    for header, value in headers:
+        message[header] = value
+    message.attach(MIMEText(plain, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
+    return message
+
+
+def international(message: Message) -> bool:
+    return not (str(message["From"]) + str(message["To"])).isascii()
+
+
+def wire_bytes(message: Message, linesep: str = "\r\n") -> bytes:
+    """The message as it is sent; a file keeps it with "\n" line ends."""
+    policy = WIRE_UTF8 if international(message) else WIRE
+    return message.as_bytes(policy=policy.clone(linesep=linesep))
+
+
+def plain_text(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else ""
+    return ""
+
+
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class FolderTransport(AbstractContextManager["FolderTransport"]):
@@ -39,14 +100,14 @@ class FolderTransport(AbstractContextManager["FolderTransport"]):
     def close(self) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         msgid = str(message["Message-ID"]).strip("<>").split("@")[0]
         path = self.folder / f"{msgid}.eml"
-        path.write_bytes(bytes(message))
+        path.write_bytes(wire_bytes(message, linesep="\n"))
         if self.echo:
             print(f"--- email written to {path} ---", file=sys.stderr)
-            print(message.get_body(("plain",)).get_content(), file=sys.stderr)  # type: ignore[union-attr]
+            print(plain_text(message), file=sys.stderr)
 
     def __exit__(
         self,
@@ -82,11 +143,13 @@ class SMTPTransport(AbstractContextManager["SMTPTransport"]):
             raise TemporaryFailure(f"connect: {type(exc).__name__}") from exc
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self.connection is None:
             self.connection = self._connect()
+        sender, to = parseaddr(str(message["From"]))[1], str(message["To"])
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international(message) else []
         try:
-            refused = self.connection.send_message(message)
+            refused = self.connection.sendmail(sender, [to], wire_bytes(message), options)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise _classify(min(codes), "recipient refused") from exc

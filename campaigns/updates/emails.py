@@ -4,7 +4,7 @@ dispatches here; the address is read at send time and never stored."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 from typing import TypedDict
 
 from flask import current_app, render_template
@@ -13,7 +13,7 @@ from flask_babel import force_locale, format_decimal, format_percent, gettext, n
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
-from ..mail.transport import PermanentFailure, message_id
+from ..mail.transport import PermanentFailure, build_message
 from ..models import (
     Campaign,
     CampaignNotice,
@@ -53,20 +53,18 @@ def _isolate(text: str) -> str:
 
 
 def _message(
-    email: EmailLog, subject: str, to: str, plain: str, html: str, lang: str
-) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    message["To"] = to
-    message["Message-ID"] = message_id(email.id)
-    message.set_content(plain)
-    message.add_alternative(html, subtype="html")
-    # After the body: set_content() replaces every Content-* header.
-    message["Content-Language"] = lang
-    # Keep long non-ASCII headers on one line (see mail.services.compose).
-    message.policy = message.policy.clone(max_line_length=998)
-    return message
+    email: EmailLog,
+    subject: str,
+    to: str,
+    plain: str,
+    html: str,
+    lang: str,
+    headers: tuple[tuple[str, str], ...],
+) -> Message:
+    return build_message(
+        subject=subject, to=to, plain=plain, html=html, lang=lang, email_id=email.id,
+        headers=headers,
+    )
 
 
 def render_update(
@@ -92,7 +90,7 @@ def render_update(
     return lang, text["subject"], plain, html
 
 
-def compose_update(email: EmailLog, signature: Signature) -> EmailMessage:
+def compose_update(email: EmailLog, signature: Signature) -> Message:
     """One signer's copy of an update, in their language (else Arabic), with a
     one-click unsubscribe link (RFC 8058)."""
     if signature.state is not SignatureState.validated or not signature.contact_ok:
@@ -107,11 +105,19 @@ def compose_update(email: EmailLog, signature: Signature) -> EmailMessage:
     lang, subject, plain, html = render_update(
         item, signature.campaign, signature.locale, personal["name"], link
     )
-    message = _message(email, subject, personal["email"], plain, html, lang)
-    message["List-Unsubscribe"] = f"<{link}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Precedence"] = "bulk"
-    return message
+    return _message(
+        email,
+        subject,
+        personal["email"],
+        plain,
+        html,
+        lang,
+        (
+            ("List-Unsubscribe", f"<{link}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Precedence", "bulk"),
+        ),
+    )
 
 
 def _notice_section(
@@ -169,7 +175,7 @@ def _notice_section(
     )
 
 
-def compose_notice(email: EmailLog) -> EmailMessage:
+def compose_notice(email: EmailLog) -> Message:
     """A milestone or closing notice to one organizer, in Arabic and English."""
     user = db.session.get(User, email.user_id) if email.user_id else None
     if user is None or not user.active:
@@ -189,6 +195,12 @@ def compose_notice(email: EmailLog) -> EmailMessage:
     plain = render_template("email/notice.txt", **context)
     html = render_template("email/notice.html", **context)
     subject = " | ".join(section["subject"] for section in sections)
-    message = _message(email, subject, user.email, plain, html, ", ".join(NOTICE_LANGUAGES))
-    message["Auto-Submitted"] = "auto-generated"
-    return message
+    return _message(
+        email,
+        subject,
+        user.email,
+        plain,
+        html,
+        ", ".join(NOTICE_LANGUAGES),
+        (("Auto-Submitted", "auto-generated"),),
+    )

@@ -76,15 +76,20 @@ class Mailbox:
 class SMTPServer:
     """One aiosmtpd server on a fixed loopback port, started and stopped at will."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, smtputf8: bool = False) -> None:
         self.port = port
+        self.smtputf8 = smtputf8
         self.mailbox = Mailbox()
         self._controller: Controller | None = None
 
     def start(self) -> None:
         assert self._controller is None
         self._controller = Controller(
-            self.mailbox, hostname=HOST, port=self.port, ready_timeout=10
+            self.mailbox,
+            hostname=HOST,
+            port=self.port,
+            ready_timeout=10,
+            enable_SMTPUTF8=self.smtputf8,
         )
         self._controller.start()
 

@@ -28,7 +28,7 @@ from campaigns.signing.tokens import read_confirm_token
 from campaigns.signing.validation import validate_signatures
 from tests.factories import create_campaign, create_signature
 
-from .conftest import SMTPServer
+from .conftest import HOST, SMTPServer, free_port
 
 THREAD_TIMEOUT = 60
 
@@ -122,6 +122,34 @@ def test_email_declares_the_signers_language(app: Flask, smtp: SMTPServer, local
 
     (delivered,) = smtp.delivered
     assert delivered.message["Content-Language"] == locale
+
+
+def test_an_address_that_is_not_ascii_travels_as_utf8(app: Flask) -> None:
+    """email-validator accepts internationalized addresses: they go out with
+    SMTPUTF8 (RFC 6531), the address as UTF-8, never as an encoded word; a
+    sender name in Arabic is an encoded word that reads back whole."""
+    server = SMTPServer(free_port(), smtputf8=True)
+    server.start()
+    app.config.update(
+        MAIL_SERVER=HOST,
+        MAIL_PORT=server.port,
+        MAIL_TIMEOUT=5,
+        MAIL_DEFAULT_SENDER="اتحاد ثوار حلب <no-reply@zaytoun.localhost>",
+    )
+    try:
+        campaign = create_campaign()
+        signature = new_signer(campaign, email="نور@example.org", locale="ar")
+        email_id = queue_confirmation(signature)
+        assert deliver_emails([email_id]) == 1
+        (delivered,) = server.delivered
+    finally:
+        server.stop()
+    assert delivered.recipients == ["نور@example.org"]
+    assert delivered.mail_from == "no-reply@zaytoun.localhost"
+    assert delivered.message["To"] == "نور@example.org"
+    assert delivered.message["From"] == "اتحاد ثوار حلب <no-reply@zaytoun.localhost>"
+    assert campaign.text("ar").title in delivered.message["Subject"]
+    assert load(email_id).status is EmailStatus.sent
 
 
 def test_already_signed_email_over_smtp(app: Flask, smtp: SMTPServer) -> None:
