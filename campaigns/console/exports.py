@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ..accounts.audit import record
 from ..accounts.services import can_manage
 from ..exports.aggregates import aggregate_rows
-from ..exports.delivery import Delivery, collect_delivery, delivery_pdf, named_signers
+from ..exports.delivery import Delivery, collect_delivery, delivery_pdf
 from ..exports.signatures import HEADER, signature_batches, validated_count
 from ..exports.spreadsheet import BOM, csv_chunks, csv_download, csv_text
 from ..extensions import db
@@ -50,7 +50,7 @@ def _too_many(campaign: Campaign) -> str:
 
 def _page(campaign: Campaign, error: str | None = None, status: int = 200) -> ResponseReturnValue:
     manages = can_manage(user(), campaign)
-    named = named_signers(campaign.id) if manages else 0
+    named = validated_count(campaign.id, named_only=True) if manages else 0
     return render_template(
         "console/exports/index.html",
         campaign=campaign,
@@ -121,7 +121,7 @@ def delivery(slug: str) -> ResponseReturnValue:
     lang = request.form.get("lang", "ar")
     if lang not in languages():
         lang = "ar"
-    named = named_signers(campaign.id)
+    named = validated_count(campaign.id, named_only=True)
     if named > WEB_DELIVERY_LIMIT:
         return _page(campaign, _too_many(campaign), 422)
     document = collect_delivery(campaign, lang=lang, english=request.form.get("english") == "1")

@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..counting.services import MIN_BUCKET
 from ..extensions import db
@@ -137,21 +137,6 @@ def _merged(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
     if other[0]:
         buckets.append({"country": "other", "signers": other[0], "total": other[1]})
     return buckets
-
-
-def named_signers(campaign_id: int) -> int:
-    """How many validated signers agreed to be named (the document's list)."""
-    return int(
-        db.session.execute(
-            select(func.count())
-            .select_from(Signature)
-            .where(
-                Signature.campaign_id == campaign_id,
-                Signature.state == SignatureState.validated,
-                Signature.show_name.is_(True),
-            )
-        ).scalar_one()
-    )
 
 
 def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = False) -> Delivery:

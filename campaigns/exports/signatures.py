@@ -23,17 +23,17 @@ HEADER: list[Cell] = [
 ]
 
 
-def validated_count(campaign_id: int) -> int:
-    return int(
-        db.session.execute(
-            select(func.count())
-            .select_from(Signature)
-            .where(
-                Signature.campaign_id == campaign_id,
-                Signature.state == SignatureState.validated,
-            )
-        ).scalar_one()
+def validated_count(campaign_id: int, *, named_only: bool = False) -> int:
+    """How many validated signatures the export holds; with ``named_only``,
+    how many signers agreed to be named (the delivery document's list)."""
+    query = (
+        select(func.count())
+        .select_from(Signature)
+        .where(Signature.campaign_id == campaign_id, Signature.state == SignatureState.validated)
     )
+    if named_only:
+        query = query.where(Signature.show_name.is_(True))
+    return int(db.session.execute(query).scalar_one())
 
 
 def _time(value: datetime | None) -> str:
