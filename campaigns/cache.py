@@ -1,5 +1,5 @@
 """A small cache for aggregates: Redis when ``REDIS_URL`` is set (shared by all
-web nodes), else a dict in the process. A cache failure never fails a page:
+web nodes), else the process's own memo. A cache failure never fails a page:
 the value is computed instead."""
 
 from __future__ import annotations
@@ -15,27 +15,6 @@ import redis
 from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
-
-
-class LocalCache:
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[float, bytes]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        item = self._data.get(key)
-        if item is None or item[0] < time.monotonic():
-            return None
-        return item[1]
-
-    def set(self, key: str, value: bytes, ttl: float) -> None:
-        with self._lock:
-            if len(self._data) > 10_000:
-                self._data.clear()
-            self._data[key] = (time.monotonic() + ttl, value)
-
-    def clear(self) -> None:
-        self._data.clear()
 
 
 class RedisCache:
@@ -112,7 +91,7 @@ class ProcessMemo:
 
 def init_cache(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["zaytoun_cache"] = RedisCache(url) if url else LocalCache()
+    app.extensions["zaytoun_cache"] = RedisCache(url) if url else None
     app.extensions["zaytoun_memo"] = ProcessMemo()
 
 
@@ -121,8 +100,8 @@ def memo() -> ProcessMemo:
     return store
 
 
-def cache() -> LocalCache | RedisCache:
-    backend: LocalCache | RedisCache = current_app.extensions["zaytoun_cache"]
+def cache() -> RedisCache | None:
+    backend: RedisCache | None = current_app.extensions["zaytoun_cache"]
     return backend
 
 
@@ -131,6 +110,12 @@ def cached_json(key: str, ttl: float, compute: Callable[[], Any]) -> Any:
     if ttl <= 0:
         return compute()
     backend = cache()
+    if backend is None:
+        # Kept encoded, so that every caller gets its own copy to read.
+        encoded = memo().get_or_compute(
+            f"json:{key}", ttl, lambda: json.dumps(compute(), separators=(",", ":")).encode()
+        )
+        return json.loads(encoded)
     try:
         hit = backend.get(key)
     except redis.RedisError as exc:

@@ -101,7 +101,7 @@ def test_the_site_wide_switch_pauses_every_campaign(app: Flask) -> None:
     console = make_console()
     admin = logged_in(app, console.admin, console)
     assert admin.post("/console/settings", data={"signing_paused": "1"}).status_code == 303
-    app.extensions["zaytoun_cache"].clear()
+    app.extensions["zaytoun_memo"].forget("")
     signer = app.test_client()
     page = signer.get(f"/en/campaigns/{console.campaign.slug}")
     assert "paused" in page.get_data(as_text=True)
@@ -109,7 +109,7 @@ def test_the_site_wide_switch_pauses_every_campaign(app: Flask) -> None:
     assert response.status_code == 409
     assert db.session.execute(select(Signature)).first() is None
     admin.post("/console/settings", data={"signing_paused": "0"})
-    app.extensions["zaytoun_cache"].clear()
+    app.extensions["zaytoun_memo"].forget("")
     assert signer.post(
         f"/en/campaigns/{console.campaign.slug}/sign", data=valid_form()
     ).status_code == 303
