@@ -24,7 +24,6 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from benchmarks.harness.http import Response
 from benchmarks.harness.scenarios import CSRF, LANG
@@ -115,29 +114,33 @@ def _sign_form(email: str) -> dict[str, str]:
 
 
 @pytest.mark.integration
-def test_database_gone_at_checkout_or_at_commit_answers_503(
+def test_database_gone_at_checkout_or_at_write_answers_503(
     app_on_cluster: Flask, cluster: PostgresCluster
 ) -> None:
     client = app_on_cluster.test_client()
     assert client.get(f"/{LANG}/campaigns/{SLUG}").status_code == 200
 
-    # At commit: the server goes away between the sign POST's insert and its commit.
+    # At the write: the server goes away as the sign POST sends its one
+    # statement (signature and outbox row, committed by itself), after the
+    # campaign was read and the form checked.
     stopped: list[bool] = []
 
-    def stop_before_commit(session: Session) -> None:
-        if not stopped:
+    def stop_before_signing(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not stopped and "INSERT INTO signatures" in statement:
             stopped.append(True)
             cluster.stop("fast")
 
-    event.listen(Session, "before_commit", stop_before_commit)
+    with app_on_cluster.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", stop_before_signing)
     try:
         answer = client.post(
             f"/{LANG}/campaigns/{SLUG}/sign", data=_sign_form("commit@zaytoun-chaos.org")
         )
     finally:
-        event.remove(Session, "before_commit", stop_before_commit)
+        event.remove(engine, "before_cursor_execute", stop_before_signing)
     assert not cluster.accepts(), "the hook did not stop the server"
-    check_unavailable(_answer(answer), "sign POST failing at commit")
+    check_unavailable(_answer(answer), "sign POST failing at its write")
 
     # At checkout: the server is down when the request asks for a connection.
     # A fresh app, so that nothing is cached in the process.
