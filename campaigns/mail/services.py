@@ -257,8 +257,11 @@ def _compose_claimed(email_ids: list[int]) -> list[_Outgoing]:
 
 
 def _record_outcome(item: _Outgoing) -> None:
-    """Record a sent or failed email (flush only): a temporary failure is
-    retried with backoff until MAX_ATTEMPTS, a permanent one never."""
+    """Record a sent or failed email, committed when this returns: a temporary
+    failure is retried with backoff until MAX_ATTEMPTS, a permanent one never.
+    One UPDATE of one row is atomic by itself: run on an autocommit connection
+    it is one round trip (no BEGIN, no COMMIT), and Core, not the ORM's bulk
+    UPDATE machinery."""
     if item.failure is None:
         values: dict[str, object] = {
             "status": EmailStatus.sent,
@@ -279,12 +282,10 @@ def _record_outcome(item: _Outgoing) -> None:
                 "next_attempt_at": utcnow() + delay,
             }
             log.info("email %s will be retried: %s", item.id, error)
-    db.session.execute(
-        update(EmailLog)
-        .where(EmailLog.id == item.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    table = EmailLog.__table__
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(update(table).where(table.c.id == item.id).values(**values))
 
 
 def _commit_outcome(item: _Outgoing, deadline: float) -> None:
@@ -295,10 +296,8 @@ def _commit_outcome(item: _Outgoing, deadline: float) -> None:
     while True:
         try:
             _record_outcome(item)
-            db.session.commit()
             return
         except OperationalError:
-            db.session.rollback()
             if time.monotonic() + pause > deadline:
                 raise
             time.sleep(pause)
