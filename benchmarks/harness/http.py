@@ -268,6 +268,7 @@ async def run_load(
     request_timeout: float = 30.0,
     on_answer: Callable[[VirtualUser, Response], None] | None = None,
     reconnect_every: int = 100,
+    pause_after: Callable[[Response], float] | None = None,
 ) -> LoadResult:
     """``concurrency`` virtual users send requests back to back for ``warmup +
     duration`` seconds or ``max_requests`` requests, whichever comes first;
@@ -277,7 +278,9 @@ async def run_load(
     a whole phase can land unevenly on them and leave a core idle.
 
     Throughput and latencies count the requests answered after the warm-up and
-    before the deadline; ``ok`` counts every expected answer of the run."""
+    before the deadline; ``ok`` counts every expected answer of the run.
+    ``pause_after(response)`` gives the seconds a user waits before its next
+    request (a person told "try again in a moment" does not press at once)."""
     result = LoadResult(name=name, concurrency=concurrency, duration_s=duration)
     users = [VirtualUser(i) for i in range(concurrency)]
     for user in users:
@@ -320,6 +323,8 @@ async def run_load(
                     on_answer(user, response)
             else:
                 result.errors[f"status {response.status}"] += 1
+            if pause_after is not None and (pause := pause_after(response)) > 0:
+                await asyncio.sleep(pause)
 
     async def watchdog() -> None:
         # One timer for all connections rather than one per request.

@@ -357,6 +357,7 @@ class SigningLoad:
         concurrency: int = 12,
         bound: float = 900,
         after: int = 0,
+        pause_after: Callable[[Response], float] | None = None,
     ) -> list[LoadResult]:
         """``count`` sign POSTs; when ``strike_at[i]`` of them are answered,
         ``strike()`` runs in a thread (the load goes on meanwhile). Then
@@ -373,6 +374,7 @@ class SigningLoad:
                 expect=expect,
                 prepare=self.prepare,
                 on_answer=self.answer,
+                pause_after=pause_after,
             )
 
         load = asyncio.create_task(sign(count))

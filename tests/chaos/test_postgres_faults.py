@@ -278,6 +278,10 @@ def _sign_through_restarts(
             strike,
             expect=frozenset({303, 503}),
             after=plan.signings // 10,
+            # A signer told "try again in a moment" waits before pressing
+            # again: the 503s are answered at once and would otherwise spend
+            # the whole budget before the last restart.
+            pause_after=lambda response: 0.25 if response.status == 503 else 0.0,
         )
     )
     signing_seconds = time.monotonic() - started
