@@ -44,12 +44,13 @@ def _time(value: datetime | None) -> str:
 def personal_data_of(blob: bytes | None, ring: Keyring | None = None) -> PersonalData:
     """A selected ``personal_data`` column opened; empty when erased (retention)
     or unreadable, so that the signature still counts."""
+    empty = PersonalData(name="", email=None, phone=None)
     if blob is None:
-        return PersonalData(name="", email=None, phone=None)
+        return empty
     try:
         return open_personal_data(blob, ring)
     except (LookupError, DecryptionError):
-        return PersonalData(name="", email=None, phone=None)
+        return empty
 
 
 def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[list[Cell]]]:

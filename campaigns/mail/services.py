@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db
+from ..extensions import db, execute_alone
 from ..models import Campaign, EmailKind, EmailLog, EmailStatus, Signature
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
@@ -259,9 +259,8 @@ def _compose_claimed(email_ids: list[int]) -> list[_Outgoing]:
 def _record_outcome(item: _Outgoing) -> None:
     """Record a sent or failed email, committed when this returns: a temporary
     failure is retried with backoff until MAX_ATTEMPTS, a permanent one never.
-    One UPDATE of one row is atomic by itself: run on an autocommit connection
-    it is one round trip (no BEGIN, no COMMIT), and Core, not the ORM's bulk
-    UPDATE machinery."""
+    One Core UPDATE of one row, run alone: one round trip, and none of the
+    ORM's bulk UPDATE machinery."""
     if item.failure is None:
         values: dict[str, object] = {
             "status": EmailStatus.sent,
@@ -283,9 +282,7 @@ def _record_outcome(item: _Outgoing) -> None:
             }
             log.info("email %s will be retried: %s", item.id, error)
     table = EmailLog.__table__
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(update(table).where(table.c.id == item.id).values(**values))
+    execute_alone(update(table).where(table.c.id == item.id).values(**values))
 
 
 def _commit_outcome(item: _Outgoing, deadline: float) -> None:

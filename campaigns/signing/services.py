@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import Insert, String, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
 
-from ..extensions import db
+from ..extensions import db, execute_alone
 from ..models import (
     CONFIRMABLE,
     Campaign,
@@ -110,12 +110,8 @@ def sign_campaign(
         "counted": False,
     }
     if db.session.get_bind().dialect.name == "postgresql":
-        # The signature and its outbox row in one statement, atomic by itself:
-        # run outside a transaction it is one round trip (no BEGIN, no COMMIT),
-        # and the row is committed when the statement returns.
-        with db.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            new_id = connection.execute(_pg_sign_statement(), values).scalar()
+        # The signature and its outbox row in one statement: one round trip.
+        new_id = execute_alone(_pg_sign_statement(), values)
         if new_id is not None:
             return
     else:

@@ -52,21 +52,6 @@ def _isolate(text: str) -> str:
     return f"\u2068{text}\u2069"
 
 
-def _message(
-    email: EmailLog,
-    subject: str,
-    to: str,
-    plain: str,
-    html: str,
-    lang: str,
-    headers: tuple[tuple[str, str], ...],
-) -> Message:
-    return build_message(
-        subject=subject, to=to, plain=plain, html=html, lang=lang, email_id=email.id,
-        headers=headers,
-    )
-
-
 def render_update(
     item: CampaignUpdate, campaign: Campaign, locale: str, name: str, unsubscribe_link: str
 ) -> tuple[str, str, str, str]:
@@ -105,14 +90,14 @@ def compose_update(email: EmailLog, signature: Signature) -> Message:
     lang, subject, plain, html = render_update(
         item, signature.campaign, signature.locale, personal["name"], link
     )
-    return _message(
-        email,
-        subject,
-        personal["email"],
-        plain,
-        html,
-        lang,
-        (
+    return build_message(
+        subject=subject,
+        to=personal["email"],
+        plain=plain,
+        html=html,
+        lang=lang,
+        email_id=email.id,
+        headers=(
             ("List-Unsubscribe", f"<{link}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Precedence", "bulk"),
@@ -195,12 +180,12 @@ def compose_notice(email: EmailLog) -> Message:
     plain = render_template("email/notice.txt", **context)
     html = render_template("email/notice.html", **context)
     subject = " | ".join(section["subject"] for section in sections)
-    return _message(
-        email,
-        subject,
-        user.email,
-        plain,
-        html,
-        ", ".join(NOTICE_LANGUAGES),
-        (("Auto-Submitted", "auto-generated"),),
+    return build_message(
+        subject=subject,
+        to=user.email,
+        plain=plain,
+        html=html,
+        lang=", ".join(NOTICE_LANGUAGES),
+        email_id=email.id,
+        headers=(("Auto-Submitted", "auto-generated"),),
     )
