@@ -63,7 +63,7 @@ SIGNERS: list[tuple[str, str | None, str, int]] = [
     *[("TR", "TR-27", "Gaziantep", n) for n in (4, 4, 4, 2, 1)],
     *[("TR", "TR-34", "İstanbul", n) for n in (10, 3, 1, 2, 2)],
     ("TR", "TR-31", "Antakya", 5),
-    *[("DE", None, "Berlin", n) for n in (1, 2, 3, 4, 5, 6)],
+    *[("DE", None, "Berlin", n) for n in (1, 2, 3, 4, 5, 6, 2)],
     *[("FR", None, "Paris", 2) for _ in range(4)],
     ("NL", None, "Amsterdam", 20),
 ]
