@@ -263,10 +263,9 @@ def published_breakdowns(campaign_id: int, count: CampaignCount) -> Breakdowns:
 
 def published_days(campaign_id: int) -> list[tuple[date, int, int]]:
     """The campaign's days (day, signers, total) as they may be published."""
-    return publish_series(
-        db.session.execute(
-            select(DailyCount.day, DailyCount.signers, DailyCount.total).where(
-                DailyCount.campaign_id == campaign_id
-            )
-        ).tuples()
+    rows = db.session.execute(
+        select(DailyCount.day, DailyCount.signers, DailyCount.total).where(
+            DailyCount.campaign_id == campaign_id
+        )
     )
+    return publish_series((day, signers, total) for day, signers, total in rows)
