@@ -43,13 +43,16 @@ DETAIL = {
             "properties": {
                 "by_country": {
                     "type": "array",
-                    "description": "Countries with fewer than 5 signers are merged into 'other'.",
+                    "description": "Largest first, then 'other'. No figure, and no difference "
+                    "between the total and the named countries, holds 1 to 4 signers: small "
+                    "countries are merged into 'other', and if 'other' would hold 1 to 4, the "
+                    "smallest named country joins it (or the list is empty).",
                     "items": _bucket("country", "ISO 3166-1 alpha-2 code, or 'other'"),
                 },
                 "by_region": {
                     "type": "object",
-                    "description": "Per country (SY, TR): regions with fewer than 5 signers "
-                    "are merged into 'other'.",
+                    "description": "Per country (SY, TR), the same rule under the country's "
+                    "figure in by_country; empty for a country not named there.",
                     "additionalProperties": {
                         "type": "array",
                         "items": _bucket("region", "ISO 3166-2 code, or 'other'"),
@@ -57,7 +60,9 @@ DETAIL = {
                 },
                 "daily": {
                     "type": "array",
-                    "description": "The last 28 days, oldest first.",
+                    "description": "The last 28 days, oldest first. Days with fewer than 5 "
+                    "signers are added to the next days and shown on the day the sum reaches 5; "
+                    "the newest signers, until they do, are in the total only.",
                     "items": _bucket("day", "UTC date (YYYY-MM-DD)"),
                 },
                 "milestones": {

@@ -27,6 +27,7 @@ from ..models import (
 from ..models.types import utcnow
 from ..signing.regions import OTHER, REGION_COUNTRIES
 from ..upsert import insert_add, insert_ignore
+from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_series
 
 # Must read exactly as the partial index's predicate so the planner uses it.
 UNCOUNTED = text("counted <> (state = 'validated')")
@@ -240,26 +241,31 @@ def campaign_count(campaign_id: int) -> CampaignCount:
     )
 
 
-# Any breakdown bucket smaller than this is merged into "other": small buckets
-# can point at a person.
-MIN_BUCKET = 5
+def published_breakdowns(campaign_id: int, count: CampaignCount) -> Breakdowns:
+    """Signers and totals per country under ``count``, and per region under
+    each published country, through the disclosure rule (``disclosure``)."""
+    countries = [
+        Cell(country, signers, total)
+        for country, signers, total in db.session.execute(
+            select(CountryCount.country, CountryCount.signers, CountryCount.total).where(
+                CountryCount.campaign_id == campaign_id
+            )
+        )
+    ]
+    regions: dict[str, list[Cell]] = {country: [] for country in REGION_COUNTRIES}
+    for country, region, signers, total in db.session.execute(
+        select(RegionCount.country, RegionCount.region, RegionCount.signers, RegionCount.total)
+        .where(RegionCount.campaign_id == campaign_id)
+    ):
+        regions.setdefault(country, []).append(Cell(region, signers, total))
+    return publish_breakdowns(Cell("", count.signers, count.total), countries, regions)
 
 
-def country_breakdown(campaign_id: int) -> list[dict[str, int | str]]:
-    """Signers and totals per country, small countries merged into ``other``."""
+def published_days(campaign_id: int) -> list[tuple[date, int, int]]:
+    """The campaign's days (day, signers, total) as they may be published."""
     rows = db.session.execute(
-        select(CountryCount.country, CountryCount.signers, CountryCount.total)
-        .where(CountryCount.campaign_id == campaign_id, CountryCount.signers > 0)
-        .order_by(CountryCount.signers.desc(), CountryCount.country)
-    ).all()
-    buckets: list[dict[str, int | str]] = []
-    other_signers = other_total = 0
-    for country, signers, total in rows:
-        if signers >= MIN_BUCKET:
-            buckets.append({"country": country, "signers": signers, "total": total})
-        else:
-            other_signers += signers
-            other_total += total
-    if other_signers:
-        buckets.append({"country": "other", "signers": other_signers, "total": other_total})
-    return buckets
+        select(DailyCount.day, DailyCount.signers, DailyCount.total).where(
+            DailyCount.campaign_id == campaign_id
+        )
+    )
+    return publish_series((day, signers, total) for day, signers, total in rows)

@@ -1,16 +1,13 @@
 """Figures for partners as CSV: totals per country, per region and per day,
-read from the count tables only (never from signatures), small buckets merged
-as on the public results."""
+read from the count tables only (never from signatures), through the same
+disclosure rule as the public results."""
 
 from __future__ import annotations
 
 from flask_babel import gettext
-from sqlalchemy import select
 
-from ..counting.services import campaign_count, country_breakdown
-from ..extensions import db
-from ..models import Campaign, DailyCount
-from ..results.services import region_breakdown
+from ..counting.services import campaign_count, published_breakdowns, published_days
+from ..models import Campaign
 from ..signing.countries import country_name
 from ..signing.regions import OTHER, region_name
 from .spreadsheet import Cell
@@ -26,21 +23,19 @@ def aggregate_rows(campaign: Campaign, lang: str) -> list[list[Cell]]:
     ]
     count = campaign_count(campaign.id)
     rows.append([gettext("All"), "", "", "", "", count.signers, count.total])
-    for bucket in country_breakdown(campaign.id):
-        code = str(bucket["country"])
-        name = gettext("Other countries") if code == OTHER else country_name(code, lang)
-        rows.append([gettext("Country"), code, "", "", name, bucket["signers"], bucket["total"]])
-    for country, regions in region_breakdown(campaign.id).items():
+    breakdowns = published_breakdowns(campaign.id, count)
+    for bucket in breakdowns.by_country:
+        name = gettext("Other countries") if bucket.key == OTHER else country_name(bucket.key, lang)
+        rows.append(
+            [gettext("Country"), bucket.key, "", "", name, bucket.signers, bucket.total]
+        )
+    for country, regions in breakdowns.by_region.items():
         for bucket in regions:
-            code = str(bucket["region"])
-            name = gettext("Other regions") if code == OTHER else region_name(code, lang)
+            other = bucket.key == OTHER
+            name = gettext("Other regions") if other else region_name(bucket.key, lang)
             rows.append(
-                [gettext("Region"), country, code, "", name, bucket["signers"], bucket["total"]]
+                [gettext("Region"), country, bucket.key, "", name, bucket.signers, bucket.total]
             )
-    for day, signers, total in db.session.execute(
-        select(DailyCount.day, DailyCount.signers, DailyCount.total)
-        .where(DailyCount.campaign_id == campaign.id, DailyCount.signers != 0)
-        .order_by(DailyCount.day)
-    ):
+    for day, signers, total in published_days(campaign.id):
         rows.append([gettext("Day"), "", "", day.isoformat(), "", signers, total])
     return rows

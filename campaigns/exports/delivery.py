@@ -30,7 +30,7 @@ from flask import render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
-from ..counting.services import MIN_BUCKET
+from ..counting.disclosure import K_MIN, Cell, as_rows, publish_beside_names
 from ..extensions import db
 from ..models import Campaign, CampaignText, Signature, SignatureState
 from ..models.types import utcnow
@@ -123,20 +123,16 @@ class Delivery:
         return "".join(signer.line + "\n" for signer in self.named)
 
 
-def _merged(counts: dict[str, list[int]]) -> list[dict[str, Any]]:
-    """Per country, largest first; countries under MIN_BUCKET merged into ``other``
-    (as on the public results: a small bucket can point at a person)."""
-    buckets: list[dict[str, Any]] = []
-    other = [0, 0]
-    for country, (signers, units) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        if signers >= MIN_BUCKET:
-            buckets.append({"country": country, "signers": signers, "total": units})
-        else:
-            other[0] += signers
-            other[1] += units
-    if other[0]:
-        buckets.append({"country": "other", "signers": other[0], "total": other[1]})
-    return buckets
+def _published(
+    counts: dict[str, list[int]], unnamed: dict[str, list[int]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per country, for everyone and for the unnamed, through the disclosure
+    rule (the named list beside them is counted in)."""
+    everyone, hidden = publish_beside_names(
+        [Cell(country, n, t) for country, (n, t) in counts.items()],
+        [Cell(country, n, t) for country, (n, t) in unnamed.items()],
+    )
+    return as_rows(everyone, "country"), as_rows(hidden, "country")
 
 
 def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = False) -> Delivery:
@@ -191,8 +187,7 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
         if len(rows) < BATCH:
             break
         last_id = rows[-1].id
-    delivery.by_country = _merged(counts)
-    delivery.unnamed_by_country = _merged(unnamed)
+    delivery.by_country, delivery.unnamed_by_country = _published(counts, unnamed)
     return delivery
 
 
@@ -213,7 +208,7 @@ def delivery_html(delivery: Delivery) -> str:
             d=delivery,
             fonts=fonts,
             country=country,
-            min_bucket=MIN_BUCKET,
+            min_bucket=K_MIN,
             short_digits=SHORT,
             snippet=VERIFY_SNIPPET,
             lines_filename=LINES_FILENAME,

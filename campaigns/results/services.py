@@ -9,56 +9,26 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..cache import cached_json
-from ..counting.services import MIN_BUCKET, campaign_count, country_breakdown
+from ..counting.disclosure import as_rows
+from ..counting.services import campaign_count, published_breakdowns, published_days
 from ..extensions import db
-from ..models import Campaign, DailyCount, RegionCount, Signature, SignatureState
+from ..models import Campaign, Signature, SignatureState
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
 from ..signing.personal import read_personal_data
-from ..signing.regions import OTHER, REGION_COUNTRIES
 
 MILESTONES = (25, 50, 75, 100)
 CHART_DAYS = 28
 LATEST_SIGNERS = 10
 
 
-def region_breakdown(campaign_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Per country in REGION_COUNTRIES, signers per region; small regions merged."""
-    rows = db.session.execute(
-        select(RegionCount.country, RegionCount.region, RegionCount.signers, RegionCount.total)
-        .where(RegionCount.campaign_id == campaign_id, RegionCount.signers > 0)
-        .order_by(RegionCount.signers.desc(), RegionCount.region)
-    ).all()
-    result: dict[str, list[dict[str, Any]]] = {country: [] for country in REGION_COUNTRIES}
-    other: dict[str, list[int]] = {country: [0, 0] for country in REGION_COUNTRIES}
-    per_country = {country: 0 for country in REGION_COUNTRIES}
-    for country, _region, signers, _total in rows:
-        per_country[country] += signers
-    for country, region, signers, total in rows:
-        if per_country[country] < MIN_BUCKET:
-            # The country itself is merged into "other": it gets no breakdown.
-            continue
-        if region != OTHER and signers >= MIN_BUCKET:
-            result[country].append({"region": region, "signers": signers, "total": total})
-        else:
-            other[country][0] += signers
-            other[country][1] += total
-    for country, (signers, total) in other.items():
-        if signers:
-            result[country].append({"region": OTHER, "signers": signers, "total": total})
-    return result
-
-
 Series = list[dict[str, Any]]
 
 
 def daily_series(campaign_id: int, goal: int | None) -> tuple[Series, Series]:
-    """The last CHART_DAYS days (zero-filled) and the milestones reached."""
-    rows = db.session.execute(
-        select(DailyCount.day, DailyCount.signers, DailyCount.total)
-        .where(DailyCount.campaign_id == campaign_id)
-        .order_by(DailyCount.day)
-    ).all()
+    """The last CHART_DAYS days (zero-filled) and the milestones reached, both
+    from the published series (days under K_MIN pooled forward)."""
+    rows = published_days(campaign_id)
     milestones: list[dict[str, Any]] = []
     running = 0
     for day, _signers, total in rows:
@@ -110,14 +80,17 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         count = campaign_count(campaign.id)
         daily, milestones = daily_series(campaign.id, campaign.goal)
+        breakdowns = published_breakdowns(campaign.id, count)
         return {
             "total": count.total,
             "signers": count.signers,
             "demo_signers": count.demo_signers,
             "goal": campaign.goal,
             "updated_at": count.updated_at.isoformat() if count.updated_at else None,
-            "by_country": country_breakdown(campaign.id),
-            "by_region": region_breakdown(campaign.id),
+            "by_country": as_rows(breakdowns.by_country, "country"),
+            "by_region": {
+                country: as_rows(cells, "region") for country, cells in breakdowns.by_region.items()
+            },
             "daily": daily,
             "milestones": milestones,
             "latest": latest_public_signers(campaign.id),

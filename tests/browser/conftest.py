@@ -52,20 +52,23 @@ SLUG = "olive-trees-afrin"
 TIMEOUT_MS = 10_000
 
 # (country, region_code, city typed by the signer, trees pledged), one per signer.
-# Buckets of fewer than five signers are merged into "other" by the app, so the
-# seed has both kinds: SY-HL, SY-ID, TR-27 and DE are shown, the rest merged.
+# Buckets of fewer than five signers are merged into "other" by the app
+# (campaigns/counting/disclosure.py), so the seed has both kinds: SY-HL, SY-ID,
+# SY-DI, TR-27 and DE are shown; FR and NL make "other countries" (5), and
+# TR-31 (1) with TR-34 (5, which then goes with it) make Turkey's "other regions".
 SIGNERS: list[tuple[str, str | None, str, int]] = [
     *[("SY", "SY-HL", "حلب", n) for n in (3, 5, 2, 10, 1, 4, 6)],
     *[("SY", "SY-ID", "إدلب", n) for n in (2, 2, 8, 3, 5)],
-    *[("SY", "SY-DI", "دمشق", n) for n in (1, 2)],
+    *[("SY", "SY-DI", "دمشق", n) for n in (1, 2, 3, 1, 2)],
     *[("TR", "TR-27", "Gaziantep", n) for n in (4, 4, 4, 2, 1)],
-    *[("TR", "TR-34", "İstanbul", n) for n in (10, 3)],
+    *[("TR", "TR-34", "İstanbul", n) for n in (10, 3, 1, 2, 2)],
     ("TR", "TR-31", "Antakya", 5),
-    *[("DE", None, "Berlin", n) for n in (1, 2, 3, 4, 5, 6)],
-    *[("FR", None, "Paris", 2) for _ in range(3)],
+    *[("DE", None, "Berlin", n) for n in (1, 2, 3, 4, 5, 6, 2)],
+    *[("FR", None, "Paris", 2) for _ in range(4)],
     ("NL", None, "Amsterdam", 20),
 ]
-# Days ago each signature was confirmed: the oldest and the newest day of the
+# Days ago each signature was confirmed: five on each day (a day under five
+# would be pooled into the next), so the oldest and the newest day of the
 # four-week chart both get a bar.
 DAYS_AGO = (27, 20, 14, 9, 5, 2, 1, 0)
 PUBLIC_NAMES = ("أحمد خليل", "Rojda Hesen", "Mehmet Yılmaz", "Hanna Schmidt", "سلمى الحلبي")

@@ -158,14 +158,30 @@ def test_counts_by_country_name_no_one_who_did_not_agree(app: Flask) -> None:
     delivery = collect_delivery(campaign)
 
     assert (delivery.signers, len(delivery.named), delivery.unnamed) == (10, 3, 7)
-    assert delivery.by_country == [
-        {"country": "SY", "signers": 7, "total": 7},
-        {"country": "other", "signers": 3, "total": 3},
-    ]
-    # Six hidden in Syria; the erased one in Turkey is too few to name a country.
+    # Six hidden in Syria and the erased one in Turkey: "other: 1" would name
+    # him, and Syria's 6 beside the 7 unnamed would too. No country is shown;
+    # the document gives the totals as one row.
+    assert delivery.by_country == []
+    assert delivery.unnamed_by_country == []
+
+
+def test_no_unnamed_count_can_be_derived_from_the_names(app: Flask) -> None:
+    campaign = _campaign()
+    for j in range(5):
+        create_signature(campaign, state=SignatureState.validated, name=f"German {j}",
+                         country="DE")
+
+    delivery = collect_delivery(campaign)
+
+    # Unnamed: Syria 6, Germany 5, Turkey 1; Germany, the smallest, joins Turkey.
     assert delivery.unnamed_by_country == [
         {"country": "SY", "signers": 6, "total": 6},
-        {"country": "other", "signers": 1, "total": 1},
+        {"country": "other", "signers": 6, "total": 6},
+    ]
+    # Syria's 7 less its one name, and "other" less its two names: both 6.
+    assert delivery.by_country == [
+        {"country": "SY", "signers": 7, "total": 7},
+        {"country": "other", "signers": 8, "total": 8},
     ]
 
 

@@ -25,10 +25,10 @@ FIGURE_TABLES = ("campaign_counts", "country_counts", "region_counts", "daily_co
 PLACES: list[tuple[str, str | None, str, int]] = [
     ("SY", "SY-HL", "Afrin", 6),
     ("SY", "SY-ID", "Idlib", 5),
-    ("SY", "SY-DI", "Damascus", 2),  # small region: merged into "other"
+    ("SY", "SY-DI", "Damascus", 2),  # small region: merged into "other", with Idlib
     ("SY", None, "Nowhere", 1),  # unmatched: "other"
     ("TR", "TR-27", "Gaziantep", 6),
-    ("TR", "TR-34", "Istanbul", 3),  # small region: merged into "other"
+    ("TR", "TR-34", "Istanbul", 3),  # small region: no region of Turkey is shown
     ("DE", None, "Berlin", 11),
     ("LB", None, "Beirut", 3),  # small country: merged into "other"
     ("JO", None, "Amman", 2),  # small country: merged into "other"
@@ -40,7 +40,10 @@ DAYS_AGO = (10,) * 10 + (7,) * 10 + (3,) * 9 + (0,) * 10
 GOAL = 40
 SIGNERS = 42
 BY_COUNTRY = [("SY", 16), ("DE", 12), ("TR", 9), ("other", 5)]
-BY_REGION = {"SY": [("SY-HL", 8), ("SY-ID", 5), ("other", 3)], "TR": [("TR-27", 6), ("other", 3)]}
+# Syria's other regions would hold 3 (Damascus 2, unmatched 1): Idlib, the
+# smallest named region, joins them. Turkey's would hold 3 (Istanbul) beside
+# Gaziantep's 6, and Turkey's 9 are public: no region of Turkey is shown.
+BY_REGION: dict[str, list[tuple[str, int]]] = {"SY": [("SY-HL", 8), ("other", 8)], "TR": []}
 PER_DAY = {10: 10, 7: 10, 3: 10, 0: 12}
 
 

@@ -222,6 +222,10 @@ def test_breakdown_by_region_for_syria_and_turkey(
 ) -> None:
     _, page = get_page(client, results_url(lang, sample.campaign.slug))
     for code, regions in BY_REGION.items():
+        if not regions:
+            # Turkey's 9 are public: one named region would give away the rest.
+            assert page.find("section", **{"aria-labelledby": f"regions-{code}"}) is None
+            continue
         block = section(page, f"regions-{code}")
         heading = block.find("h2")
         assert heading is not None
@@ -238,8 +242,13 @@ def test_breakdown_by_region_for_syria_and_turkey(
         assert svg is not None and svg.attrs["role"] == "img"
     # No breakdown by region for other countries.
     assert page.find("section", **{"aria-labelledby": "regions-DE"}) is None
-    # Damascus (2 signers) and Istanbul (3) are merged into "other regions".
-    names = ("Damascus", "İstanbul") if lang == "en" else ("دمشق", "إسطنبول")
+    # Damascus (2 signers) and Istanbul (3) are never named; nor are Idlib (5,
+    # the smallest region beside Damascus) and Gaziantep (Turkey minus Istanbul).
+    names = (
+        ("Damascus", "İstanbul", "Idlib", "Gaziantep")
+        if lang == "en"
+        else ("دمشق", "إسطنبول", "إدلب", "غازي عنتاب")
+    )
     for name in names:
         assert name not in page.text
 
@@ -359,13 +368,13 @@ def test_small_buckets_are_merged_in_the_json_api(client: FlaskClient, sample: S
     assert {
         code: [(r["region"], r["signers"]) for r in rows]
         for code, rows in data["by_region"].items()
-        if rows
     } == BY_REGION
+    # Every figure, "other" included, holds at least 5 signers.
     for bucket in data["by_country"]:
-        assert bucket["signers"] >= 5 or bucket["country"] == "other"
+        assert bucket["signers"] >= 5
     for rows in data["by_region"].values():
         for bucket in rows:
-            assert bucket["signers"] >= 5 or bucket["region"] == "other"
+            assert bucket["signers"] >= 5
 
 
 def few_signers_in_turkey() -> Any:
@@ -389,10 +398,61 @@ def test_a_country_too_small_to_name_has_no_region_breakdown(
 ) -> None:
     campaign = few_signers_in_turkey()
     data = client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()
-    assert [(c["country"], c["signers"]) for c in data["by_country"]] == [("DE", 10), ("other", 3)]
+    # "other" would hold Turkey's 3; naming Germany's 10 beside the public
+    # total of 13 would give them away too: no country is named.
+    assert data["total"] == 13
+    assert data["by_country"] == []
     assert data["by_region"].get("TR", []) == []
     _, page = get_page(client, results_url("en", campaign.slug))
     assert page.find("section", **{"aria-labelledby": "regions-TR"}) is None
+
+
+def syria_and_one_unmatched_signer() -> Any:
+    """The finding "Syria → other regions: 1": six in Aleppo, one whose region
+    nobody could match; Syria's 7 are public."""
+    campaign = create_campaign()
+    for _ in range(6):
+        create_signature(campaign, state=SignatureState.validated, country="SY",
+                         region="Aleppo", region_code="SY-HL")
+    create_signature(campaign, state=SignatureState.validated, country="SY",
+                     region="Atlantis", region_code=None)
+    for _ in range(5):
+        create_signature(campaign, state=SignatureState.validated, country="DE", region="Berlin")
+    count_now()
+    return campaign
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_syria_other_regions_one_is_never_shown(
+    client: FlaskClient, app: Flask, lang: str
+) -> None:
+    campaign = syria_and_one_unmatched_signer()
+    data = client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()
+    assert [(c["country"], c["signers"]) for c in data["by_country"]] == [("SY", 7), ("DE", 5)]
+    # Neither "other regions: 1" nor Aleppo's 6 (7 − 6 = 1).
+    assert data["by_region"]["SY"] == []
+    _, page = get_page(client, results_url(lang, campaign.slug))
+    assert page.find("section", **{"aria-labelledby": "regions-SY"}) is None
+    assert TEXTS[lang]["other_regions"] not in page.text
+
+
+def test_no_region_can_be_derived_by_subtraction(client: FlaskClient, app: Flask) -> None:
+    # Syria 12: Aleppo 6, Idlib 5, Damascus 1. Naming Aleppo and Idlib would
+    # leave Damascus's one to subtract; Idlib joins "other" instead.
+    campaign = create_campaign()
+    places = (("Aleppo", "SY-HL", 6), ("Idlib", "SY-ID", 5), ("Damascus", "SY-DI", 1))
+    for region, code, n in places:
+        for _ in range(n):
+            create_signature(campaign, state=SignatureState.validated, country="SY",
+                             region=region, region_code=code)
+    count_now()
+    data = client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()
+    assert data["by_country"] == [{"country": "SY", "signers": 12, "total": 12}]
+    regions = data["by_region"]["SY"]
+    assert [(r["region"], r["signers"]) for r in regions] == [("SY-HL", 6), ("other", 6)]
+    for published in regions:
+        assert published["signers"] >= 5
+    assert data["total"] - sum(r["signers"] for r in regions if r["region"] != "other") >= 5
 
 
 # --- Status ------------------------------------------------------------------
