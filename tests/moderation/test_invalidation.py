@@ -35,6 +35,7 @@ from .support import (
     make_console,
     signature,
     states,
+    trending_flag,
 )
 
 NEW = "/console/moderation/invalidations/new"
@@ -53,6 +54,8 @@ def attack(console: Console, n: int = 5) -> list[Signature]:
     # The same address on another organization's campaign is not theirs to touch.
     signature(console.other_campaign, state=SignatureState.validated, ip=IP)
     update_signature_counts()
+    # The burst is on the trending page: its hash is one organizers may use.
+    trending_flag(console.campaign, "ip", hash_ip(IP).hex())
     return bots
 
 
@@ -152,11 +155,21 @@ def test_the_form_previews_before_running(app: Flask) -> None:
     form = {"campaign": console.campaign.slug, "ip_hash": hash_ip(IP).hex(), "action": "preview"}
     response = organizer.post(NEW, data=form, headers=ENGLISH)
     assert response.status_code == 200
-    assert "3 signatures meet these conditions now." in response.get_data(as_text=True)
+    # Below admin, 1 to 4 is "fewer than 5"; an admin reads the count.
+    assert "Fewer than 5 signatures meet these conditions now." in response.get_data(as_text=True)
+    admin = logged_in(app, console.admin, console)
+    exact = admin.post(NEW, data=form, headers=ENGLISH).get_data(as_text=True)
+    assert "3 signatures meet these conditions now." in exact
     assert invalidations() == []
+    # Both previews are in the audit log, with their conditions.
+    entries = audit("invalidation_previewed")
+    assert [e.user_id for e in entries] == [console.organizer.id, console.admin.id]
+    assert entries[0].details["conditions"] == {"ip_hash": hash_ip(IP).hex()}
+    assert entries[0].details["count"] == 3
     prefilled = organizer.get(NEW, query_string={k: v for k, v in form.items() if k != "action"})
     assert prefilled.status_code == 200
     assert hash_ip(IP).hex() in prefilled.get_data(as_text=True)
+    assert len(audit("invalidation_previewed")) == 2  # a GET previews nothing
     bad = organizer.post(NEW, data={**form, "ip_hash": "not-a-hash"})
     assert bad.status_code == 422
 
@@ -201,7 +214,11 @@ def test_running_invalidates_the_matches_and_corrects_the_figures(app: Flask) ->
     assert campaign_count(console.campaign.id).signers == 3
     assert campaign_count(console.other_campaign.id).signers == 1
     [entry] = audit("invalidation_created")
-    assert entry.details == {"campaign_id": console.campaign.id, "conditions": ["ip_hash"]}
+    assert entry.details == {
+        "campaign_id": console.campaign.id,
+        "conditions": {"ip_hash": hash_ip(IP).hex()},
+        "reason": "One address, many names",
+    }
     page = organizer.get(f"/console/moderation/invalidations/{item.id}").get_data(as_text=True)
     assert 'data-state="completed"' in page and "data-invalidated>5<" in page
     listing = organizer.get("/console/moderation/invalidations").get_data(as_text=True)
