@@ -278,6 +278,7 @@ def _organizer_conditions(
     for name in ("since", "until"):
         if name in allowed:
             form[name].data = datetime.fromisoformat(allowed[name])
+            form[name].raw_data = None  # shown from ``data``, as snapped
     return allowed
 
 
