@@ -340,3 +340,54 @@ def test_two_runs_at_once_take_turns_batch_by_batch(app: Flask, engine_name: str
     assert states(*bots) == [SignatureState.invalidated] * 8
     db.session.expire_all()
     assert campaign_count(console.campaign.id).signers == 3
+
+
+def test_conditions_on_personal_data_are_for_admins_only(app: Flask) -> None:
+    console = make_console()
+    attack(console, 5)
+    organizer = logged_in(app, console.organizer)
+    base = {"campaign": console.campaign.slug, "reason": "x"}
+    refused = {
+        "name_pattern": ({"name_pattern": "bot"}, "Only an administrator may choose"),
+        "email_domain": ({"email_domain": "example.org"}, "Only an administrator may choose"),
+        # A hash that is no burst of the campaign: an address or domain typed in.
+        "ip_hash": ({"ip_hash": hash_ip("192.0.2.1").hex()}, "Use a hash from the trending"),
+        "domain hash": (
+            {"email_domain_hash": hash_email_domain("example.org").hex()},
+            "Use a hash from the trending",
+        ),
+    }
+    for condition, (fields, message) in refused.items():
+        for action in ("preview", "run"):
+            response = organizer.post(
+                NEW, data={**base, **fields, "action": action}, headers=ENGLISH
+            )
+            assert response.status_code == 422, condition
+            html = response.get_data(as_text=True)
+            assert message in html and "meet these conditions" not in html, condition
+    assert invalidations() == [] and audit("invalidation_previewed") == []
+    # An admin may, and the question is recorded with its value.
+    admin = logged_in(app, console.admin, console)
+    response = admin.post(NEW, data={**base, "name_pattern": "bot", "action": "preview"})
+    assert response.status_code == 200
+    [entry] = audit("invalidation_previewed")
+    assert entry.user_id == console.admin.id
+    assert entry.details["conditions"] == {"name_pattern": "bot"}
+
+
+def test_organizers_see_neither_an_admins_name_pattern_nor_a_small_count(app: Flask) -> None:
+    console = make_console()
+    signature(console.campaign, state=SignatureState.validated, name="Candace Nasser")
+    item = _new(app, console, {"name_pattern": "candace"})
+    run_invalidation(item.id)
+    admin = logged_in(app, console.admin, console)
+    shown = admin.get(f"/console/moderation/invalidations/{item.id}").get_data(as_text=True)
+    assert "candace" in shown and "data-invalidated>1<" in shown
+    organizer = logged_in(app, console.organizer)
+    for path in (
+        f"/console/moderation/invalidations/{item.id}",
+        "/console/moderation/invalidations",
+    ):
+        page = organizer.get(path, headers=ENGLISH).get_data(as_text=True)
+        assert "candace" not in page.lower()
+        assert "fewer than 5" in page and ">1<" not in page

@@ -217,7 +217,7 @@ def play(
                 normalized(location),
                 normalized(body),
                 calls[0] - before,
-            )  # fmt: skip
+            )
         )
     return answers
 
