@@ -107,6 +107,7 @@ def build_world(hour: datetime, victim_signed: bool) -> Console:
             name=f"Bot {i}",
             email=f"bot{i}@bots.example",
             created_at=hour + timedelta(minutes=5),
+            flag_reason="trending_ip",  # waiting in the review queue
         )
     honest = [("Carim Haddad", "carim@example.org", "SY", 10),
               ("Camila Ortiz", "camila@gmail.com", "TR", 20),
@@ -143,6 +144,8 @@ def probes(console: Console, hour: datetime) -> list[tuple[str, str, str, dict[s
     found: list[tuple[str, str, str, dict[str, Any]]] = [
         ("queue", "GET", "/console/moderation", {}),
         ("campaign queue", "GET", f"/console/moderation/campaigns/{slug}", {}),
+        # Names and addresses in the queue are an admin's to reveal.
+        ("queue personal", "GET", f"/console/moderation/campaigns/{slug}?personal=1", {}),
         ("trending", "GET", "/console/moderation/trending", {}),
         ("prefilled form", "GET", f"{NEW}?campaign={slug}&ip_hash={burst}", {}),
     ]
@@ -168,6 +171,8 @@ def probes(console: Console, hour: datetime) -> list[tuple[str, str, str, dict[s
         ("exports", "GET", f"/console/campaigns/{slug}/exports", {}),
         ("figures csv", "GET", f"/console/campaigns/{slug}/exports/figures.csv", {}),
         ("count", "GET", f"/api/v1/campaigns/{slug}", {}),
+        # Where the previews' questions are kept: for admins only.
+        ("audit log", "GET", "/console/audit", {}),
     ]  # fmt: skip
     return found
 
@@ -263,12 +268,16 @@ def test_nothing_below_admin_answers_differently_because_of_one_signer(
         assert by_probe["her minute"].status == 200
         assert "signatures meet these conditions now" in by_probe["her minute"].body
         assert by_probe["paper"].status == 303
+        assert by_probe["queue"].body.count("/accept") == 6
+        assert "Show names and email addresses" not in by_probe["queue personal"].body
+        assert "bots.example" not in by_probe["queue personal"].body
         # No preview of an organizer decrypts anything: its work does not
         # depend on any name or address.
         previews = [a for a in signed if a.probe.startswith(("name", "domain", "her", "burst"))]
         assert [a.decryptions for a in previews] == [0] * len(previews)
     else:
         assert {a.status for a in signed} <= {200, 403, 404}
+    assert next(a for a in signed if a.probe == "audit log").status == 403
 
 
 def test_an_admin_sees_the_difference_and_each_question_is_audited(
@@ -281,6 +290,8 @@ def test_an_admin_sees_the_difference_and_each_question_is_audited(
     changed = differences(signed, not_signed)
     assert {"name can", "name candace nasser", "domain", "domain hash"} <= set(changed)
     assert next(a for a in signed if a.probe == "name can").decryptions > 0
+    # The queue's reveal works for an admin (so the organizer's check above can fail).
+    assert "bots.example" in next(a for a in signed if a.probe == "queue personal").body
     # Every preview and run is in the audit log with what was asked.
     previews = audit("invalidation_previewed")
     assert {"name_pattern": "can"} in [e.details["conditions"] for e in previews]
