@@ -23,9 +23,17 @@ CHUNK = 50
 
 def enqueue(task: str, object_id: int) -> None:
     """Add a task to the current transaction's outbox (flush only)."""
+    enqueue_all(task, [object_id])
+
+
+def enqueue_all(task: str, object_ids: list[int]) -> None:
+    """Add a task for each of ``object_ids``, in one statement (flush only)."""
     if task not in TASKS:
         raise ValueError(f"unknown outbox task {task!r}")
-    db.session.execute(insert(OutboxMessage).values(task=task, object_id=object_id))
+    if object_ids:
+        db.session.execute(
+            insert(OutboxMessage), [{"task": task, "object_id": oid} for oid in object_ids]
+        )
 
 
 def relay_outbox(limit: int = 2000) -> int:

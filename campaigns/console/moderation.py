@@ -5,7 +5,7 @@ of a campaign's organization; partners never."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -21,11 +21,15 @@ from ..forms import Form
 from ..i18n import current_language
 from ..models import Campaign, Invalidation, Role, Signature
 from ..moderation.invalidation import (
+    PERSONAL_CONDITIONS,
+    SMALL_COUNT,
+    ConditionNotAllowed,
     NoConditions,
+    audited_preview,
     cancel_invalidation,
     create_invalidation,
     describe_conditions,
-    preview_invalidation,
+    organizer_conditions,
     start_invalidation,
 )
 from ..moderation.services import (
@@ -64,6 +68,10 @@ CONDITION_LABELS = {
     "ip_hash": _l("Address hash"),
     "country": _l("Country"),
     "name_pattern": _l("Name"),
+}
+REFUSED_CONDITIONS = {
+    "personal": _l("Only an administrator may choose signatures by name or email domain."),
+    "hash": _l("Use a hash from the trending page of this campaign."),
 }
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 HASH = r"^\s*[0-9a-fA-F]{32}\s*$"
@@ -234,7 +242,9 @@ def invalidations() -> ResponseReturnValue:
         invalidations=db.session.execute(query).scalars().all(),
         campaigns=_campaigns_by_id(),
         labels=CONDITION_LABELS,
-        describe=describe_conditions,
+        describe=_described,
+        hide_small=not _is_admin(),
+        small=SMALL_COUNT,
     )
 
 
@@ -252,25 +262,44 @@ def _form(formdata: Any = None, **kwargs: Any) -> InvalidationForm:
     return form
 
 
+def _organizer_conditions(
+    form: InvalidationForm, campaign: Campaign, conditions: dict[str, str]
+) -> dict[str, str] | None:
+    """The conditions an organizer may use, the window snapped to whole hours
+    and shown so on the form; None (and a field error) when one is refused."""
+    asked = dict(conditions)
+    if form.email_domain.data:
+        asked["email_domain"] = form.email_domain.data  # hashed by form.conditions()
+    try:
+        allowed = organizer_conditions(campaign.id, asked)
+    except ConditionNotAllowed as refused:
+        form[refused.condition].errors.append(REFUSED_CONDITIONS[refused.reason])
+        return None
+    for name in ("since", "until"):
+        if name in allowed:
+            form[name].data = datetime.fromisoformat(allowed[name])
+            form[name].raw_data = None  # shown from ``data``, as snapped
+    return allowed
+
+
 @bp.route("/moderation/invalidations/new", methods=["GET", "POST"])
 @require(*MANAGERS)
 def new_invalidation() -> ResponseReturnValue:
     slug = (request.values.get("campaign") or "").strip()
     campaign = managed_campaign(slug) if slug else None
+    admin = _is_admin()
+    if request.method == "GET":
+        # Pre-filled from a trending burst, with a CSRF token: the person
+        # previews it with the form's button (a GET changes nothing, audit included).
+        return render_template(
+            "console/moderation/invalidation_form.html", form=_form(request.args), admin=admin
+        )
     preview = None
     status = 200
-    if request.method == "GET":
-        # Pre-filled from a trending burst: show the form and what it would take.
-        form = _form(request.args, meta={"csrf": False})
-        if request.args and form.validate() and form.conditions():
-            preview = preview_invalidation(campaign.id if campaign else None, form.conditions())
-        return render_template(
-            "console/moderation/invalidation_form.html", form=form, preview=preview
-        )
     form = _form()
     if form.validate_on_submit():
-        conditions = form.conditions()
-        if campaign is None and not _is_admin():
+        conditions: dict[str, str] | None = form.conditions()
+        if campaign is None and not admin:
             form.campaign.errors.append(_l("Choose one of your campaigns."))
         if not conditions:
             form.form_errors.append(
@@ -279,13 +308,16 @@ def new_invalidation() -> ResponseReturnValue:
                     "without one every signature would be invalidated."
                 )
             )
+        elif campaign is not None and not admin:
+            conditions = _organizer_conditions(form, campaign, conditions)
         running = request.form.get("action") == "run"
         if running and not (form.reason.data or "").strip():
             form.reason.errors.append(_l("Please give a reason."))
-        if not form.errors:
+        if not form.errors and conditions:
             campaign_id = campaign.id if campaign else None
             if not running:
-                preview = preview_invalidation(campaign_id, conditions)
+                preview = audited_preview(campaign_id, conditions, admin=admin)
+                db.session.commit()
             else:
                 try:
                     item = create_invalidation(campaign_id, conditions, form.reason.data, user())
@@ -298,8 +330,17 @@ def new_invalidation() -> ResponseReturnValue:
     if form.errors:
         status = 422
     return render_template(
-        "console/moderation/invalidation_form.html", form=form, preview=preview
+        "console/moderation/invalidation_form.html", form=form, preview=preview, admin=admin
     ), status
+
+
+def _described(conditions: dict[str, Any]) -> list[tuple[str, str]]:
+    """The conditions for display; below admin, a name or domain an admin
+    chose is not shown (it may be a signer's)."""
+    hidden = () if _is_admin() else PERSONAL_CONDITIONS
+    return [
+        (key, "…" if key in hidden else value) for key, value in describe_conditions(conditions)
+    ]
 
 
 def _invalidation(invalidation_id: int) -> Invalidation:
@@ -324,7 +365,9 @@ def invalidation(invalidation_id: int) -> ResponseReturnValue:
         item=item,
         campaign=db.session.get(Campaign, item.campaign_id) if item.campaign_id else None,
         labels=CONDITION_LABELS,
-        conditions=describe_conditions(item.conditions),
+        conditions=_described(item.conditions),
+        hide_small=not _is_admin(),
+        small=SMALL_COUNT,
     )
 
 

@@ -30,6 +30,7 @@ from ..paper.report import (
 from ..paper.rows import COLUMNS, MAX_BYTES, MAX_ROWS, FileRefused, read_rows
 from ..paper.services import (
     ACCEPTED,
+    awaiting_confirmation,
     campaign_imports,
     find_import,
     import_paper_signatures,
@@ -144,6 +145,7 @@ def report(slug: str, import_id: int) -> ResponseReturnValue:
         problems=problems[:REPORT_PAGE_ROWS],
         more_problems=max(0, len(problems) - REPORT_PAGE_ROWS),
         figures=_figures(campaign),
+        awaiting=awaiting_confirmation(paper_import),
         outcome_title=outcome_title,
         entry_reason=entry_reason,
     )
@@ -191,8 +193,9 @@ def import_command(slug: str, path: Path, report_path: Path | None, lang: str) -
         db.session.commit()
         update_signature_counts()
         click.echo(
-            f"accepted: {paper_import.accepted}, duplicates: {paper_import.duplicates}, "
-            f"rejected: {paper_import.rejected}"
+            f"accepted: {paper_import.accepted} "
+            f"(waiting for confirmation by email: {awaiting_confirmation(paper_import)}), "
+            f"duplicates: {paper_import.duplicates}, rejected: {paper_import.rejected}"
         )
         problems = [e for e in paper_import.report if e["outcome"] != ACCEPTED]
         for entry in problems[:20]:

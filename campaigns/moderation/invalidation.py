@@ -22,12 +22,21 @@ from sqlalchemy.orm import load_only
 from ..accounts.audit import record
 from ..counting.services import update_signature_counts
 from ..extensions import db
-from ..models import ACTIVE_JOBS, Invalidation, JobState, Signature, SignatureState, User
+from ..models import (
+    ACTIVE_JOBS,
+    Invalidation,
+    JobState,
+    Signature,
+    SignatureState,
+    TrendingFlag,
+    User,
+)
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError, hash_email_domain
 from ..signing.normalize import match_name
 from ..signing.personal import read_personal_data
 from .services import LIVE
+from .trending import DOMAIN, IP
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +50,26 @@ DEFAULT_BATCH_SIZE = 1000
 DEFAULT_PREVIEW_NAME_LIMIT = 5000
 # A pending invalidation whose task message was lost is published again after this.
 STALE_AFTER = timedelta(minutes=2)
+# Conditions on a signer's own data: with an exact count, narrowing a name
+# letter by letter (or probing a domain) tells whether one person signed.
+PERSONAL_CONDITIONS = ("name_pattern", "email_domain")
+# Hash conditions an organizer may give only as a trending burst of the campaign.
+FLAG_CONDITIONS = {"ip_hash": IP, "email_domain_hash": DOMAIN}
+# Below admin, a preview of 1 to SMALL_COUNT - 1 signatures says only "fewer than".
+SMALL_COUNT = 5
 
 
 class NoConditions(ValueError):
     """Without a condition every signature would be invalidated: refused."""
+
+
+class ConditionNotAllowed(ValueError):
+    """A condition that only an admin may set (``reason`` "personal"), or a
+    hash that is not a trending burst of the campaign (``reason`` "hash")."""
+
+    def __init__(self, reason: str, condition: str) -> None:
+        super().__init__(f"{condition}: {reason}")
+        self.reason, self.condition = reason, condition
 
 
 @dataclass(frozen=True)
@@ -55,6 +80,9 @@ class Preview:
 
     count: int
     exact: bool
+    # True when the count is from 1 to SMALL_COUNT - 1 and the reader is below
+    # admin: ``count`` then holds SMALL_COUNT, never the real figure.
+    fewer_than: bool = False
 
 
 def check_conditions(conditions: Mapping[str, str]) -> dict[str, str]:
@@ -145,6 +173,82 @@ def preview_invalidation(campaign_id: int | None, conditions: Mapping[str, str])
     return Preview(matched, exact=True)
 
 
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def snap_to_hours(conditions: Mapping[str, str]) -> dict[str, str]:
+    """The window widened to whole hours (start floored, end ceiled): minute
+    windows would single out one signature by its time."""
+    snapped = dict(conditions)
+    if since := conditions.get("since"):
+        snapped["since"] = _floor_hour(datetime.fromisoformat(since)).isoformat()
+    if until := conditions.get("until"):
+        end = datetime.fromisoformat(until)
+        ceiled = _floor_hour(end)
+        if ceiled != end:
+            ceiled += timedelta(hours=1)
+        snapped["until"] = ceiled.isoformat()
+    return snapped
+
+
+def organizer_conditions(campaign_id: int, conditions: Mapping[str, str]) -> dict[str, str]:
+    """The conditions an organizer may use on their campaign: the window in
+    whole hours, the country, and hashes of the campaign's trending bursts.
+    Raises ConditionNotAllowed otherwise, before anything is read of the
+    signatures, so that the refusal says nothing about them."""
+    for key in PERSONAL_CONDITIONS:
+        if conditions.get(key):
+            raise ConditionNotAllowed("personal", key)
+    for key, kind in FLAG_CONDITIONS.items():
+        value = conditions.get(key)
+        if value and not _is_trending(campaign_id, kind, value):
+            raise ConditionNotAllowed("hash", key)
+    return snap_to_hours(conditions)
+
+
+def _is_trending(campaign_id: int, kind: str, key_hash: str) -> bool:
+    return (
+        db.session.execute(
+            select(TrendingFlag.id)
+            .where(
+                TrendingFlag.campaign_id == campaign_id,
+                TrendingFlag.kind == kind,
+                TrendingFlag.key_hash == key_hash.lower(),
+            )
+            .limit(1)
+        ).scalar()
+        is not None
+    )
+
+
+def suppress_small(preview: Preview) -> Preview:
+    """What a reader below admin is told: a count from 1 to SMALL_COUNT - 1
+    becomes "fewer than SMALL_COUNT" (0 and larger counts stay exact)."""
+    if 0 < preview.count < SMALL_COUNT:
+        return Preview(SMALL_COUNT, exact=preview.exact, fewer_than=True)
+    return preview
+
+
+def audited_preview(
+    campaign_id: int | None, conditions: Mapping[str, str], *, admin: bool
+) -> Preview:
+    """A preview for the console (flush only): recorded in the audit log with
+    its conditions and the count found, and suppressed below admin."""
+    conditions = check_conditions(conditions)
+    preview = preview_invalidation(campaign_id, conditions)
+    record(
+        "invalidation_previewed",
+        "campaign",
+        campaign_id,
+        campaign_id=campaign_id,
+        conditions=dict(conditions),
+        count=preview.count,
+        exact=preview.exact,
+    )
+    return preview if admin else suppress_small(preview)
+
+
 def create_invalidation(
     campaign_id: int | None, conditions: Mapping[str, str], reason: str, user: User
 ) -> Invalidation:
@@ -164,13 +268,15 @@ def create_invalidation(
     )
     db.session.add(invalidation)
     db.session.flush()
-    # Which conditions, not their values: a name pattern may be someone's name.
+    # With their values: a name pattern or a domain is an admin's question
+    # about signers, and the audit log is for admins only.
     record(
         "invalidation_created",
         "invalidation",
         invalidation.id,
         campaign_id=campaign_id,
-        conditions=sorted(conditions),
+        conditions=dict(conditions),
+        reason=invalidation.reason,
     )
     return invalidation
 

@@ -33,7 +33,8 @@ REASONS = {
     "amount_range": _l("The amount pledged must be from 1 to %(cap)s."),
     "show_name_invalid": _l("show_name must be yes or no."),
     "contact_ok_invalid": _l("contact_ok must be yes or no."),
-    # Duplicates
+    # Duplicates ("signed" is in the reports of imports made before rows were
+    # confirmed by email; no import says it now: it told who had signed.)
     "signed": _l("This person has already signed this campaign (online or on paper)."),
     "in_file": _l("The same person as row %(first_row)s."),
 }
@@ -63,7 +64,8 @@ FILE_REASONS = {
 COLUMN_HELP = {
     "full_name": _l("Full name as the person wrote it (required, at most 100 characters)."),
     "email": _l(
-        "Email address (optional). With an email, a person who also signed online counts once."
+        "Email address (optional). With an email, the person is asked to confirm by email "
+        "and counts once, online and on paper; without one, the signature counts at once."
     ),
     "phone": _l(
         "Phone (optional), valid for the country; a local number is read in that country's plan."
@@ -77,6 +79,7 @@ COLUMN_HELP = {
 
 OUTCOMES = {
     "accepted": _l("Accepted"),
+    "confirm": _l("Accepted, waiting for the person's confirmation by email"),
     "duplicate": _l("Duplicate"),
     "rejected": _l("Rejected"),
 }
@@ -92,7 +95,7 @@ def file_reason(reason: str, params: Mapping[str, object]) -> str:
 
 
 def outcome_title(entry: Mapping[str, Any]) -> str:
-    return str(OUTCOMES[entry["outcome"]])
+    return str(OUTCOMES["confirm" if entry.get("confirm") else entry["outcome"]])
 
 
 def entry_reason(entry: Mapping[str, Any]) -> str:

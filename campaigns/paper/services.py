@@ -23,6 +23,7 @@ from ..privacy.crypto import Keyring, fingerprint, hash_email_domain, keyring
 from ..signing.normalize import clean_text, match_name
 from ..signing.personal import PersonalData, seal_personal_data
 from ..signing.regions import match_region
+from ..signing.services import record_signatures
 from ..upsert import insert_ignore
 from .rows import FileRefused, PaperRow, RowRejected, check_row, read_rows
 
@@ -43,47 +44,52 @@ def paper_fingerprint(row: PaperRow, ring: Keyring | None = None) -> bytes:
     )
 
 
-def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> set[bytes]:
-    """Insert a batch; returns the fingerprints actually inserted (the others
-    were already on the campaign: the unique index decides, as for web signatures)."""
+def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> dict[str, Any]:
+    """A paper row as a signature: pending with an email (its owner confirms
+    it, as online), validated without one (signed in front of a collector)."""
     now = utcnow()
-    values = [
-        {
-            "uuid": uuid.uuid4(),
-            "campaign_id": campaign.id,
-            # Signed in person in front of an organizer: nothing to confirm by email.
-            "state": SignatureState.validated,
-            "source": SignatureSource.paper,
-            "fingerprint": digest,
-            "personal_data": seal_personal_data(
-                PersonalData(name=row.name, email=row.email, phone=row.phone), ring
-            ),
-            "country": row.country,
-            "region": row.region,
-            "region_code": match_region(row.country, row.region),
-            "amount": row.amount if campaign.is_pledge else None,
-            "show_name": row.show_name,
-            "contact_ok": row.contact_ok,
-            "locale": DEFAULT_LANGUAGE,
-            "ip_hash": None,
-            "email_domain_hash": (
-                hash_email_domain(row.canonical_email.rpartition("@")[2], ring)
-                if row.canonical_email
-                else None
-            ),
-            "created_at": now,
-            "checked_at": now,
-            "validated_at": now,
-            "counted": False,
-        }
-        for row, digest in batch
-    ]
-    # One statement run for many rows ("insertmanyvalues"): compiled once.
-    inserted = db.session.execute(
-        insert_ignore(Signature, ["campaign_id", "fingerprint"]).returning(Signature.fingerprint),
-        values,
-    ).scalars()
-    return set(inserted)
+    values: dict[str, Any] = {
+        "uuid": uuid.uuid4(),
+        "campaign_id": campaign.id,
+        "state": SignatureState.pending,
+        "source": SignatureSource.paper,
+        "fingerprint": digest,
+        "personal_data": seal_personal_data(
+            PersonalData(name=row.name, email=row.email, phone=row.phone), ring
+        ),
+        "country": row.country,
+        "region": row.region,
+        "region_code": match_region(row.country, row.region),
+        "amount": row.amount if campaign.is_pledge else None,
+        "show_name": row.show_name,
+        "contact_ok": row.contact_ok,
+        "locale": DEFAULT_LANGUAGE,
+        "ip_hash": None,
+        "email_domain_hash": (
+            hash_email_domain(row.canonical_email.rpartition("@")[2], ring)
+            if row.canonical_email
+            else None
+        ),
+        "created_at": now,
+        "counted": False,
+    }
+    if not row.canonical_email:
+        values.update(state=SignatureState.validated, checked_at=now, validated_at=now)
+    return values
+
+
+def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> None:
+    """Insert a batch. Rows with an email go the way of a web signature (the
+    owner of the address confirms, or is told they had signed); rows without
+    one are validated, a person already on paper is absorbed by the unique
+    index. Nothing here tells the caller which rows were new."""
+    with_email = [_values(campaign, r, d, ring) for r, d in batch if r.canonical_email]
+    without = [_values(campaign, r, d, ring) for r, d in batch if not r.canonical_email]
+    if with_email:
+        record_signatures(campaign.id, with_email)
+    if without:
+        # One statement run for many rows ("insertmanyvalues"): compiled once.
+        db.session.execute(insert_ignore(Signature, ["campaign_id", "fingerprint"]), without)
 
 
 def import_paper_signatures(
@@ -96,12 +102,14 @@ def import_paper_signatures(
 ) -> PaperImport:
     """Import a CSV of paper signatures into ``campaign`` and return its report.
 
-    Each row is checked and normalized like a web signature; valid rows are
-    stored validated (source ``paper``), a repeated person (in the file, or
-    already on the campaign online or on paper) is a duplicate, and invalid
-    rows are rejected with their reasons. The report holds row numbers,
-    outcomes and reason codes only. Raises ``FileRefused`` for a file that
-    cannot be read at all. Counts follow with ``update_signature_counts``."""
+    Each row is checked and normalized like a web signature. A valid row with
+    an email is stored pending and confirmed by the owner of the address (who
+    is told instead if they had signed); one without is stored validated. A
+    person repeated in the file is a duplicate, and invalid rows are rejected
+    with their reasons. The report depends on the file only, never on who
+    signed before: it holds row numbers, outcomes and reason codes. Raises
+    ``FileRefused`` for a file that cannot be read at all. Counts follow with
+    ``update_signature_counts``."""
     if campaign.status is CampaignStatus.archived:
         raise FileRefused("archived")
     rows = read_rows(data)
@@ -111,12 +119,7 @@ def import_paper_signatures(
     batch: list[tuple[PaperRow, bytes]] = []
 
     def flush_batch() -> None:
-        inserted = _store(campaign, batch, ring)
-        for row, digest in batch:
-            if digest in inserted:
-                report.append({"row": row.number, "outcome": ACCEPTED})
-            else:
-                report.append({"row": row.number, "outcome": DUPLICATE, "reason": "signed"})
+        _store(campaign, batch, ring)
         if progress:
             progress(len(batch))
         batch.clear()
@@ -142,6 +145,10 @@ def import_paper_signatures(
                 progress(1)
             continue
         first_row[digest] = raw.number
+        accepted: dict[str, Any] = {"row": raw.number, "outcome": ACCEPTED}
+        if row.canonical_email:
+            accepted["confirm"] = True
+        report.append(accepted)
         batch.append((row, digest))
         if len(batch) >= INSERT_BATCH:
             flush_batch()
@@ -162,6 +169,12 @@ def import_paper_signatures(
     db.session.add(paper_import)
     db.session.flush()
     return paper_import
+
+
+def awaiting_confirmation(paper_import: PaperImport) -> int:
+    """Rows of the import accepted with an email: they count once their
+    owner confirms (a figure of the file, not of who signed)."""
+    return sum(1 for entry in paper_import.report if entry.get("confirm"))
 
 
 def campaign_imports(campaign: Campaign, limit: int = 50) -> list[PaperImport]:

@@ -16,9 +16,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..accounts.audit import record
 from ..extensions import db
@@ -133,23 +134,49 @@ def _erase_batch(signature_ids: list[int]) -> None:
     )
 
 
+def _without_personal(conditions: dict[str, Any]) -> dict[str, Any] | None:
+    """The conditions with their personal values blanked; None if there were none."""
+    if not any(conditions.get(key) for key in PERSONAL_CONDITIONS):
+        return None
+    return {key: "" if key in PERSONAL_CONDITIONS else value for key, value in conditions.items()}
+
+
 def _erase_traces(campaign: Campaign) -> None:
     """Moderation records of the campaign that may point at a person: trending
     flags (hashes of a client or domain) go, and the personal conditions of
-    its finished bulk invalidations are blanked."""
+    its finished bulk invalidations, and of the audit entries of those and of
+    its previews, are blanked."""
     db.session.execute(delete(TrendingFlag).where(TrendingFlag.campaign_id == campaign.id))
     invalidations = db.session.execute(
         select(Invalidation).where(
             Invalidation.campaign_id == campaign.id, Invalidation.state.not_in(ACTIVE_JOBS)
         )
-    ).scalars()
+    ).scalars().all()
     for invalidation in invalidations:
-        conditions = dict(invalidation.conditions or {})
-        if any(conditions.get(key) for key in PERSONAL_CONDITIONS):
-            for key in PERSONAL_CONDITIONS:
-                if conditions.get(key):
-                    conditions[key] = ""
-            invalidation.conditions = conditions
+        blanked = _without_personal(dict(invalidation.conditions or {}))
+        if blanked is not None:
+            invalidation.conditions = blanked
+    entries = db.session.execute(
+        select(AuditEntry).where(
+            or_(
+                and_(
+                    AuditEntry.action == "invalidation_previewed",
+                    AuditEntry.target_type == "campaign",
+                    AuditEntry.target_id == str(campaign.id),
+                ),
+                and_(
+                    AuditEntry.action == "invalidation_created",
+                    AuditEntry.target_type == "invalidation",
+                    AuditEntry.target_id.in_([str(i.id) for i in invalidations]),
+                ),
+            )
+        )
+    ).scalars()
+    for entry in entries:
+        details: dict[str, Any] = dict(entry.details or {})
+        blanked = _without_personal(dict(details.get("conditions") or {}))
+        if blanked is not None:
+            entry.details = {**details, "conditions": blanked}
 
 
 def check_erasable(campaign: Campaign, *, force: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Insert, String, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
@@ -20,7 +21,7 @@ from ..models import (
     SignatureState,
 )
 from ..models.types import utcnow
-from ..outbox import enqueue
+from ..outbox import enqueue_all
 from ..privacy.crypto import fingerprint, hash_email_domain, hash_ip, keyring
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
@@ -112,23 +113,41 @@ def sign_campaign(
     if db.session.get_bind().dialect.name == "postgresql":
         # The signature and its outbox row in one statement: one round trip.
         new_id = execute_alone(_pg_sign_statement(), values)
-        if new_id is not None:
-            return
+        if new_id is None:
+            _notify_signed_before(campaign.id, [digest])
     else:
-        new_id = db.session.execute(
-            insert_ignore(Signature, ["campaign_id", "fingerprint"])
-            .values(values)
-            .returning(Signature.id)
-        ).scalar()
-        if new_id is not None:
-            enqueue(OUTBOX_VALIDATE, new_id)
-            return
-    existing_id = db.session.execute(
-        select(Signature.id).where(
-            Signature.campaign_id == campaign.id, Signature.fingerprint == digest
+        record_signatures(campaign.id, [values])
+
+
+def record_signatures(campaign_id: int, rows: list[dict[str, Any]]) -> None:
+    """Insert pending signatures of one campaign with their validation tasks
+    (flush only). A row whose person already signed is absorbed by the unique
+    index and the existing signature gets the "already signed" email task
+    instead: nothing the caller sees tells the two apart. Web signing and
+    paper rows with an email both come through here."""
+    inserted: dict[bytes, int] = {
+        digest: new_id
+        for digest, new_id in db.session.execute(
+            insert_ignore(Signature, ["campaign_id", "fingerprint"]).returning(
+                Signature.fingerprint, Signature.id
+            ),
+            rows,
         )
-    ).scalar_one()
-    enqueue("notify_duplicate_signature", existing_id)
+    }
+    enqueue_all(OUTBOX_VALIDATE, list(inserted.values()))
+    repeated = [row["fingerprint"] for row in rows if row["fingerprint"] not in inserted]
+    if repeated:
+        _notify_signed_before(campaign_id, repeated)
+
+
+def _notify_signed_before(campaign_id: int, fingerprints: list[bytes]) -> None:
+    """The "already signed" email task for the signatures these people gave before."""
+    existing = db.session.execute(
+        select(Signature.id).where(
+            Signature.campaign_id == campaign_id, Signature.fingerprint.in_(fingerprints)
+        )
+    ).scalars()
+    enqueue_all("notify_duplicate_signature", list(existing))
 
 
 @cache

@@ -22,8 +22,10 @@ from campaigns.models import (
     Role,
     Signature,
     SignatureState,
+    TrendingFlag,
     User,
 )
+from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_email_domain
 from tests.factories import create_campaign, create_organization, create_signature
 
@@ -127,3 +129,18 @@ def states(*signatures: Signature) -> list[SignatureState]:
 def invalidations() -> list[Invalidation]:
     db.session.rollback()
     return list(db.session.execute(select(Invalidation).order_by(Invalidation.id)).scalars())
+
+
+def trending_flag(campaign: Campaign, kind: str, key_hash: str) -> TrendingFlag:
+    """A burst of ``campaign`` as trending detection records it: the hashes an
+    organizer may invalidate by."""
+    flag = TrendingFlag(
+        campaign_id=campaign.id,
+        kind=kind,
+        key_hash=key_hash,
+        window_start=utcnow().replace(minute=0, second=0, microsecond=0),
+        count=20,
+    )
+    db.session.add(flag)
+    db.session.commit()
+    return flag

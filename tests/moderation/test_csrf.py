@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from campaigns.extensions import db
 from campaigns.models import Invalidation, JobState, Signature, SignatureState
 from campaigns.moderation.invalidation import create_invalidation
+from campaigns.privacy.crypto import hash_ip
 from tests.signing.support import csrf_app
 
 from .support import (
@@ -21,6 +22,7 @@ from .support import (
     invalidations,
     make_console,
     signature,
+    trending_flag,
 )
 
 
@@ -62,3 +64,54 @@ def test_moderation_posts_without_the_token_are_refused(
         token = _token(client, "/console/moderation")
         assert client.post(accept, data={"csrf_token": token}).status_code == 303
         assert fresh(Signature, item.id).state is SignatureState.pending
+
+
+def _form_as_rendered(html: str) -> dict[str, str]:
+    """What a browser sends for the invalidation form as rendered: its inputs
+    (the hidden token included) and the selected option of each select."""
+    form = html[html.index('<form method="post" action="/console/moderation/invalidations/new"') :]
+    form = form[: form.index("</form>")]
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            data[name.group(1)] = value.group(1) if value else ""
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        selected = re.search(r'<option selected value="([^"]*)"', options)
+        data[name] = selected.group(1) if selected else ""
+    return data
+
+
+def test_the_form_prefilled_from_trending_submits_as_rendered(
+    tmp_path: Path, database_url: Callable[[str], str]
+) -> None:
+    """The trending page links to a pre-filled form (a GET): it carries a
+    token, so its first submission previews instead of failing."""
+    with csrf_app(tmp_path, database_url) as app:
+        fresh_globals_per_request(app)
+        console = make_console()
+        burst = hash_ip("203.0.113.7").hex()
+        for _ in range(6):
+            signature(console.campaign, state=SignatureState.validated, ip="203.0.113.7")
+        trending_flag(console.campaign, "ip", burst)
+        client = app.test_client()
+        login = {"email": console.organizer.email, "password": PASSWORD, "code": ""}
+        token = _token(client, "/console/login")
+        assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
+
+        page = client.get(
+            "/console/moderation/invalidations/new",
+            query_string={"campaign": console.campaign.slug, "ip_hash": burst},
+            headers={"Accept-Language": "en"},
+        ).get_data(as_text=True)
+        data = _form_as_rendered(page)
+        assert data["csrf_token"] and data["ip_hash"] == burst
+        assert data["campaign"] == console.campaign.slug
+        response = client.post(
+            "/console/moderation/invalidations/new",
+            data={**data, "action": "preview"},
+            headers={"Accept-Language": "en"},
+        )
+        assert response.status_code == 200
+        assert "6 signatures meet these conditions now." in response.get_data(as_text=True)

@@ -35,6 +35,7 @@ from .support import (
     make_console,
     signature,
     states,
+    trending_flag,
 )
 
 NEW = "/console/moderation/invalidations/new"
@@ -53,6 +54,8 @@ def attack(console: Console, n: int = 5) -> list[Signature]:
     # The same address on another organization's campaign is not theirs to touch.
     signature(console.other_campaign, state=SignatureState.validated, ip=IP)
     update_signature_counts()
+    # The burst is on the trending page: its hash is one organizers may use.
+    trending_flag(console.campaign, "ip", hash_ip(IP).hex())
     return bots
 
 
@@ -152,11 +155,21 @@ def test_the_form_previews_before_running(app: Flask) -> None:
     form = {"campaign": console.campaign.slug, "ip_hash": hash_ip(IP).hex(), "action": "preview"}
     response = organizer.post(NEW, data=form, headers=ENGLISH)
     assert response.status_code == 200
-    assert "3 signatures meet these conditions now." in response.get_data(as_text=True)
+    # Below admin, 1 to 4 is "fewer than 5"; an admin reads the count.
+    assert "Fewer than 5 signatures meet these conditions now." in response.get_data(as_text=True)
+    admin = logged_in(app, console.admin, console)
+    exact = admin.post(NEW, data=form, headers=ENGLISH).get_data(as_text=True)
+    assert "3 signatures meet these conditions now." in exact
     assert invalidations() == []
+    # Both previews are in the audit log, with their conditions.
+    entries = audit("invalidation_previewed")
+    assert [e.user_id for e in entries] == [console.organizer.id, console.admin.id]
+    assert entries[0].details["conditions"] == {"ip_hash": hash_ip(IP).hex()}
+    assert entries[0].details["count"] == 3
     prefilled = organizer.get(NEW, query_string={k: v for k, v in form.items() if k != "action"})
     assert prefilled.status_code == 200
     assert hash_ip(IP).hex() in prefilled.get_data(as_text=True)
+    assert len(audit("invalidation_previewed")) == 2  # a GET previews nothing
     bad = organizer.post(NEW, data={**form, "ip_hash": "not-a-hash"})
     assert bad.status_code == 422
 
@@ -201,7 +214,11 @@ def test_running_invalidates_the_matches_and_corrects_the_figures(app: Flask) ->
     assert campaign_count(console.campaign.id).signers == 3
     assert campaign_count(console.other_campaign.id).signers == 1
     [entry] = audit("invalidation_created")
-    assert entry.details == {"campaign_id": console.campaign.id, "conditions": ["ip_hash"]}
+    assert entry.details == {
+        "campaign_id": console.campaign.id,
+        "conditions": {"ip_hash": hash_ip(IP).hex()},
+        "reason": "One address, many names",
+    }
     page = organizer.get(f"/console/moderation/invalidations/{item.id}").get_data(as_text=True)
     assert 'data-state="completed"' in page and "data-invalidated>5<" in page
     listing = organizer.get("/console/moderation/invalidations").get_data(as_text=True)
@@ -323,3 +340,54 @@ def test_two_runs_at_once_take_turns_batch_by_batch(app: Flask, engine_name: str
     assert states(*bots) == [SignatureState.invalidated] * 8
     db.session.expire_all()
     assert campaign_count(console.campaign.id).signers == 3
+
+
+def test_conditions_on_personal_data_are_for_admins_only(app: Flask) -> None:
+    console = make_console()
+    attack(console, 5)
+    organizer = logged_in(app, console.organizer)
+    base = {"campaign": console.campaign.slug, "reason": "x"}
+    refused = {
+        "name_pattern": ({"name_pattern": "bot"}, "Only an administrator may choose"),
+        "email_domain": ({"email_domain": "example.org"}, "Only an administrator may choose"),
+        # A hash that is no burst of the campaign: an address or domain typed in.
+        "ip_hash": ({"ip_hash": hash_ip("192.0.2.1").hex()}, "Use a hash from the trending"),
+        "domain hash": (
+            {"email_domain_hash": hash_email_domain("example.org").hex()},
+            "Use a hash from the trending",
+        ),
+    }
+    for condition, (fields, message) in refused.items():
+        for action in ("preview", "run"):
+            response = organizer.post(
+                NEW, data={**base, **fields, "action": action}, headers=ENGLISH
+            )
+            assert response.status_code == 422, condition
+            html = response.get_data(as_text=True)
+            assert message in html and "meet these conditions" not in html, condition
+    assert invalidations() == [] and audit("invalidation_previewed") == []
+    # An admin may, and the question is recorded with its value.
+    admin = logged_in(app, console.admin, console)
+    response = admin.post(NEW, data={**base, "name_pattern": "bot", "action": "preview"})
+    assert response.status_code == 200
+    [entry] = audit("invalidation_previewed")
+    assert entry.user_id == console.admin.id
+    assert entry.details["conditions"] == {"name_pattern": "bot"}
+
+
+def test_organizers_see_neither_an_admins_name_pattern_nor_a_small_count(app: Flask) -> None:
+    console = make_console()
+    signature(console.campaign, state=SignatureState.validated, name="Candace Nasser")
+    item = _new(app, console, {"name_pattern": "candace"})
+    run_invalidation(item.id)
+    admin = logged_in(app, console.admin, console)
+    shown = admin.get(f"/console/moderation/invalidations/{item.id}").get_data(as_text=True)
+    assert "candace" in shown and "data-invalidated>1<" in shown
+    organizer = logged_in(app, console.organizer)
+    for path in (
+        f"/console/moderation/invalidations/{item.id}",
+        "/console/moderation/invalidations",
+    ):
+        page = organizer.get(path, headers=ENGLISH).get_data(as_text=True)
+        assert "candace" not in page.lower()
+        assert "fewer than 5" in page and ">1<" not in page

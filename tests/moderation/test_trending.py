@@ -5,6 +5,7 @@ traffic and big webmail providers are left alone."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask
 from sqlalchemy import select
@@ -138,7 +139,13 @@ def test_the_trending_page_shows_bursts_and_prefills_an_invalidation(app: Flask)
     href = next(part for part in page.split('"') if link in part).replace("&amp;", "&")
     prefilled = organizer.get(href, headers={"Accept-Language": "en"})
     assert prefilled.status_code == 200
-    assert "25 signatures meet these conditions now." in prefilled.get_data(as_text=True)
+    assert f'value="{ip_hash}"' in prefilled.get_data(as_text=True)
+    # Its Preview button: the burst's hash is one an organizer may use.
+    fields = dict(parse_qsl(urlsplit(href).query))
+    preview = organizer.post(
+        urlsplit(href).path, data={**fields, "action": "preview"}, headers={"Accept-Language": "en"}
+    )
+    assert "25 signatures meet these conditions now." in preview.get_data(as_text=True)
 
     admin = logged_in(app, console.admin, console)
     assert "spam.example" in admin.get("/console/moderation/trending").get_data(as_text=True)

@@ -10,21 +10,27 @@ from pathlib import Path
 
 from flask import Flask, g
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from campaigns.counting.services import campaign_count
+from campaigns.counting.services import campaign_count, update_signature_counts
 from campaigns.extensions import db
 from campaigns.models import (
     Campaign,
     CampaignKind,
     CampaignStatus,
+    EmailKind,
+    EmailLog,
     PaperImport,
     Role,
     SignatureSource,
     SignatureState,
 )
+from campaigns.outbox import relay_outbox
 from campaigns.signing.personal import read_personal_data
+from campaigns.signing.services import confirm_signature
+from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_campaign, create_signature
-from tests.signing.support import csrf_app
+from tests.signing.support import csrf_app, stored_outbox
 
 from .support import (
     PASSWORD,
@@ -43,6 +49,7 @@ HYPERLINK = '=HYPERLINK("http://evil.test","click")'
 
 # (row number in the spreadsheet, cells, expected outcome, expected reason text)
 ROWS: list[tuple[int, list[str], str, str]] = [
+    # With an email: stored pending, its owner confirms it by email.
     (2, ["أحمد محمد الحلبي", "Ahmad.Halabi@example.net", "0944 123 456", "SY", "عفرين، حلب",
          "", "نعم", "لا"], "accepted", ""),
     (3, ["فاطمة العلي", "", "+90 532 123 45 67", "tr", "غازي عنتاب", "", "no", "yes"],
@@ -50,9 +57,9 @@ ROWS: list[tuple[int, list[str], str, str]] = [
     # Row 2 again: the same mailbox written differently.
     (4, ["احمد الحلبي", "ahmad.halabi+paper@EXAMPLE.net", "", "SY", "حلب", "", "", ""],
      "duplicate", "The same person as row 2."),
-    # Signed online before: the paper signature is the same person.
-    (5, ["ليلى", ONLINE_EMAIL.upper(), "", "DE", "Berlin", "", "", ""],
-     "duplicate", "This person has already signed this campaign (online or on paper)."),
+    # Signed online before: answered like any row with an email (the report
+    # must not say who signed); the mailbox's owner is told instead.
+    (5, ["ليلى", ONLINE_EMAIL.upper(), "", "DE", "Berlin", "", "", ""], "accepted", ""),
     (6, ["", "x@example.net", "", "SY", "حلب", "", "", ""], "rejected", "The name is missing."),
     (7, ["خالد", "", "", "XX", "حلب", "", "", ""],
      "rejected", "The country is not a two-letter code such as SY or TR."),
@@ -113,13 +120,18 @@ def test_import_checks_dedupes_and_stores_each_row(app: Flask, client: FlaskClie
     assert {e["row"]: e["outcome"] for e in paper_import.report} == {
         row: outcome for row, (outcome, _) in expected.items()
     }
-    assert (paper_import.accepted, paper_import.duplicates, paper_import.rejected) == (3, 3, 7)
+    assert (paper_import.accepted, paper_import.duplicates, paper_import.rejected) == (4, 2, 7)
+    assert [e["row"] for e in paper_import.report if e.get("confirm")] == [2, 5]
 
     paper = [s for s in signatures_of(campaign) if s.source is SignatureSource.paper]
     assert len(paper) == 3
     ahmad, fatima, formula = paper
-    assert all(s.state is SignatureState.validated for s in paper)
-    assert all(s.validated_at is not None and s.checked_at is not None for s in paper)
+    # With an email: pending until its owner confirms, like a web signature.
+    assert ahmad.state is SignatureState.pending and ahmad.validated_at is None
+    assert ahmad.ip_hash is None
+    for signed_in_person in (fatima, formula):
+        assert signed_in_person.state is SignatureState.validated
+        assert signed_in_person.validated_at and signed_in_person.checked_at
     assert read_personal_data(ahmad) == {
         "name": "أحمد محمد الحلبي", "email": "Ahmad.Halabi@example.net", "phone": "+963944123456",
     }
@@ -131,7 +143,42 @@ def test_import_checks_dedupes_and_stores_each_row(app: Flask, client: FlaskClie
     assert (fatima.country, fatima.region_code, fatima.contact_ok) == ("TR", "TR-27", True)
     assert read_personal_data(formula)["name"] == HYPERLINK
 
-    # The count job ran: the online signer and the three paper signers.
+    # The count job ran: the online signer and the two paper signers without
+    # an email; Ahmad counts once he confirms.
+    assert campaign_count(campaign.id).signers == 3
+    # The same outbox tasks as web signing: Ahmad's confirmation, and the
+    # "already signed" email to the online signer for row 5.
+    online = next(s for s in signatures_of(campaign) if s.source is SignatureSource.web)
+    assert stored_outbox() == [
+        ("validate_signature", ahmad.id), ("notify_duplicate_signature", online.id)
+    ]
+
+
+def test_rows_with_an_email_go_through_the_validation_worker(
+    app: Flask, client: FlaskClient
+) -> None:
+    campaign = _with_online_signer()
+    logged_in(client, Role.organizer, campaign)
+    _upload(client, campaign, _sample_file())
+
+    assert relay_outbox() == 2
+    ahmad = next(
+        s for s in signatures_of(campaign)
+        if s.source is SignatureSource.paper and s.state is SignatureState.pending
+    )
+    online = next(s for s in signatures_of(campaign) if s.source is SignatureSource.web)
+    # No address hash on paper: the rate rules skip the row, which is checked
+    # and gets its confirmation email; the online signer is told they had signed.
+    assert ahmad.checked_at is not None and ahmad.fraud_reason is None
+    logs = db.session.execute(select(EmailLog.kind, EmailLog.signature_id)).all()
+    assert sorted(logs, key=lambda log: log[0].value) == sorted(
+        [(EmailKind.confirm, ahmad.id), (EmailKind.already_signed, online.id)],
+        key=lambda log: log[0].value,
+    )
+    # Confirming it makes it count, once.
+    confirm_signature(make_confirm_token(ahmad.uuid))
+    db.session.commit()
+    update_signature_counts()
     assert campaign_count(campaign.id).signers == 4
 
 
@@ -157,11 +204,10 @@ def test_report_page_and_download_say_why_by_row_number_only(
     rows = read_csv(download.data)
     assert rows[0] == ["Row", "Outcome", "Reason"]
     by_row = {int(row[0]): row[1:] for row in rows[1:]}
-    assert by_row[5] == [
-        "Duplicate", "This person has already signed this campaign (online or on paper)."
-    ]
+    waiting = "Accepted, waiting for the person's confirmation by email"
+    assert by_row[5] == by_row[2] == [waiting, ""]
     assert by_row[7] == ["Rejected", "The country is not a two-letter code such as SY or TR."]
-    assert by_row[2] == ["Accepted", ""]
+    assert by_row[3] == ["Accepted", ""]
 
     # Neither the stored report nor the audit entry holds personal data.
     stored = json.dumps(db.session.query(PaperImport).one().report, ensure_ascii=False)
@@ -173,8 +219,8 @@ def test_report_page_and_download_say_why_by_row_number_only(
     assert entry.target_type == "campaign" and entry.target_id == str(campaign.id)
     assert entry.details == {
         "paper_import": db.session.query(PaperImport).one().id,
-        "accepted": 3,
-        "duplicates": 3,
+        "accepted": 4,
+        "duplicates": 2,
         "rejected": 7,
     }
 
@@ -194,8 +240,9 @@ def test_import_page_shows_paper_and_online_apart_and_together(
 
     figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
     assert figures["Signed online"] == "2"
-    assert figures["Signed on paper"] == "3"
-    assert figures["Together"] == "5"
+    # Ahmad (row 2, with an email) waits for his confirmation.
+    assert figures["Signed on paper"] == "2"
+    assert figures["Together"] == "4"
     assert "حلب.csv" in html  # the import is listed, with its report
 
 
@@ -325,7 +372,10 @@ def test_cli_import_prints_the_summary_and_writes_the_report(
     )
 
     assert result.exit_code == 0, result.output
-    assert "accepted: 3, duplicates: 3, rejected: 7" in result.output
+    assert (
+        "accepted: 4 (waiting for confirmation by email: 2), duplicates: 2, rejected: 7"
+        in result.output
+    )
     assert "row 7: Rejected: The country is not a two-letter code such as SY or TR." in (
         result.output
     )
@@ -333,12 +383,20 @@ def test_cli_import_prints_the_summary_and_writes_the_report(
     assert read_csv(report.read_bytes())[0] == ["Row", "Outcome", "Reason"]
     db.session.rollback()
     assert len([s for s in signatures_of(campaign) if s.source is SignatureSource.paper]) == 3
-    assert campaign_count(campaign.id).signers == 4
+    assert campaign_count(campaign.id).signers == 3
     [entry] = audit_entries("paper_import")
-    assert entry.user_id is None and entry.details["accepted"] == 3
+    assert entry.user_id is None and entry.details["accepted"] == 4
 
+    # The same file again: the same report (it depends on the file only), and
+    # nobody is counted twice.
     again = app.test_cli_runner().invoke(args=["paper", "import", campaign.slug, str(source)])
-    assert "accepted: 0, duplicates: 6, rejected: 7" in again.output
+    assert (
+        "accepted: 4 (waiting for confirmation by email: 2), duplicates: 2, rejected: 7"
+        in again.output
+    )
+    db.session.rollback()
+    assert len([s for s in signatures_of(campaign) if s.source is SignatureSource.paper]) == 3
+    assert campaign_count(campaign.id).signers == 3
 
     missing = app.test_cli_runner().invoke(args=["paper", "import", "nope", str(source)])
     assert missing.exit_code != 0 and "no campaign" in missing.output

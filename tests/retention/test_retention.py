@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 
 import campaigns.retention.services as retention
+from campaigns.accounts.services import create_user
 from campaigns.counting.services import recount_signatures, update_signature_counts
 from campaigns.extensions import db
 from campaigns.models import (
@@ -29,11 +30,13 @@ from campaigns.models import (
     Invalidation,
     JobState,
     RegionCount,
+    Role,
     Signature,
     SignatureState,
     TrendingFlag,
 )
 from campaigns.models.types import utcnow
+from campaigns.moderation.invalidation import audited_preview, create_invalidation
 from campaigns.outbox import relay_outbox
 from campaigns.updates.closing import close_due_campaigns
 from campaigns.updates.notices import notify_campaign_notices
@@ -183,16 +186,25 @@ def test_after_retention_nothing_leads_back_to_the_signer_and_the_figures_stay(
         campaign_id=campaign.id, kind="ip", key_hash=signature.ip_hash.hex(),
         window_start=utcnow(), count=12,
     ))
-    db.session.add(Invalidation(
-        campaign_id=campaign.id,
-        conditions={
-            "ip_hash": signature.ip_hash.hex(),
-            "email_domain_hash": signature.email_domain_hash.hex(),
-            "name_pattern": "Zaynab Haddad",
-            "country": "SY",
-        },
-        reason="burst", state=JobState.completed,
-    ))
+    conditions = {
+        "ip_hash": signature.ip_hash.hex(),
+        "email_domain_hash": signature.email_domain_hash.hex(),
+        "name_pattern": "Zaynab Haddad",
+        "country": "SY",
+    }
+    # An admin previewed, then ran it: the audit log holds both questions.
+    admin = create_user(
+        "admin@union.test", "Admin", "olive-trees-of-idlib-2026", Role.admin, campaign.organization
+    )
+    with app.test_request_context():
+        audited_preview(campaign.id, conditions, admin=True)
+        invalidation_id = create_invalidation(campaign.id, conditions, "burst", admin).id
+        db.session.commit()
+    db.session.execute(
+        update(Invalidation)
+        .where(Invalidation.id == invalidation_id)
+        .values(state=JobState.completed)
+    )
     db.session.commit()
     send_update(item.id)
     [news] = [m for m in sent_mail(app) if m["To"] == EMAIL and m["List-Unsubscribe"]]
@@ -201,7 +213,8 @@ def test_after_retention_nothing_leads_back_to_the_signer_and_the_figures_stay(
     # The test can fail: before erasure the traces are there.
     before = find_traces(texts, blobs)
     assert {("signatures", "region"), ("signatures", "fingerprint"),
-            ("trending_flags", "key_hash"), ("invalidations", "conditions")} <= before
+            ("trending_flags", "key_hash"), ("invalidations", "conditions"),
+            ("audit_log", "details")} <= before
     counted = figures(campaign.id)
     assert counted["campaign"] == [(4, 4, 0)]
     assert counted["region"] == [("SY", "SY-ID", 1, 1), ("SY", "other", 3, 3)]
@@ -230,6 +243,10 @@ def test_after_retention_nothing_leads_back_to_the_signer_and_the_figures_stay(
     assert invalidation.conditions == {
         "ip_hash": "", "email_domain_hash": "", "name_pattern": "", "country": "SY"
     }
+    previewed = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action == "invalidation_previewed")
+    ).scalar_one()
+    assert previewed.details["conditions"] == invalidation.conditions
     # The email log keeps its rows (which email went out, never to whom).
     assert db.session.execute(
         select(EmailLog.id).where(EmailLog.signature_id == signature.id)

@@ -492,7 +492,8 @@ STEPS: tuple[Step, ...] = (
         "organizer",
         lambda w, c: {
             "campaign": w.slug,
-            "email_domain": "nobody-signs-from-here.example",
+            # An organizer's condition (a domain is for admins): nobody signs from there.
+            "country": "AQ",
             "reason": "a test invalidation",
             "action": "run",
         },

@@ -50,7 +50,6 @@ from campaigns.models import (
     PaperImport,
     Role,
     Signature,
-    SignatureSource,
     SignatureState,
     User,
 )
@@ -956,6 +955,8 @@ class PaperCase:
     junk: str = ""
     position: int = 0
     raw: bytes | None = None
+    # Valid rows with an email: stored pending, confirmed by their owner.
+    emailed_rows: int = 0
 
 
 PAPER_COLUMNS = ("full_name", "email", "phone", "country", "region", "amount", "show_name",
@@ -1036,10 +1037,11 @@ def paper_cases(draw: st.DrawFn) -> PaperCase:
     columns = required + draw(st.lists(st.sampled_from(optional), unique=True))
     columns = list(draw(st.permutations(columns)))
     rows: list[list[Any]] = []
-    valid = duplicates = invalid = 0
+    valid = duplicates = invalid = emailed = 0
     for _ in range(draw(st.integers(1, 6))):
         row, fault = draw(paper_row(pledge, columns))
         if fault == "none":
+            emailed += 1 if "email" in columns and row["email"] else 0
             # An omitted column means "empty": make the row say so.
             if "show_name" not in columns:
                 row["show_name"] = ""
@@ -1075,6 +1077,7 @@ def paper_cases(draw: st.DrawFn) -> PaperCase:
         duplicate_rows=duplicates,
         invalid_rows=invalid,
         file_fault="none",
+        emailed_rows=emailed,
         bom=draw(st.booleans()),
         delimiter=draw(st.sampled_from((",", ",", ";", "\t"))),
         newline=draw(st.sampled_from(("\r\n", "\n"))),
@@ -1218,6 +1221,8 @@ def test_paper_import_stores_exactly_the_valid_rows_of_a_readable_file(
             expected = {"paper_imports": 1, "audit_log": 1}
             if case.valid_rows:
                 expected["signatures"] = case.valid_rows
+            if case.emailed_rows:
+                expected["outbox"] = case.emailed_rows  # their validation tasks
             assert delta == expected, (what, delta)
             with site.context():
                 made = db.session.execute(
@@ -1226,15 +1231,16 @@ def test_paper_import_stores_exactly_the_valid_rows_of_a_readable_file(
                 assert (made.accepted, made.duplicates, made.rejected) == (
                     case.valid_rows, case.duplicate_rows, case.invalid_rows
                 ), (what, made.report)
-                # The accepted rows are stored as signed in person: validated, on paper.
+                # On paper: without an email validated at once (signed in
+                # person), with one pending until its owner confirms.
                 stored = db.session.execute(
                     select(Signature.source, Signature.state)
                     .order_by(Signature.id.desc())
                     .limit(case.valid_rows)
                 ).all()
-                assert all(
-                    (source, state) == (SignatureSource.paper, SignatureState.validated)
-                    for source, state in stored
+                assert sorted((source.value, state.value) for source, state in stored) == sorted(
+                    [("paper", "pending")] * case.emailed_rows
+                    + [("paper", "validated")] * (case.valid_rows - case.emailed_rows)
                 ), what
             figures["rows accepted"] += case.valid_rows
             figures["rows rejected"] += case.invalid_rows
