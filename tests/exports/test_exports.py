@@ -48,7 +48,9 @@ def _sample(campaign: Campaign) -> None:
     signature = create_signature(campaign, state=SignatureState.validated, name="أحمد الحلبي",
                                  email="ahmad@example.net", region="عفرين", contact_ok=True)
     signature.personal_data = seal_personal_data(
-        PersonalData(name="أحمد الحلبي", email="ahmad@example.net", phone="+963944123456")
+        PersonalData(
+            name="أحمد الحلبي", email="ahmad@example.net", phone="+963944123456", region="عفرين"
+        )
     )
     signature.source = SignatureSource.paper
     db.session.commit()
