@@ -93,7 +93,7 @@ def _seal_region(row):
 
 def _unseal_region(row):
     if row.personal_data is None:
-        return {"region": ""}
+        return None  # the column is filled with "" first
     data = _open(row.personal_data)
     region = data.pop("region", "") or ""
     return {"personal_data": _seal(data), "region": region}
@@ -117,6 +117,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.add_column(sa.Column('region', sa.String(length=80), nullable=True))
+    op.execute("UPDATE signatures SET region = ''")
     _rewrite(_unseal_region)
     with op.batch_alter_table('signatures', schema=None) as batch_op:
         batch_op.alter_column('region', existing_type=sa.String(length=80), nullable=False)
