@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
 from campaigns.console import exports as console_exports
 from campaigns.exports.delivery import (

@@ -44,7 +44,8 @@ def test_two_unticked_choices_say_what_becomes_public_and_link_the_privacy_page(
     assert f"/{lang}/privacy" in links
     # And from the footer of every page.
     footer = page.find("footer")
-    assert footer is not None and f"/{lang}/privacy" in [a.attrs.get("href") for a in footer.find_all("a")]
+    assert footer is not None
+    assert f"/{lang}/privacy" in [a.attrs.get("href") for a in footer.find_all("a")]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from campaigns.models import CampaignKind, CampaignStatus, SignatureSource, SignatureState
+from campaigns.models import (
+    CURRENT_CONSENT,
+    CampaignKind,
+    CampaignStatus,
+    SignatureSource,
+    SignatureState,
+)
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_ip
 from campaigns.signing.personal import read_personal_data
@@ -79,7 +85,8 @@ def test_signing_stores_one_pending_encrypted_signature(client: FlaskClient) -> 
         "region": "عفرين",
     }
     blob = signature.personal_data or b""
-    for secret in ("رامي".encode(), b"Rami", b"Halabi", b"944123456", b"127.0.0.1", "عفرين".encode()):
+    secrets = ("رامي".encode(), b"Rami", b"Halabi", b"944123456", b"127.0.0.1", "عفرين".encode())
+    for secret in secrets:
         assert secret not in blob
     assert stored_outbox() == [("validate_signature", signature.id)]
 
