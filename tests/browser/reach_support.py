@@ -284,7 +284,9 @@ def fill_sign_form(page: Page, app: Flask, lang: str, signer: Signer) -> None:
     form.get_by_label(label("How many %(unit)s do you pledge?", unit=unit), exact=True).fill(
         str(signer.amount)
     )
-    form.get_by_label(label("Show my name publicly on the list of signers"), exact=True).check()
+    form.get_by_label(
+        label("Show my first name and city on this campaign's public list of signers"), exact=True
+    ).check()
     form.get_by_label(label("The union may contact me about this campaign"), exact=True).check()
 
 
