@@ -58,6 +58,8 @@ def from_environment() -> dict[str, Any]:
         ),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance / "mail")),
         "MAIL_ECHO": _bool("MAIL_ECHO", default=not os.environ.get("MAIL_SERVER")),
+        # Where the privacy page tells signers to ask for their data to be deleted.
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "privacy@zaytoun.localhost"),
         # Links in emails: the public origin of the site.
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "LANGUAGES": os.environ.get("LANGUAGES", "ar,ku,tr,en").split(","),

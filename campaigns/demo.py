@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from .extensions import db
-from .models import Campaign, Signature, SignatureSource, SignatureState
+from .models import CURRENT_CONSENT, Campaign, Signature, SignatureSource, SignatureState
 from .models.types import utcnow
 from .privacy.crypto import fingerprint, keyring
 from .signing.personal import PersonalData, seal_personal_data
@@ -66,13 +66,14 @@ def seed_demo_signatures(campaign: Campaign, count: int, seed: int = 2013) -> in
                 "source": SignatureSource.demo,
                 "fingerprint": fingerprint("demo", str(uuid.UUID(int=rng.getrandbits(128)))),
                 "personal_data": seal_personal_data(
-                    PersonalData(name=name, email=None, phone=None), ring
+                    PersonalData(name=name, email=None, phone=None, region=city), ring
                 ),
                 "country": country,
-                "region": city,
                 "region_code": match_region(country, city),
                 "amount": rng.choice((1, 1, 1, 2, 3, 5)) if campaign.is_pledge else None,
                 "show_name": rng.random() < 0.5,
+                "deliver_name": rng.random() < 0.4,
+                "consent_version": CURRENT_CONSENT,
                 "contact_ok": False,
                 "locale": rng.choice(("ar", "ar", "en")),
                 "created_at": when - timedelta(minutes=3),

@@ -82,13 +82,15 @@ def create_signature(
     now = created_at or utcnow()
     if checked is None:
         checked = state is not SignatureState.pending
+    region = fields.pop("region", "Aleppo")
     signature = Signature(
         campaign_id=campaign.id,
         state=state,
         fingerprint=email_fingerprint(email),
-        personal_data=seal_personal_data(PersonalData(name=name, email=email, phone=None)),
+        personal_data=seal_personal_data(
+            PersonalData(name=name, email=email, phone=None, region=region)
+        ),
         country=country,
-        region=fields.pop("region", "Aleppo"),
         amount=amount if amount is not None else (2 if campaign.is_pledge else None),
         locale=fields.pop("locale", "en"),
         ip_hash=hash_ip(ip) if ip else None,

@@ -98,10 +98,9 @@ def insert_pending_burst(slug: str, count: int, tag: str) -> Burst:
                 "source": SignatureSource.web,
                 "fingerprint": email_fingerprint(email),
                 "personal_data": seal_personal_data(
-                    PersonalData(name=f"Burst Signer {n}", email=email, phone=None)
+                    PersonalData(name=f"Burst Signer {n}", email=email, phone=None, region="Aleppo")
                 ),
                 "country": "SY",
-                "region": "Aleppo",
                 "region_code": "SY-HL",
                 "amount": None,
                 "show_name": False,
@@ -145,18 +144,22 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
     campaign = db.session.execute(select(Campaign).where(Campaign.slug == slug)).scalar_one()
     blobs = [
         seal_personal_data(
-            PersonalData(name=f"Signer{n} Bulk", email=f"bulk-{n}@zaytoun-bench.org", phone=None)
+            PersonalData(
+                name=f"Signer{n} Bulk",
+                email=f"bulk-{n}@zaytoun-bench.org",
+                phone=None,
+                region=PLACES[n % len(PLACES)][1],
+            )
         )
         for n in range(BLOB_POOL)
     ]
     countries = [c for c, _ in PLACES]
-    regions = [r for _, r in PLACES]
     codes = [match_region(c, r) for c, r in PLACES]
     db.session.execute(
         text(
             """
             INSERT INTO signatures (uuid, campaign_id, state, source, fingerprint,
-                personal_data, country, region, region_code, amount, show_name,
+                personal_data, country, region_code, amount, show_name,
                 contact_ok, locale, ip_hash, created_at, checked_at, validated_at, counted)
             SELECT CAST(CAST(:key_prefix AS text) || lpad(to_hex(g), 16, '0') AS uuid),
                 :cid, 'validated', 'web',
@@ -164,7 +167,6 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
                        'hex'),
                 (CAST(:blobs AS bytea[]))[1 + g % :nblobs],
                 (CAST(:countries AS text[]))[1 + g % :nplaces],
-                (CAST(:regions AS text[]))[1 + g % :nplaces],
                 (CAST(:codes AS text[]))[1 + g % :nplaces],
                 CASE WHEN CAST(:pledge AS boolean) THEN 1 + g % 5 END,
                 g % 4 = 0, g % 2 = 0, 'ar',
@@ -184,7 +186,6 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
             "blobs": blobs,
             "nblobs": len(blobs),
             "countries": countries,
-            "regions": regions,
             "codes": codes,
             "nplaces": len(PLACES),
             "pledge": campaign.is_pledge,

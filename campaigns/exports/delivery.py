@@ -1,8 +1,9 @@
 """The delivery document: the petition as handed to its addressee, a PDF made
 with WeasyPrint from ``templates/delivery/petition.html``.
 
-It holds the petition's text, the totals, the signers who agreed to be named
-(name and country), counts by country for everyone else, and a SHA-256 hash
+It holds the petition's text, the totals, the signers who agreed to have their
+full name printed in it (``deliver_name``: name and country), counts by country
+for everyone else, and a SHA-256 hash
 chain over the named list so that the list can be checked later:
 
     text   = the Arabic title, a line feed, the Arabic body (NFC, LF line ends, trimmed)
@@ -157,7 +158,7 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
                 Signature.id,
                 Signature.country,
                 Signature.amount,
-                Signature.show_name,
+                Signature.deliver_name,
                 Signature.personal_data,
             )
             .where(
@@ -174,8 +175,10 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
             delivery.units += units
             counts[row.country][0] += 1
             counts[row.country][1] += units
-            # Erased or unreadable personal data: counted, not named.
-            name = personal_data_of(row.personal_data)["name"] if row.show_name else ""
+            # Only a signer who agreed to this document is named in it (never
+            # one who only agreed to the public list); erased or unreadable
+            # personal data: counted, not named.
+            name = personal_data_of(row.personal_data)["name"] if row.deliver_name else ""
             if not name:
                 unnamed[row.country][0] += 1
                 unnamed[row.country][1] += units

@@ -19,20 +19,21 @@ BATCH = 2000
 # Machine names, the same as the paper import's columns where they overlap.
 HEADER: list[Cell] = [
     "created_at", "validated_at", "source", "full_name", "email", "phone",
-    "country", "region", "amount", "show_name", "contact_ok",
+    "country", "region", "amount", "show_name", "deliver_name", "contact_ok", "consent_version",
 ]
 
 
 def validated_count(campaign_id: int, *, named_only: bool = False) -> int:
     """How many validated signatures the export holds; with ``named_only``,
-    how many signers agreed to be named (the delivery document's list)."""
+    how many signers agreed to have their full name printed in the delivery
+    document (``deliver_name``)."""
     query = (
         select(func.count())
         .select_from(Signature)
         .where(Signature.campaign_id == campaign_id, Signature.state == SignatureState.validated)
     )
     if named_only:
-        query = query.where(Signature.show_name.is_(True))
+        query = query.where(Signature.deliver_name.is_(True))
     return int(db.session.execute(query).scalar_one())
 
 
@@ -44,7 +45,7 @@ def _time(value: datetime | None) -> str:
 def personal_data_of(blob: bytes | None, ring: Keyring | None = None) -> PersonalData:
     """A selected ``personal_data`` column opened; empty when erased (retention)
     or unreadable, so that the signature still counts."""
-    empty = PersonalData(name="", email=None, phone=None)
+    empty = PersonalData(name="", email=None, phone=None, region="")
     if blob is None:
         return empty
     try:
@@ -67,10 +68,11 @@ def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[lis
                 Signature.source,
                 Signature.personal_data,
                 Signature.country,
-                Signature.region,
                 Signature.amount,
                 Signature.show_name,
+                Signature.deliver_name,
                 Signature.contact_ok,
+                Signature.consent_version,
             )
             .where(
                 Signature.campaign_id == campaign_id,
@@ -96,10 +98,12 @@ def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[lis
                     person["email"],
                     person["phone"],
                     row.country,
-                    row.region,
+                    person["region"],
                     row.amount,
                     "yes" if row.show_name else "no",
+                    "yes" if row.deliver_name else "no",
                     "yes" if row.contact_ok else "no",
+                    row.consent_version,
                 ]
             )
         yield out

@@ -27,7 +27,10 @@ from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .signature import (
     CONFIRMABLE,
+    CONSENT_NAME_CITY_DELIVERY,
+    CONSENT_NAME_ONLY,
     COUNTED,
+    CURRENT_CONSENT,
     PERSONAL_DATA_PURPOSE,
     Signature,
     SignatureSource,
@@ -37,7 +40,10 @@ from .signature import (
 __all__ = [
     "ACTIVE_JOBS",
     "CONFIRMABLE",
+    "CONSENT_NAME_CITY_DELIVERY",
+    "CONSENT_NAME_ONLY",
     "COUNTED",
+    "CURRENT_CONSENT",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
     "VISIBLE",

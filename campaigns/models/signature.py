@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Uuid,
     text,
@@ -54,11 +55,20 @@ class SignatureSource(enum.Enum):
 # What the encrypted blob is bound to: it cannot be replayed into another column.
 PERSONAL_DATA_PURPOSE = b"signature.personal_data"
 
+# What the signer was asked, so that each signature keeps only what its words covered:
+# 1: "Show my name publicly on the list of signers" (before 2026-12): the first
+#    name on the public list, never the city, never the delivery document;
+# 2: two choices, "first name and city on the public list" (``show_name``) and
+#    "full name in the delivered petition" (``deliver_name``).
+CONSENT_NAME_ONLY = 1
+CONSENT_NAME_CITY_DELIVERY = 2
+CURRENT_CONSENT = CONSENT_NAME_CITY_DELIVERY
+
 
 class Signature(db.Model):  # type: ignore[name-defined,misc]
     """One person's signature (or pledge) on one campaign.
 
-    Personal data (name, email, phone) lives only in ``personal_data``,
+    Personal data (name, email, phone, typed region) lives only in ``personal_data``,
     encrypted. ``fingerprint`` is a keyed hash of the canonical email that
     makes one person one signature per campaign, enforced by a unique index.
     """
@@ -68,6 +78,7 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(enum_check("state", SignatureState), name="state"),
         CheckConstraint(enum_check("source", SignatureSource), name="source"),
         CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
+        CheckConstraint("consent_version IN (1, 2)", name="consent_version"),
         Index("uq_signatures_campaign_fingerprint", "campaign_id", "fingerprint", unique=True),
         Index("ix_signatures_rate", "campaign_id", "ip_hash", "created_at"),
         # Recent signatures of a campaign: trending detection, moderation.
@@ -108,11 +119,15 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     personal_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     country: Mapped[str] = mapped_column(String(2))
-    region: Mapped[str] = mapped_column(String(80), default="")
-    # ISO 3166-2 code matched from ``region`` where breakdowns exist (Syria, Turkey).
+    # ISO 3166-2 code matched from the typed region (sealed in ``personal_data``)
+    # where breakdowns exist (Syria, Turkey).
     region_code: Mapped[str | None] = mapped_column(String(8))
     amount: Mapped[int | None] = mapped_column(Integer)
+    # First name (and, from consent version 2, city) on the public list of signers.
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Full name printed in the petition delivered to its addressee.
+    deliver_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_version: Mapped[int] = mapped_column(SmallInteger, default=CURRENT_CONSENT)
     contact_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(8))
     ip_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))

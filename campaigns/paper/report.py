@@ -32,6 +32,7 @@ REASONS = {
     "amount_invalid": _l("The amount pledged is not a whole number."),
     "amount_range": _l("The amount pledged must be from 1 to %(cap)s."),
     "show_name_invalid": _l("show_name must be yes or no."),
+    "deliver_name_invalid": _l("deliver_name must be yes or no."),
     "contact_ok_invalid": _l("contact_ok must be yes or no."),
     # Duplicates ("signed" is in the reports of imports made before rows were
     # confirmed by email; no import says it now: it told who had signed.)
@@ -73,7 +74,14 @@ COLUMN_HELP = {
     "country": _l("Country where the person lives, as a two-letter code such as SY, TR or DE."),
     "region": _l("City or region (required, at most 80 characters)."),
     "amount": _l("How many the person pledges (pledges only: a whole number up to the cap)."),
-    "show_name": _l("yes if the person agreed to be named on the list of signers; otherwise no."),
+    "show_name": _l(
+        "yes if the person agreed to show their first name and city on this campaign's public "
+        "list of signers; otherwise no."
+    ),
+    "deliver_name": _l(
+        "yes if the person agreed to have their full name printed in the petition delivered to "
+        "the people the campaign is addressed to; otherwise no or empty (optional column)."
+    ),
     "contact_ok": _l("yes if the union may contact the person about this campaign; otherwise no."),
 }
 
@@ -124,6 +132,7 @@ def template_csv(campaign: Campaign) -> str:
         "عفرين، حلب",
         "3" if campaign.is_pledge else "",
         "نعم",
+        "لا",
         "لا",
     ]
     return BOM + csv_text([list(COLUMNS), example])

@@ -21,7 +21,8 @@ from ..signing.normalize import (
 )
 
 COLUMNS = (
-    "full_name", "email", "phone", "country", "region", "amount", "show_name", "contact_ok",
+    "full_name", "email", "phone", "country", "region", "amount", "show_name", "deliver_name",
+    "contact_ok",
 )
 REQUIRED_COLUMNS = ("full_name", "country", "region")
 MAX_BYTES = 5 * 1024 * 1024
@@ -66,6 +67,7 @@ class PaperRow:
     region: str
     amount: int | None
     show_name: bool
+    deliver_name: bool
     contact_ok: bool
 
 
@@ -210,6 +212,11 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
     show_name = _yes_no(_cell(raw, "show_name"))
     if show_name is None:
         reasons.append("show_name_invalid")
+    # Optional column (files made before it existed): absent or blank is "no",
+    # so nobody is printed in the delivered petition without a yes.
+    deliver_name = _yes_no(_cell(raw, "deliver_name"))
+    if deliver_name is None:
+        reasons.append("deliver_name_invalid")
     contact_ok = _yes_no(_cell(raw, "contact_ok"))
     if contact_ok is None:
         reasons.append("contact_ok_invalid")
@@ -226,5 +233,6 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
         region=region,
         amount=amount,
         show_name=bool(show_name),
+        deliver_name=bool(deliver_name),
         contact_ok=bool(contact_ok),
     )

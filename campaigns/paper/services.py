@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
 from ..models import (
+    CURRENT_CONSENT,
     Campaign,
     CampaignStatus,
     PaperImport,
@@ -55,13 +56,15 @@ def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> 
         "source": SignatureSource.paper,
         "fingerprint": digest,
         "personal_data": seal_personal_data(
-            PersonalData(name=row.name, email=row.email, phone=row.phone), ring
+            PersonalData(name=row.name, email=row.email, phone=row.phone, region=row.region),
+            ring,
         ),
         "country": row.country,
-        "region": row.region,
         "region_code": match_region(row.country, row.region),
         "amount": row.amount if campaign.is_pledge else None,
         "show_name": row.show_name,
+        "deliver_name": row.deliver_name,
+        "consent_version": CURRENT_CONSENT,
         "contact_ok": row.contact_ok,
         "locale": DEFAULT_LANGUAGE,
         "ip_hash": None,

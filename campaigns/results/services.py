@@ -12,7 +12,12 @@ from ..cache import cached_json
 from ..counting.disclosure import as_rows
 from ..counting.services import campaign_count, published_breakdowns, published_days
 from ..extensions import db
-from ..models import Campaign, Signature, SignatureState
+from ..models import (
+    CONSENT_NAME_CITY_DELIVERY,
+    Campaign,
+    Signature,
+    SignatureState,
+)
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
 from ..signing.personal import read_personal_data
@@ -49,7 +54,9 @@ def daily_series(campaign_id: int, goal: int | None) -> tuple[Series, Series]:
 
 
 def latest_public_signers(campaign_id: int) -> list[dict[str, str]]:
-    """The newest validated signers who chose to be shown: first name and city only."""
+    """The newest validated signers who chose to be shown: first name, and the
+    city only where they agreed to the wording that names it (consent version 2);
+    those who ticked the older "name on the list" show their first name alone."""
     signatures = db.session.execute(
         select(Signature)
         .where(
@@ -65,12 +72,13 @@ def latest_public_signers(campaign_id: int) -> list[dict[str, str]]:
     people = []
     for signature in signatures:
         try:
-            name = read_personal_data(signature)["name"]
+            person = read_personal_data(signature)
         except (LookupError, DecryptionError):
             continue
-        first = name.split(" ", 1)[0] if name else ""
+        first = person["name"].split(" ", 1)[0] if person["name"] else ""
+        city = person["region"] if signature.consent_version >= CONSENT_NAME_CITY_DELIVERY else ""
         if first:
-            people.append({"first_name": first, "city": signature.region})
+            people.append({"first_name": first, "city": city})
     return people
 
 

@@ -2,8 +2,8 @@
 ``RETENTION_DAYS`` (default 180) days after the campaign closes.
 
 Erasing a signature clears everything that could lead back to the person —
-the encrypted name/email/phone, the email fingerprint, the client-address and
-email-domain hashes, the typed city or region — and gives it a fresh UUID, so
+the encrypted name/email/phone/typed city or region, the email fingerprint,
+the client-address and email-domain hashes, the consents — and gives it a fresh UUID, so
 that links in old emails (confirm, unsubscribe) lead nowhere. What the
 aggregates are made of stays: state, counted flag, country, region code,
 amount, dates. The count tables are not touched: the figures stay exactly as
@@ -124,8 +124,8 @@ def _erase_batch(signature_ids: list[int]) -> None:
                 "fingerprint": None,
                 "ip_hash": None,
                 "email_domain_hash": None,
-                "region": "",
                 "show_name": False,
+                "deliver_name": False,
                 "contact_ok": False,
                 "erased_at": now,
             }

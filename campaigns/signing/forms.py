@@ -59,7 +59,18 @@ class SignForm(Form):
         ],
     )
     amount = StringField(_l("How many do you pledge?"))  # labelled per campaign below
-    show_name = BooleanField(_l("Show my name publicly on the list of signers"))
+    # Each choice says what becomes public and where (consent version 2, see
+    # models.signature); both start unticked.
+    show_name = BooleanField(
+        _l("Show my first name and city on this campaign's public list of signers")
+    )
+    # Campaigns have no addressee field yet: the label names them generically.
+    deliver_name = BooleanField(
+        _l(
+            "Print my full name in the petition we deliver to the people this campaign is "
+            "addressed to"
+        )
+    )
     contact_ok = BooleanField(_l("The union may contact me about this campaign"))
     # Honeypot: hidden from people by CSS; bots fill it in.
     website = StringField(_l("Leave this field empty"))

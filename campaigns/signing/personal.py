@@ -12,11 +12,19 @@ class PersonalData(TypedDict):
     name: str
     email: str | None
     phone: str | None
+    # The typed city or region: in a small town it can point at one person, so
+    # it is sealed with the rest (only the matched ``region_code`` stays in clear).
+    region: str
 
 
 def seal_personal_data(data: PersonalData, ring: Keyring | None = None) -> bytes:
     return encrypt_json(
-        {"name": data["name"], "email": data["email"], "phone": data["phone"]},
+        {
+            "name": data["name"],
+            "email": data["email"],
+            "phone": data["phone"],
+            "region": data["region"],
+        },
         PERSONAL_DATA_PURPOSE,
         ring,
     )
@@ -32,4 +40,9 @@ def open_personal_data(blob: bytes, ring: Keyring | None = None) -> PersonalData
     """A ``personal_data`` column as selected (exports read a million of them:
     no ORM object each)."""
     data = decrypt_json(blob, PERSONAL_DATA_PURPOSE, ring)
-    return PersonalData(name=data["name"] or "", email=data.get("email"), phone=data.get("phone"))
+    return PersonalData(
+        name=data["name"] or "",
+        email=data.get("email"),
+        phone=data.get("phone"),
+        region=data.get("region") or "",
+    )

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql
 from ..extensions import db, execute_alone
 from ..models import (
     CONFIRMABLE,
+    CURRENT_CONSENT,
     Campaign,
     OutboxMessage,
     Signature,
@@ -63,6 +64,7 @@ class SignatureInput:
     phone: str = ""
     amount: int | None = None
     show_name: bool = False
+    deliver_name: bool = False
     contact_ok: bool = False
 
 
@@ -88,6 +90,7 @@ def sign_campaign(
         name=clean_text(data.full_name),
         email=address,
         phone=canonical_phone(data.phone, data.country) if data.phone else None,
+        region=clean_text(data.region),
     )
     canonical = canonical_of_display(address)
     digest = fingerprint("email", canonical, ring=ring)
@@ -99,10 +102,11 @@ def sign_campaign(
         "fingerprint": digest,
         "personal_data": seal_personal_data(personal, ring),
         "country": data.country,
-        "region": clean_text(data.region),
         "region_code": match_region(data.country, data.region),
         "amount": data.amount if campaign.is_pledge else None,
         "show_name": data.show_name,
+        "deliver_name": data.deliver_name,
+        "consent_version": CURRENT_CONSENT,
         "contact_ok": data.contact_ok,
         "locale": locale,
         "ip_hash": hash_ip(client_ip, ring) if client_ip else None,
@@ -159,8 +163,8 @@ def _pg_sign_statement() -> Insert:
     table = Signature.__table__
     columns = [
         "uuid", "campaign_id", "state", "source", "fingerprint", "personal_data", "country",
-        "region", "region_code", "amount", "show_name", "contact_ok", "locale", "ip_hash",
-        "email_domain_hash", "created_at", "counted",
+        "region_code", "amount", "show_name", "deliver_name", "consent_version", "contact_ok",
+        "locale", "ip_hash", "email_domain_hash", "created_at", "counted",
     ]  # fmt: skip
     signature = (
         postgresql.insert(table)

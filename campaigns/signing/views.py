@@ -80,6 +80,7 @@ def sign(slug: str) -> ResponseReturnValue:
         region=form.region.data,
         amount=form.parsed_amount,
         show_name=bool(form.show_name.data),
+        deliver_name=bool(form.deliver_name.data),
         contact_ok=bool(form.contact_ok.data),
     )
     try:

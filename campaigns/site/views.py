@@ -26,6 +26,7 @@ from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import best_language, current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, CampaignStatus
+from ..retention.services import retention_days
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,17 @@ def home() -> ResponseReturnValue:
     lang = current_language()
     items = [(c, c.text(lang), campaign_count(c.id)) for c in campaigns]
     return render_template("site/home.html", items=items)
+
+
+@bp.get("/<lang>/privacy")
+def privacy() -> ResponseReturnValue:
+    """What is kept about a signer, who sees it, what becomes public, when it
+    is erased: read from the configuration the app runs with, not written twice."""
+    return render_template(
+        "site/privacy.html",
+        retention_days=retention_days(),
+        contact=current_app.config["PRIVACY_CONTACT"],
+    )
 
 
 def _error_page(status: int, kind: str) -> ResponseReturnValue:

@@ -38,7 +38,7 @@ PHONE: dict[str, Any] = {
 }
 AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe-4.14.1.min.js").read_text(encoding="utf-8")
 # Everything the app shows a visitor, by name (the embed is what partners frame).
-PAGE_NAMES = ("home", "campaign", "thanks", "confirm", "results", "embed")
+PAGE_NAMES = ("home", "campaign", "thanks", "confirm", "results", "embed", "privacy")
 
 
 def translate(app: Flask, lang: str, message: str, **params: Any) -> str:
@@ -81,6 +81,7 @@ def page_paths(server: LiveServer, lang: str) -> dict[str, str]:
         "confirm": f"/{lang}/confirm/{confirm_token(server)}",
         "results": f"/{lang}/campaigns/{SLUG}/results",
         "embed": f"/embed/{SLUG}?lang={lang}",
+        "privacy": f"/{lang}/privacy",
     }
 
 
@@ -283,7 +284,9 @@ def fill_sign_form(page: Page, app: Flask, lang: str, signer: Signer) -> None:
     form.get_by_label(label("How many %(unit)s do you pledge?", unit=unit), exact=True).fill(
         str(signer.amount)
     )
-    form.get_by_label(label("Show my name publicly on the list of signers"), exact=True).check()
+    form.get_by_label(
+        label("Show my first name and city on this campaign's public list of signers"), exact=True
+    ).check()
     form.get_by_label(label("The union may contact me about this campaign"), exact=True).check()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
 from campaigns.console import exports as console_exports
 from campaigns.exports.delivery import (
@@ -39,14 +40,21 @@ def _campaign() -> Campaign:
     db.session.commit()
     for i, (name, country) in enumerate(NAMED):
         create_signature(campaign, state=SignatureState.validated, name=name, country=country,
-                         show_name=True)
+                         show_name=i != 1, deliver_name=True)
         if i == 0:  # the others sign without their name, in between
             for j in range(6):
                 create_signature(campaign, state=SignatureState.validated,
                                  name=f"Hidden Person {j}", country="SY")
-    create_signature(campaign, state=SignatureState.pending, name="Pending Named", show_name=True)
+            # On the public list only: not in the delivered petition.
+            create_signature(campaign, state=SignatureState.validated, name="Listed Only",
+                             country="SY", show_name=True)
+            # Agreed to the old "name on the list" wording, which never spoke of delivery.
+            create_signature(campaign, state=SignatureState.validated, name="Old Wording",
+                             country="SY", show_name=True, consent_version=1)
+    create_signature(campaign, state=SignatureState.pending, name="Pending Named",
+                     show_name=True, deliver_name=True)
     erased = create_signature(campaign, state=SignatureState.validated, name="Erased Named",
-                              show_name=True, country="TR")
+                              show_name=True, deliver_name=True, country="TR")
     erased.personal_data = None
     db.session.commit()
     return campaign
@@ -114,7 +122,7 @@ def test_organizers_get_the_delivery_document_with_a_verifiable_chain(
     assert "\r" not in start_text
     assert verify_chain(campaign.slug, start_text, _expected_lines()) == final
     assert entry.details == {
-        "signers": 10, "named": 3, "final_hash": final, "lang": "ar",
+        "signers": 12, "named": 3, "final_hash": final, "lang": "ar",
     }
     altered = [*_expected_lines()[:2], canonical_line(3, "Zozan Mustafá", "DE")]
     assert verify_chain(campaign.slug, start_text, altered) != final
@@ -157,12 +165,20 @@ def test_counts_by_country_name_no_one_who_did_not_agree(app: Flask) -> None:
 
     delivery = collect_delivery(campaign)
 
-    assert (delivery.signers, len(delivery.named), delivery.unnamed) == (10, 3, 7)
-    # Six hidden in Syria and the erased one in Turkey: "other: 1" would name
-    # him, and Syria's 6 beside the 7 unnamed would too. No country is shown;
-    # the document gives the totals as one row.
+    assert (delivery.signers, len(delivery.named), delivery.unnamed) == (12, 3, 9)
+    # Only those who agreed to the delivered petition, whatever they chose for the list.
+    assert [(s.name, s.country) for s in delivery.named] == NAMED
+    # Eight unnamed in Syria (six hidden, one listed only, one under the old
+    # wording) and the erased one in Turkey: "other: 1" would name him, and
+    # Syria's 8 beside the 9 unnamed would too. No country is shown; the
+    # document gives the totals as one row.
     assert delivery.by_country == []
     assert delivery.unnamed_by_country == []
+    with force_locale("en"):
+        delivery.lang = "en"
+        html = delivery_html(delivery)
+    assert "Listed Only" not in html and "Old Wording" not in html
+    assert "and 9 more who signed without their names printed" in html
 
 
 def test_no_unnamed_count_can_be_derived_from_the_names(app: Flask) -> None:
@@ -173,14 +189,14 @@ def test_no_unnamed_count_can_be_derived_from_the_names(app: Flask) -> None:
 
     delivery = collect_delivery(campaign)
 
-    # Unnamed: Syria 6, Germany 5, Turkey 1; Germany, the smallest, joins Turkey.
+    # Unnamed: Syria 8, Germany 5, Turkey 1; Germany, the smallest, joins Turkey.
     assert delivery.unnamed_by_country == [
-        {"country": "SY", "signers": 6, "total": 6},
+        {"country": "SY", "signers": 8, "total": 8},
         {"country": "other", "signers": 6, "total": 6},
     ]
-    # Syria's 7 less its one name, and "other" less its two names: both 6.
+    # Syria's 9 less its one name, and "other" less its two names: 8 and 6.
     assert delivery.by_country == [
-        {"country": "SY", "signers": 7, "total": 7},
+        {"country": "SY", "signers": 9, "total": 9},
         {"country": "other", "signers": 8, "total": 8},
     ]
 

@@ -48,7 +48,9 @@ def _sample(campaign: Campaign) -> None:
     signature = create_signature(campaign, state=SignatureState.validated, name="أحمد الحلبي",
                                  email="ahmad@example.net", region="عفرين", contact_ok=True)
     signature.personal_data = seal_personal_data(
-        PersonalData(name="أحمد الحلبي", email="ahmad@example.net", phone="+963944123456")
+        PersonalData(
+            name="أحمد الحلبي", email="ahmad@example.net", phone="+963944123456", region="عفرين"
+        )
     )
     signature.source = SignatureSource.paper
     db.session.commit()
@@ -73,15 +75,15 @@ def test_admins_download_validated_signatures_streamed_and_safe(
     rows = read_csv(response.data)
     assert rows[0] == [
         "created_at", "validated_at", "source", "full_name", "email", "phone",
-        "country", "region", "amount", "show_name", "contact_ok",
+        "country", "region", "amount", "show_name", "deliver_name", "contact_ok", "consent_version",
     ]
     assert len(rows) == 3  # only the validated signatures
     formula, ahmad = rows[1], rows[2]
     assert formula[3] == "'" + HYPERLINK
-    assert formula[2:4] == ["web", "'" + HYPERLINK] and formula[9:] == ["yes", "no"]
+    assert formula[2:4] == ["web", "'" + HYPERLINK] and formula[9:] == ["yes", "no", "no", "2"]
     assert ahmad[2:] == [
         "paper", "أحمد الحلبي", "ahmad@example.net", "'+963944123456", "SY", "عفرين", "",
-        "no", "yes",
+        "no", "no", "yes", "2",
     ]
     assert formula[0].endswith("Z") and formula[1].endswith("Z")
 

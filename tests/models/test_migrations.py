@@ -232,3 +232,94 @@ def test_running_migrations_leaves_the_app_logs_on(
         validate_signatures([signature.id])
 
     assert f"signature {signature.id} marked fraudulent" in caplog.text
+
+
+# --- 0005: the typed region moves into the encrypted blob ----------------------
+
+
+def _old_signatures_table() -> sa.Table:
+    """``signatures`` as revision 0003 left it: today's columns but the new
+    consents, plus the clear ``region``."""
+    from campaigns.models import Signature
+
+    columns = [
+        sa.Column(c.name, c.type)
+        for c in Signature.__table__.columns
+        if c.name not in {"deliver_name", "consent_version"}
+    ]
+    return sa.Table("signatures", sa.MetaData(), *columns, sa.Column("region", sa.String(80)))
+
+
+def _old_row(campaign_id: int, n: int, region: str, blob: bytes | None) -> dict[str, Any]:
+    from campaigns.models.types import utcnow
+
+    return {
+        "uuid": uuid.uuid4(),
+        "campaign_id": campaign_id,
+        "state": "validated",
+        "source": "web",
+        "fingerprint": bytes([n]) * 32,
+        "personal_data": blob,
+        "country": "SY",
+        "region": region,
+        "region_code": "SY-HL",
+        "show_name": True,
+        "contact_ok": False,
+        "locale": "ar",
+        "created_at": utcnow(),
+        "counted": False,
+    }
+
+
+def test_0005_seals_each_region_and_the_downgrade_brings_it_back(fresh_app: Flask) -> None:
+    from campaigns.models import PERSONAL_DATA_PURPOSE
+    from campaigns.privacy.crypto import decrypt_json, encrypt_json
+
+    upgrade(revision="0003")
+    campaign = create_campaign(slug="before-0005")
+    old = _old_signatures_table()
+    people = [("رنا الحلبي", "عفرين"), ("Azad Xelîl", "Qamişlo"), ("Ahmad", "")]
+    blobs = [
+        encrypt_json({"name": name, "email": f"p{n}@example.org", "phone": None},
+                     PERSONAL_DATA_PURPOSE)
+        for n, (name, _region) in enumerate(people)
+    ]
+    rows = [_old_row(campaign.id, n, region, blobs[n]) for n, (_, region) in enumerate(people)]
+    rows.append(_old_row(campaign.id, 9, "", None))  # erased by retention
+    db.session.execute(sa.insert(old), rows)
+    db.session.commit()
+    db.session.remove()
+
+    upgrade(revision="0005")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("signatures")}
+    assert "region" not in columns
+    found = db.session.execute(
+        sa.text(
+            "SELECT personal_data, deliver_name, consent_version, show_name FROM signatures"
+            " ORDER BY id"
+        )
+    ).all()
+    opened = [
+        decrypt_json(bytes(row.personal_data), PERSONAL_DATA_PURPOSE) if row.personal_data else None
+        for row in found
+    ]
+    assert [(d["name"], d["region"]) if d else None for d in opened] == [*people, None]
+    assert opened[0] is not None and opened[0]["email"] == "p0@example.org"
+    # Old rows keep only what their wording covered.
+    assert {(bool(r.deliver_name), r.consent_version, bool(r.show_name)) for r in found} == {
+        (False, 1, True)
+    }
+    # The database refuses a consent version nobody was asked.
+    with pytest.raises(IntegrityError):
+        db.session.execute(sa.text("UPDATE signatures SET consent_version = 7"))
+    db.session.rollback()
+    db.session.remove()
+
+    downgrade(revision="0003")
+    back = db.session.execute(
+        sa.text("SELECT personal_data, region FROM signatures ORDER BY id")
+    ).all()
+    assert [r.region for r in back] == [region for _, region in people] + [""]
+    for row in back[:3]:
+        assert "region" not in decrypt_json(bytes(row.personal_data), PERSONAL_DATA_PURPOSE)
+    db.session.remove()

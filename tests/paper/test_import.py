@@ -43,7 +43,9 @@ from .support import (
     stranger,
 )
 
+# The columns before deliver_name existed: such files still import (nobody delivered).
 HEADER = ["full_name", "email", "phone", "country", "region", "amount", "show_name", "contact_ok"]
+TEMPLATE_HEADER = [*HEADER[:7], "deliver_name", "contact_ok"]
 ONLINE_EMAIL = "layla.online@example.net"
 HYPERLINK = '=HYPERLINK("http://evil.test","click")'
 
@@ -134,11 +136,13 @@ def test_import_checks_dedupes_and_stores_each_row(app: Flask, client: FlaskClie
         assert signed_in_person.validated_at and signed_in_person.checked_at
     assert read_personal_data(ahmad) == {
         "name": "أحمد محمد الحلبي", "email": "Ahmad.Halabi@example.net", "phone": "+963944123456",
+        "region": "عفرين، حلب",
     }
-    assert (ahmad.country, ahmad.region, ahmad.region_code) == ("SY", "عفرين، حلب", "SY-HL")
-    assert (ahmad.show_name, ahmad.contact_ok) == (True, False)
+    assert (ahmad.country, ahmad.region_code) == ("SY", "SY-HL")
+    assert (ahmad.show_name, ahmad.deliver_name, ahmad.contact_ok) == (True, False, False)
+    assert ahmad.consent_version == 2
     assert read_personal_data(fatima) == {
-        "name": "فاطمة العلي", "email": None, "phone": "+905321234567",
+        "name": "فاطمة العلي", "email": None, "phone": "+905321234567", "region": "غازي عنتاب",
     }
     assert (fatima.country, fatima.region_code, fatima.contact_ok) == ("TR", "TR-27", True)
     assert read_personal_data(formula)["name"] == HYPERLINK
@@ -279,7 +283,7 @@ def test_template_has_the_columns_and_its_example_row_is_refused(
 
     assert template.status_code == 200
     rows = read_csv(template.data)
-    assert rows[0] == HEADER
+    assert rows[0] == TEMPLATE_HEADER
     assert len(rows) == 2 and "أحمد" in rows[1][0]
     location = _upload(client, campaign, template.data).headers["Location"]
     report = read_csv(client.get(location + "/report.csv", headers={"Accept-Language": "en"}).data)
@@ -441,3 +445,28 @@ def test_upload_is_protected_against_csrf_with_its_larger_limit(
         )
         assert accepted.status_code == 303
         assert len(signatures_of(campaign)) == 3000
+
+
+def test_deliver_name_is_read_as_given_and_refused_when_unclear(
+    app: Flask, client: FlaskClient
+) -> None:
+    campaign = create_campaign()
+    logged_in(client, Role.organizer, campaign)
+    rows = [
+        TEMPLATE_HEADER,
+        ["Rojda Xelîl", "rojda@example.net", "", "SY", "Qamişlo", "", "no", "erê", "no"],
+        ["Azad Osman", "azad@example.net", "", "SY", "Kobanî", "", "yes", "", "no"],
+        ["Sami Haddad", "sami@example.net", "", "SY", "Azaz", "", "yes", "perhaps", "no"],
+    ]
+    location = _upload(client, campaign, csv_bytes(rows)).headers["Location"]
+    report = read_csv(client.get(location + "/report.csv", headers={"Accept-Language": "en"}).data)
+    assert report[1:] == [
+        ["2", "Accepted", ""],
+        ["3", "Accepted", ""],
+        ["4", "Rejected", "deliver_name must be yes or no."],
+    ]
+    stored = {read_personal_data(s)["name"]: s for s in signatures_of(campaign)}
+    assert set(stored) == {"Rojda Xelîl", "Azad Osman"}
+    assert (stored["Rojda Xelîl"].show_name, stored["Rojda Xelîl"].deliver_name) == (False, True)
+    assert (stored["Azad Osman"].show_name, stored["Azad Osman"].deliver_name) == (True, False)
+    assert read_personal_data(stored["Azad Osman"])["region"] == "Kobanî"

@@ -44,7 +44,12 @@ PLACES = [
 def add_signatures(campaign: Campaign, n: int) -> None:
     """``n`` validated signatures in one multi-row INSERT, spread over places
     and the last four weeks; every tenth signer shows their name."""
-    blob = seal_personal_data(PersonalData(name="Bulk Signer", email=None, phone=None))
+    blobs = {
+        region: seal_personal_data(
+            PersonalData(name="Bulk Signer", email=None, phone=None, region=region)
+        )
+        for _country, _code, region in PLACES
+    }
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for i in range(n):
@@ -57,9 +62,8 @@ def add_signatures(campaign: Campaign, n: int) -> None:
                 "state": SignatureState.validated,
                 "source": SignatureSource.web,
                 "fingerprint": os.urandom(32),
-                "personal_data": blob,
+                "personal_data": blobs[region],
                 "country": country,
-                "region": region,
                 "region_code": code,
                 "show_name": i % 10 == 0,
                 "contact_ok": False,

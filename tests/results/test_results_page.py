@@ -699,3 +699,38 @@ def test_compact_embed_hides_the_summary(client: FlaskClient, sample: Sample, la
     # The figures stay.
     live = compact.find("strong", **{"data-live-count": ""})
     assert live is not None and live.text == number(SIGNERS, lang)
+
+
+def test_the_public_list_shows_only_what_each_wording_covered(
+    client: FlaskClient, app: Flask
+) -> None:
+    """The new wording ("first name and city") shows both; the old one ("my
+    name on the list") shows the first name only; no tick, nothing; agreeing
+    only to the delivered petition puts nobody on the public list."""
+    campaign = create_campaign()
+    people = [
+        ("Rojda Xelîl", "Qamişlo", {"show_name": True}),
+        ("Azad Osman", "Kobanî", {"show_name": True, "consent_version": 1}),
+        ("Hevin Mustafa", "Afrin", {"show_name": False}),
+        ("Karwan Haddad", "Azaz", {"show_name": False, "deliver_name": True}),
+    ]
+    for n, (name, city, consent) in enumerate(people):
+        create_signature(
+            campaign,
+            state=SignatureState.validated,
+            name=name,
+            region=city,
+            created_at=days_ago(4 - n),
+            **consent,
+        )
+    count_now()
+    _, page = get_page(client, results_url("en", campaign.slug))
+    shown = [
+        [b.text for b in li.find_all("bdi")]
+        for li in page.find_all("li")
+        if li.ancestor("ul", "latest")
+    ]
+    assert shown == [["Azad"], ["Rojda", "Qamişlo"]]
+    html = page.text
+    for hidden in ("Kobanî", "Hevin", "Afrin", "Karwan", "Azaz", "Xelîl", "Osman"):
+        assert hidden not in html

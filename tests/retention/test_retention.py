@@ -38,6 +38,7 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.moderation.invalidation import audited_preview, create_invalidation
 from campaigns.outbox import relay_outbox
+from campaigns.signing.personal import read_personal_data
 from campaigns.updates.closing import close_due_campaigns
 from campaigns.updates.notices import notify_campaign_notices
 from campaigns.updates.services import send_update, start_sending
@@ -212,9 +213,12 @@ def test_after_retention_nothing_leads_back_to_the_signer_and_the_figures_stay(
 
     # The test can fail: before erasure the traces are there.
     before = find_traces(texts, blobs)
-    assert {("signatures", "region"), ("signatures", "fingerprint"),
+    assert {("signatures", "fingerprint"), ("signatures", "personal_data"),
             ("trending_flags", "key_hash"), ("invalidations", "conditions"),
             ("audit_log", "details")} <= before
+    # The typed region is sealed in the blob: no column holds it in clear.
+    assert find_traces([REGION, "Kafranbel"], []) == set()
+    assert read_personal_data(signature)["region"] == REGION
     counted = figures(campaign.id)
     assert counted["campaign"] == [(4, 4, 0)]
     assert counted["region"] == [("SY", "SY-ID", 1, 1), ("SY", "other", 3, 3)]
@@ -236,7 +240,8 @@ def test_after_retention_nothing_leads_back_to_the_signer_and_the_figures_stay(
     assert (erased.personal_data, erased.fingerprint, erased.ip_hash, erased.email_domain_hash) == (
         None, None, None, None
     )
-    assert erased.region == "" and erased.region_code == "SY-ID" and erased.country == "SY"
+    assert erased.region_code == "SY-ID" and erased.country == "SY"
+    assert (erased.show_name, erased.deliver_name, erased.contact_ok) == (False, False, False)
     assert erased.state is SignatureState.validated and erased.counted
     assert db.session.execute(select(TrendingFlag)).first() is None
     invalidation = db.session.execute(select(Invalidation)).scalar_one()

@@ -356,6 +356,7 @@ SIGN_FIELDS = frozenset(
         "region",
         "amount",
         "show_name",
+        "deliver_name",
         "contact_ok",
         "website",
     }

@@ -278,7 +278,7 @@ def sign_cases(draw: st.DrawFn) -> SignCase:
         pairs.append(("amount", draw(st.sampled_from(("", " ", "\t"))) + typed))
     elif draw(st.booleans()):
         pairs.append(("amount", draw(JUNK)))  # a petition ignores it
-    for box in ("show_name", "contact_ok"):
+    for box in ("show_name", "deliver_name", "contact_ok"):
         if draw(st.booleans()):
             pairs.append((box, draw(st.sampled_from(("y", "on", "1", "")) | JUNK)))
     if draw(st.booleans()):
@@ -435,10 +435,11 @@ def test_sign_form_refuses_what_is_invalid_and_takes_each_valid_signer_once(
                 stored = db.session.execute(
                     select(Signature).order_by(Signature.id.desc()).limit(1)
                 ).scalar_one()
-                name = read_personal_data(stored)["name"]
+                person = read_personal_data(stored)
+                name = person["name"]
                 assert stored.country == case.country
                 # Cleaning removed every invisible and control character, nothing else.
-                for text in (name, stored.region):
+                for text in (name, person["region"]):
                     assert not set(text) & set(BIDI + ZERO_WIDTH + CONTROLS), repr(text)
                 assert name.replace(" ", "") == case.visible_name.replace(" ", "")
         else:
@@ -960,7 +961,7 @@ class PaperCase:
 
 
 PAPER_COLUMNS = ("full_name", "email", "phone", "country", "region", "amount", "show_name",
-                 "contact_ok")
+                 "deliver_name", "contact_ok")
 YES_NO = ("", "yes", "no", "1", "0", "نعم", "لا", "evet", "hayır", "erê", "na", "x", "✓")
 # Cells are cleaned (NFKC, no bidi) before they are read: "²" would read as 2.
 PAPER_BAD_AMOUNTS = tuple(a for a in BAD_AMOUNTS if a not in {"²", "\u202e5"})
@@ -995,6 +996,7 @@ def paper_row(draw: st.DrawFn, pledge: bool, columns: list[str]) -> tuple[dict[s
         "region": draw(sprinkled(draw(visible_text(60)), 15)),
         "amount": str(draw(st.integers(1, PLEDGE_CAP))) if pledge else draw(JUNK),
         "show_name": draw(st.sampled_from(YES_NO)),
+        "deliver_name": draw(st.sampled_from(YES_NO)),
         "contact_ok": draw(st.sampled_from(YES_NO)),
     }
     fault = "none" if draw(st.integers(0, 2)) else draw(st.sampled_from(ROW_FAULTS))

@@ -14,7 +14,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from campaigns.models import CampaignKind, CampaignStatus, SignatureSource, SignatureState
+from campaigns.models import (
+    CURRENT_CONSENT,
+    CampaignKind,
+    CampaignStatus,
+    SignatureSource,
+    SignatureState,
+)
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_ip
 from campaigns.signing.personal import read_personal_data
@@ -61,9 +67,11 @@ def test_signing_stores_one_pending_encrypted_signature(client: FlaskClient) -> 
     assert signature.state is SignatureState.pending
     assert signature.source is SignatureSource.web
     assert signature.country == "SY"
-    assert signature.region == "عفرين"
+    assert signature.region_code == "SY-HL"
     assert signature.amount == 12
     assert signature.show_name is True
+    assert signature.deliver_name is False
+    assert signature.consent_version == CURRENT_CONSENT == 2
     assert signature.contact_ok is False
     assert signature.locale == "ar"
     assert signature.checked_at is None
@@ -74,9 +82,11 @@ def test_signing_stores_one_pending_encrypted_signature(client: FlaskClient) -> 
         "name": "رامي الحلبي",
         "email": "Rami.Halabi+trees@gmail.com",
         "phone": "+963944123456",
+        "region": "عفرين",
     }
     blob = signature.personal_data or b""
-    for secret in ("رامي".encode(), b"Rami", b"Halabi", b"944123456", b"127.0.0.1"):
+    secrets = ("رامي".encode(), b"Rami", b"Halabi", b"944123456", b"127.0.0.1", "عفرين".encode())
+    for secret in secrets:
         assert secret not in blob
     assert stored_outbox() == [("validate_signature", signature.id)]
 
@@ -319,7 +329,7 @@ def test_a_region_that_nfkc_lengthens_is_refused_or_kept_within_80_characters(
         _assert_nothing_stored()
     else:
         [signature] = stored_signatures()
-        assert len(signature.region) <= 80
+        assert len(read_personal_data(signature)["region"]) <= 80
 
 
 def test_a_10_mb_body_is_refused_with_a_clear_page(client: FlaskClient) -> None:
