@@ -461,8 +461,8 @@ def test_deliver_name_is_read_as_given_and_refused_when_unclear(
     location = _upload(client, campaign, csv_bytes(rows)).headers["Location"]
     report = read_csv(client.get(location + "/report.csv", headers={"Accept-Language": "en"}).data)
     assert report[1:] == [
-        ["2", "Accepted", ""],
-        ["3", "Accepted", ""],
+        ["2", "Accepted, waiting for the person's confirmation by email", ""],
+        ["3", "Accepted, waiting for the person's confirmation by email", ""],
         ["4", "Rejected", "deliver_name must be yes or no."],
     ]
     stored = {read_personal_data(s)["name"]: s for s in signatures_of(campaign)}
