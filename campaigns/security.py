@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style, nothing from another origin.
@@ -81,6 +82,13 @@ def refuse_nul_in_path() -> None:
         abort(404)
 
 
+def untrusted_host(error: SecurityError) -> Response:
+    """A Host header that is none of TRUSTED_HOSTS: no URL can be built for
+    it (the error pages link their style sheet), and none must be, so that
+    nothing reflects it. Only a client that chose the header gets this."""
+    return Response("Bad Request\n", 400, mimetype="text/plain")
+
+
 def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
@@ -90,4 +98,5 @@ def init_app(app: Flask) -> None:
         )
     app.session_interface = SessionInterface()
     app.before_request(refuse_nul_in_path)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.after_request(set_security_headers)
