@@ -46,6 +46,16 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        # The last step of every response, after all after-request functions:
+        # a response that shared caches may keep sets no cookie at all (not
+        # the session, nor the language or a login cookie an extension set),
+        # or a cache would hand it to everyone who asks for the same URL.
+        if response.cache_control.public:
+            response.headers.remove("Set-Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 # Headers no view sets itself: added in one go (a plain append each) rather
 # than set one by one, which scans the header list for every name.
