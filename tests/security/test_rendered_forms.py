@@ -44,7 +44,7 @@ def test_every_post_form_as_rendered_holds_a_csrf_token(app: Flask) -> None:
     missing: set[str] = set()
     forms = pages = 0
     for answer in get_every_page(app, world, clients):
-        if not answer.response.mimetype == "text/html" or answer.response.status_code >= 400:
+        if answer.response.mimetype != "text/html" or answer.response.status_code >= 400:
             continue
         pages += 1
         parser = _Forms()
