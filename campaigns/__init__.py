@@ -33,12 +33,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["SITE_URL"], settings["TRUSTED_HOSTS"])
     # Body limits per view (see forms.accepts_form).
     app.request_class = forms.Request
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
+    from .privacy.files import private_directory, private_sqlite_database
     from .privacy.keys import ensure_keys
 
+    private_directory(Path(app.instance_path))
     ensure_keys(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    private_sqlite_database(uri)
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if uri.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}
