@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     private_directory(Path(app.instance_path))
     ensure_keys(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    private_sqlite_database(uri)
+    private_sqlite_database(uri, Path(app.instance_path))
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if uri.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}

@@ -35,17 +35,19 @@ def write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def private_sqlite_database(uri: str) -> None:
+def private_sqlite_database(uri: str, instance: Path) -> None:
     """Create the SQLite file of ``uri`` private before SQLite opens it:
-    SQLite gives its -wal and -shm files the database file's mode."""
+    SQLite gives its -wal and -shm files the database file's mode. A relative
+    path is in ``instance``, as Flask-SQLAlchemy reads it."""
     prefix = "sqlite:///"
     if not uri.startswith(prefix):
         return
     name = uri[len(prefix) :].split("?", 1)[0]
-    if not name or name == ":memory:":
+    if not name or name == ":memory:" or name.startswith("file:"):
         return
-    path = Path(name)
-    private_directory(path.parent)
+    path = Path(name) if Path(name).is_absolute() else instance / name
+    # A folder made here is private; one chosen elsewhere keeps its mode.
+    path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     private_file(path)
     for extra in ("-wal", "-shm", "-journal"):
         sidecar = path.with_name(path.name + extra)
