@@ -9,8 +9,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import assets, i18n, security
-from .config import ROOT, Defaults, from_environment
+from . import assets, forms, i18n, security
+from .config import ROOT, Defaults, from_environment, trusted_hosts
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -30,12 +30,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_object(Defaults)
     app.config.update(settings)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["SITE_URL"], settings["TRUSTED_HOSTS"])
+    # Body limits per view (see forms.accepts_form).
+    app.request_class = forms.Request
+    from .privacy.files import private_directory, private_sqlite_database
     from .privacy.keys import ensure_keys
 
+    private_directory(Path(app.instance_path))
     ensure_keys(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    private_sqlite_database(uri, Path(app.instance_path))
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     if uri.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("ZAYTOUN_INSTANCE", ROOT / "instance"))
@@ -30,6 +31,22 @@ def _database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def trusted_hosts(site_url: str, extra: list[str]) -> list[str]:
+    """The Host names a request may carry: SITE_URL's, and the extra ones
+    (other names of the site, a load balancer's health check). A site on
+    loopback (the embedded default) answers to both loopback names."""
+    host = (urlsplit(site_url).hostname or "").lower()
+    hosts = [*LOOPBACK_HOSTS] if host in LOOPBACK_HOSTS else [host]
+    return list(dict.fromkeys([*hosts, *(h.lower() for h in extra)]))
 
 
 def from_environment() -> dict[str, Any]:
@@ -62,6 +79,9 @@ def from_environment() -> dict[str, Any]:
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", "privacy@zaytoun.localhost"),
         # Links in emails: the public origin of the site.
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Host names answered besides SITE_URL's (create_app adds that one):
+        # any other Host gets a 400, so no redirect or link reflects it.
+        "TRUSTED_HOSTS": _list("TRUSTED_HOSTS"),
         "LANGUAGES": os.environ.get("LANGUAGES", "ar,ku,tr,en").split(","),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),

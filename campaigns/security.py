@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style, nothing from another origin.
@@ -45,6 +46,16 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        # The last step of every response, after all after-request functions:
+        # a response that shared caches may keep sets no cookie at all (not
+        # the session, nor the language or a login cookie an extension set),
+        # or a cache would hand it to everyone who asks for the same URL.
+        if response.cache_control.public:
+            response.headers.remove("Set-Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 # Headers no view sets itself: added in one go (a plain append each) rather
 # than set one by one, which scans the header list for every name.
@@ -81,6 +92,13 @@ def refuse_nul_in_path() -> None:
         abort(404)
 
 
+def untrusted_host(error: SecurityError) -> Response:
+    """A Host header that is none of TRUSTED_HOSTS: no URL can be built for
+    it (the error pages link their style sheet), and none must be, so that
+    nothing reflects it. Only a client that chose the header gets this."""
+    return Response("Bad Request\n", 400, mimetype="text/plain")
+
+
 def init_app(app: Flask) -> None:
     proxies = app.config.get("TRUSTED_PROXIES", 0)
     if proxies:
@@ -90,4 +108,5 @@ def init_app(app: Flask) -> None:
         )
     app.session_interface = SessionInterface()
     app.before_request(refuse_nul_in_path)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.after_request(set_security_headers)

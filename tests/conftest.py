@@ -55,6 +55,8 @@ def base_config(tmp: Path, database_url: str) -> dict[str, Any]:
         "MAIL_ECHO": False,
         "WTF_CSRF_ENABLED": False,
         "SITE_URL": "http://zaytoun.test",
+        # The test client's default host (create_app adds SITE_URL's).
+        "TRUSTED_HOSTS": ["localhost"],
         # Tests read figures right after changing them; caching has tests of its own.
         "COUNT_CACHE_SECONDS": 0,
         "RESULTS_CACHE_SECONDS": 0,

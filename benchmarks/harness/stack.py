@@ -42,6 +42,7 @@ APP_VARIABLES = frozenset(
         "PERSONAL_DATA_KEY",
         "ZAYTOUN_INSTANCE",
         "SITE_URL",
+        "TRUSTED_HOSTS",
         "TRUSTED_PROXIES",
         "LANGUAGES",
         "SESSION_COOKIE_SECURE",

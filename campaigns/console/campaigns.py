@@ -7,7 +7,7 @@ import re
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from ..accounts.audit import record
 from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
 from ..extensions import db
-from ..forms import Form
+from ..forms import Form, accepts_form
 from ..models import (
     Campaign,
     CampaignKind,
@@ -49,10 +49,22 @@ TRANSITIONS = {
     CampaignStatus.closed: (CampaignStatus.archived, CampaignStatus.open),
     CampaignStatus.archived: (),
 }
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Bidi embeddings, overrides and isolates (marks stay): an unbalanced one in a
 # title would reorder the sentence that quotes it (thanks page, emails).
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def reserved_slugs() -> frozenset[str]:
+    """Every literal segment of the URL map: a campaign named like one would
+    be hidden behind that page (``/console/campaigns/new``), here or under a
+    route added later."""
+    return frozenset(
+        part
+        for rule in current_app.url_map.iter_rules()
+        for part in rule.rule.split("/")
+        if part and "<" not in part
+    )
 
 
 def _plain(value: str | None) -> str:
@@ -81,8 +93,13 @@ def campaign_form_class() -> type[Form]:
         partners = SelectMultipleField(_l("Partner organizations"), coerce=int)
 
         def validate_slug(self, field: StringField) -> None:
-            if not SLUG.match(field.data or ""):
+            # The whole value: "$" would also match before a final line break.
+            if not SLUG.fullmatch(field.data or ""):
                 raise ValidationError(_l("Use lowercase Latin letters, digits and dashes."))
+            if field.data in reserved_slugs():
+                raise ValidationError(
+                    _l("This address is the name of a page of the site: please choose another.")
+                )
 
         def validate_closes_at(self, field: DateTimeLocalField) -> None:
             if field.data and self.opens_at.data and field.data <= self.opens_at.data:
@@ -185,6 +202,7 @@ def _slug_taken(slug: str, campaign_id: int | None) -> bool:
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
+@accepts_form(campaign_form_class)
 @require(*MANAGERS)
 def create() -> ResponseReturnValue:
     form = campaign_form_class()()
@@ -205,6 +223,7 @@ def create() -> ResponseReturnValue:
 
 
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+@accepts_form(campaign_form_class)
 @require(*MANAGERS)
 def edit(slug: str) -> ResponseReturnValue:
     item = managed_campaign(slug)

@@ -15,7 +15,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
-from ..forms import Form
+from ..forms import Form, accepts_form
 from ..i18n import DEFAULT_LANGUAGE
 from ..models import Campaign, CampaignUpdate, UpdateState
 from ..updates.emails import render_update
@@ -104,6 +104,7 @@ def index(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/campaigns/<slug>/updates/new", methods=["GET", "POST"])
+@accepts_form(update_form_class)
 @require(*MANAGERS)
 def create(slug: str) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
@@ -119,6 +120,7 @@ def create(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/campaigns/<slug>/updates/<int:update_id>/edit", methods=["GET", "POST"])
+@accepts_form(update_form_class)
 @require(*MANAGERS)
 def edit(slug: str, update_id: int) -> ResponseReturnValue:
     campaign = managed_campaign(slug)

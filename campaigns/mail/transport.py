@@ -3,12 +3,13 @@ console) on the embedded default. Both accept many messages per connection."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import sys
 from contextlib import AbstractContextManager, suppress
 from email import policy as email_policy
-from email.header import Header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -20,6 +21,9 @@ from typing import Protocol
 from flask import Flask, current_app
 
 from ..privacy.crypto import fingerprint
+from ..privacy.files import private_directory, write_private
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 class TemporaryFailure(Exception):
@@ -78,6 +82,10 @@ def wire_bytes(message: Message, linesep: str = "\r\n") -> bytes:
     return message.as_bytes(policy=policy.clone(linesep=linesep))
 
 
+def decoded_subject(message: Message) -> str:
+    return str(make_header(decode_header(str(message["Subject"] or ""))))
+
+
 def plain_text(message: Message) -> str:
     for part in message.walk():
         if part.get_content_type() == "text/plain":
@@ -101,13 +109,18 @@ class FolderTransport(AbstractContextManager["FolderTransport"]):
         return None
 
     def send(self, message: Message) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_directory(self.folder)
         msgid = str(message["Message-ID"]).strip("<>").split("@")[0]
         path = self.folder / f"{msgid}.eml"
-        path.write_bytes(wire_bytes(message, linesep="\n"))
+        write_private(path, wire_bytes(message, linesep="\n"))
         if self.echo:
+            # What a developer needs to follow the flow, and no personal data:
+            # the body greets the signer by name, the header holds the address.
+            links = _LINK.findall(plain_text(message))
             print(f"--- email written to {path} ---", file=sys.stderr)
-            print(plain_text(message), file=sys.stderr)
+            print(f"Subject: {decoded_subject(message)}", file=sys.stderr)
+            for link in dict.fromkeys(links):
+                print(f"Link: {link}", file=sys.stderr)
 
     def __exit__(
         self,

@@ -106,6 +106,14 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
             return False
         return not (self.closes_at and now >= self.closes_at)
 
+    def takes_confirmations(self, now: datetime | None = None) -> bool:
+        """Whether a pending signature may still be confirmed: the count is
+        final at closing (a pause stops new signatures only)."""
+        now = now or utcnow()
+        if self.status not in SIGNABLE:
+            return False
+        return not (self.closes_at and now >= self.closes_at)
+
     def text(self, locale: str) -> CampaignText:
         """Content in ``locale``, falling back to Arabic (always present)."""
         return self.texts.get(locale) or self.texts["ar"]

@@ -74,6 +74,9 @@ class SignForm(Form):
     contact_ok = BooleanField(_l("The union may contact me about this campaign"))
     # Honeypot: hidden from people by CSS; bots fill it in.
     website = StringField(_l("Leave this field empty"))
+    # The honeypot answers a bot like anyone; the amount takes digits only
+    # (and a petition ignores it).
+    control_exempt = frozenset({"website", "amount"})
 
     def __init__(self, campaign: Campaign, lang: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

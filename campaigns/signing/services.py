@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, String, bindparam, insert, literal, select, update
+from sqlalchemy import Insert, String, bindparam, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db, execute_alone
 from ..models import (
     CONFIRMABLE,
     CURRENT_CONSENT,
+    SIGNABLE,
     Campaign,
     OutboxMessage,
     Signature,
@@ -51,6 +52,10 @@ class AlreadyConfirmed(Exception):
 
 class NotConfirmable(Exception):
     """The token is good but the signature cannot be confirmed (removed)."""
+
+
+class ConfirmationClosed(Exception):
+    """The campaign closed before the signature was confirmed: its count is final."""
 
 
 @dataclass(frozen=True)
@@ -199,12 +204,25 @@ def confirm_signature(token: str) -> Campaign:
     ).scalar_one_or_none()
     if signature is None:
         raise NotConfirmable
+    now = utcnow()
+    # In the same guarded statement, so that a campaign closing meanwhile
+    # either counts this confirmation or refuses it.
+    campaign_open = (
+        select(Campaign.id)
+        .where(
+            Campaign.id == signature.campaign_id,
+            Campaign.status.in_(SIGNABLE),
+            or_(Campaign.closes_at.is_(None), Campaign.closes_at > now),
+        )
+        .exists()
+    )
     changed = db.session.execute(
         update(Signature)
         .where(
             Signature.id == signature.id,
             Signature.state.in_(CONFIRMABLE),
             Signature.checked_at.is_not(None),
+            campaign_open,
         )
         .values(state=SignatureState.validated, validated_at=utcnow())
         .returning(Signature.id)
@@ -214,6 +232,9 @@ def confirm_signature(token: str) -> Campaign:
         return signature.campaign
     if signature.validated_at is not None and signature.state is SignatureState.validated:
         raise AlreadyConfirmed
+    # Before the fraud answer: a closed campaign answers alike for both.
+    if not signature.campaign.takes_confirmations(now):
+        raise ConfirmationClosed
     # Fraudulent signatures answer like confirmed ones: bots learn nothing.
     if signature.state is SignatureState.fraudulent:
         raise AlreadyConfirmed

@@ -9,11 +9,12 @@ from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
-from ..models import VISIBLE, Campaign
+from ..models import VISIBLE, Campaign, SignatureState
 from ..site_settings import signing_paused
 from .forms import SignForm
 from .services import (
     AlreadyConfirmed,
+    ConfirmationClosed,
     NotConfirmable,
     SignatureInput,
     SigningClosed,
@@ -100,6 +101,17 @@ def thanks(slug: str) -> ResponseReturnValue:
     )
 
 
+def _confirmation_closed(campaign: Campaign) -> ResponseReturnValue:
+    """The campaign closed before this signature was confirmed (the count is
+    final at closing): said kindly, for pending and fraudulent ones alike."""
+    text = campaign.text(current_language())
+    results = campaign.status in VISIBLE  # an archived campaign has no public page
+    page = render_template(
+        "signing/confirm_closed.html", campaign=campaign, text=text, results=results
+    )
+    return page, 410
+
+
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> ResponseReturnValue:
     """GET shows a button (mail scanners follow links); only the POST confirms."""
@@ -112,6 +124,8 @@ def confirm(token: str) -> ResponseReturnValue:
     if signature is None:
         return render_template("signing/confirm_failed.html", reason="invalid"), 404
     campaign = signature.campaign
+    if signature.state is not SignatureState.validated and not campaign.takes_confirmations():
+        return _confirmation_closed(campaign)
     # GET and HEAD (link checkers, mail scanners) only ever see the button.
     if request.method != "POST":
         return render_template(
@@ -124,6 +138,9 @@ def confirm(token: str) -> ResponseReturnValue:
         confirm_signature(token)
     except AlreadyConfirmed:
         db.session.rollback()
+    except ConfirmationClosed:
+        db.session.rollback()
+        return _confirmation_closed(campaign)
     except (NotConfirmable, InvalidToken, ExpiredToken):
         db.session.rollback()
         return render_template("signing/confirm_failed.html", reason="invalid"), 404

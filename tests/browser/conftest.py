@@ -147,6 +147,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     url = f"http://127.0.0.1:{server.server_port}"
     # Links the app builds (embed sign link, share links) point at this server.
     app.config["SITE_URL"] = url
+    app.config["TRUSTED_HOSTS"] = ["127.0.0.1"]
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

@@ -51,8 +51,11 @@ BIDI = (
     "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c",
 )
 ZERO_WIDTH = ("\u200b", "\u200d", "\ufeff", "\u00ad", "\u2060")
-# Control characters: cleaning turns each into (at most) one space.
+# Control characters: cleaning turns each into (at most) one space; a form
+# refuses all of them but the tab (and line breaks in multi-line fields).
 CONTROLS = ("\x00", "\x01", "\x07", "\x08", "\x0b", "\x1b", "\x7f", "\x85", "\t", "\n", "\r")
+FORM_CONTROLS = ("\t",)
+REFUSED_CONTROLS = tuple(c for c in CONTROLS if c not in FORM_CONTROLS)
 INVISIBLE = BIDI + ZERO_WIDTH
 # Bytes that are not UTF-8: a lone continuation byte, an overlong form, a
 # surrogate, a truncated sequence, bytes never used.
@@ -80,11 +83,15 @@ def visible_text(draw: st.DrawFn, max_len: int) -> str:
 
 
 @st.composite
-def sprinkled(draw: st.DrawFn, value: str, max_inserts: int, controls: bool = True) -> str:
+def sprinkled(
+    draw: st.DrawFn, value: str, max_inserts: int, controls: bool | tuple[str, ...] = True
+) -> str:
     """``value`` with up to ``max_inserts`` invisible, bidi or control
-    characters inserted anywhere. Cleaning removes each one or turns it into one
-    space, so the cleaned text is at most ``max_inserts`` longer."""
-    pool = INVISIBLE + (CONTROLS if controls else ())
+    characters (all of them, none, or those given) inserted anywhere. Cleaning
+    removes each one or turns it into one space, so the cleaned text is at most
+    ``max_inserts`` longer."""
+    chosen = CONTROLS if controls is True else controls or ()
+    pool = INVISIBLE + chosen
     inserts = draw(
         st.lists(
             st.tuples(st.integers(0, len(value)), st.sampled_from(pool)), max_size=max_inserts

@@ -65,6 +65,7 @@ from .fuzz_support import (
     CASES,
     CONTROLS,
     CSRF_MODES,
+    FORM_CONTROLS,
     JUNK,
     JUNK_CHAR,
     LANGUAGES,
@@ -73,6 +74,7 @@ from .fuzz_support import (
     PHONE_COUNTRIES,
     PLEDGE,
     PLEDGE_CAP,
+    REFUSED_CONTROLS,
     ZERO_WIDTH,
     Pairs,
     Site,
@@ -240,7 +242,7 @@ SIGN_CORRUPTIONS = (
     "missing", "blank", "long_name", "nfkc_name", "long_region", "bad_email", "long_email",
     "bad_country", "bad_phone", "long_phone", "bad_amount", "honeypot", "csrf", "too_large",
     "too_many_parts", "bad_utf8_country", "bad_utf8_key", "dup_bad_first", "file_part",
-    "bad_lang", "bad_slug",
+    "bad_lang", "bad_slug", "control",
 )
 BAD_PHONES = ("1", "12", "123", "abc", "+", "+963", "٠", "00", "phone", "+1 ()", "---")
 BAD_AMOUNTS = (
@@ -255,8 +257,9 @@ def sign_cases(draw: st.DrawFn) -> SignCase:
     pledge = draw(st.booleans())
     slug = PLEDGE if pledge else PETITION
     visible_name = draw(visible_text(80))
-    name = draw(sprinkled(visible_name, 20))
-    region = draw(sprinkled(draw(visible_text(60)), 20))
+    # A form refuses control characters but the tab: see the "control" corruption.
+    name = draw(sprinkled(visible_name, 20, controls=FORM_CONTROLS))
+    region = draw(sprinkled(draw(visible_text(60)), 20, controls=FORM_CONTROLS))
     email = draw(unique_email())
     country = draw(st.sampled_from(PHONE_COUNTRIES))
     pairs: Pairs = [
@@ -326,6 +329,15 @@ def sign_cases(draw: st.DrawFn) -> SignCase:
         long_name = draw(st.text(st.sampled_from("ابتثجحخدذرزسشصضطظعغفقكلمنهويabcxyz"),
                                  min_size=101, max_size=400))
         case.pairs = _replace(pairs, "full_name", draw(sprinkled(long_name, 5, controls=False)))
+    elif corruption == "control":
+        # Any text field but the honeypot and the amount (which takes digits only).
+        field, value = draw(st.sampled_from((
+            ("full_name", visible_name), ("region", "حلب"), ("email", "rami@example.org"),
+            ("phone", "0944 123 456"),
+        )))
+        at = draw(st.integers(0, len(value)))
+        bad = value[:at] + draw(st.sampled_from(REFUSED_CONTROLS)) + value[at:]
+        case.pairs = [(k, v) for k, v in case.pairs if k != field] + [(field, bad)]
     elif corruption == "nfkc_name":
         # Six ligatures pass the 100-character limit typed, not once expanded (NFKC).
         case.pairs = _replace(pairs, "full_name", "\ufdfa" * draw(st.integers(6, 12)))
@@ -421,6 +433,10 @@ def test_sign_form_refuses_what_is_invalid_and_takes_each_valid_signer_once(
             expected = 400  # the CSRF token was not read either
         if case.corruption == "bad_utf8_key" and case.encoding == "multipart":
             expected = 400  # a part whose name is not UTF-8: the whole body is refused
+        if sign_path(case).startswith("//"):
+            # An empty language: the test client reads "//campaigns/…" as the
+            # host "campaigns", which the site does not answer to.
+            expected = 400
         if case.corruption == "bad_slug" and not case.slug.strip("/"):
             # An empty slug, or slashes only (sent as %2F, decoded by the
             # server): Werkzeug merges "/ar/campaigns//sign" and the like into
