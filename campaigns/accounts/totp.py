@@ -33,17 +33,17 @@ def seal_secret(secret: str) -> bytes:
     return encrypt(secret.encode(), PURPOSE)
 
 
-def _unseal(blob: bytes | None) -> str | None:
+def unseal_secret(blob: bytes | None) -> str | None:
     return decrypt(blob, PURPOSE).decode() if blob else None
 
 
 def user_secret(user: User) -> str | None:
-    return _unseal(user.totp_secret)
+    return unseal_secret(user.totp_secret)
 
 
 def pending_secret(user: User) -> str | None:
     """The secret offered for enrolment, if one was started."""
-    return _unseal(user.totp_pending)
+    return unseal_secret(user.totp_pending)
 
 
 def start_enrolment(user: User) -> str:
