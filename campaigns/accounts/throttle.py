@@ -2,7 +2,7 @@
 
 Each failed login counts against keys; the next attempt on a key waits a
 delay that grows with its failures (none for the first MAX_FAILURES, then
-2, 4, 8 … seconds, at most MAX_DELAY). An attempt is answered "wait" (429)
+1, 2, 4, 8 minutes, then MAX_DELAY, a quarter of an hour). An attempt is answered "wait" (429)
 before any password is checked, so the delays also hide nothing: the keys
 are made from what was typed, whether or not the account exists.
 
@@ -27,6 +27,7 @@ from ..privacy.crypto import hash_ip
 
 # Failures on a key before the delays start.
 MAX_FAILURES = 5
+FIRST_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(minutes=15)
 # A key with no failure for this long starts again from nothing.
 FORGET_AFTER = timedelta(hours=24)
@@ -36,9 +37,9 @@ def delay_after(failures: int) -> timedelta:
     """How long the next attempt waits after ``failures`` failures."""
     if failures < MAX_FAILURES:
         return timedelta(0)
-    # 2 s after the fifth failure, doubling; the exponent is capped so that
-    # the number stays small long before the cap applies.
-    return min(MAX_DELAY, timedelta(seconds=2 ** min(failures - MAX_FAILURES + 1, 20)))
+    # A minute after the fifth failure, doubling; the exponent is capped so
+    # that the number stays small long after MAX_DELAY applies.
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** min(failures - MAX_FAILURES, 20))
 
 
 def _digest(*parts: str) -> str:

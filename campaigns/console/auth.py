@@ -55,10 +55,12 @@ def _safe_next(target: str | None) -> str:
 
 
 def _wait_message(wait: timedelta) -> str:
-    seconds = timedelta(seconds=max(1, math.ceil(wait.total_seconds())))
+    # Whole minutes, rounded up: the page is the same for every attempt on
+    # the same delay, whatever the second it arrives at (Retry-After is exact).
+    minutes = timedelta(minutes=max(1, math.ceil(wait.total_seconds() / 60)))
     return gettext(
         "Too many attempts. Please wait %(wait)s, then try again.",
-        wait=format_timedelta(seconds, threshold=1.1, add_direction=False),
+        wait=format_timedelta(minutes, granularity="minute", threshold=1000, add_direction=False),
     )
 
 
