@@ -57,7 +57,8 @@ def start_enrolment(user: User) -> str:
 def matching_step(secret: str, code: str, at: float | None = None) -> int | None:
     """The time step within the skew policy whose code this is, or None."""
     code = "".join(ch for ch in code if ch.isdigit())
-    if len(code) != 6:
+    # Other scripts' digits (Arabic-Indic …) are not the code's digits.
+    if len(code) != 6 or not code.isascii():
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(time.time() if at is None else at)

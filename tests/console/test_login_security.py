@@ -146,6 +146,9 @@ def test_the_skew_policy_is_one_step_either_side() -> None:
         assert matching_step(secret, totp.at(now + 30 * offset), at=now) == step + offset
     for offset in (-3, -2, 2, 3):
         assert matching_step(secret, totp.at(now + 30 * offset), at=now) is None
+    arabic = totp.at(now).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert matching_step(secret, arabic, at=now) is None  # and no error
+    assert matching_step(secret, f"{totp.at(now)[:3]} {totp.at(now)[3:]}", at=now) == step
 
 
 def test_a_code_is_taken_once(app: Flask) -> None:
