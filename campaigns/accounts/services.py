@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Campaign, LoginThrottle, Organization, Role, User, campaign_partners
+from ..models import Campaign, Organization, Role, User, campaign_partners
 from ..models.types import utcnow
-from ..privacy.crypto import hash_ip
 from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, needs_rehash, verify_password
-from .totp import user_secret, verify_code
+from .throttle import MAX_FAILURES, count_failure, forget, login_keys, wait_left
+from .totp import accept_code, consume_step, matching_step, pending_secret, seal_secret, user_secret
 
-# Failed logins allowed per account and per client address in a window.
-MAX_FAILURES = 5
-WINDOW = timedelta(minutes=15)
+__all__ = ["MAX_FAILURES"]
+
+# Roles that see signers' names (filters, documents): a second factor before anything.
+SECOND_FACTOR_REQUIRED = (Role.admin, Role.organizer)
 
 
 class LoginRefused(Exception):
@@ -23,7 +24,11 @@ class LoginRefused(Exception):
 
 
 class LoginThrottled(Exception):
-    """Too many failures for this account or address: wait."""
+    """Too many failures on this account, address or device: wait ``wait``."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(wait)
+        self.wait = wait
 
 
 class WeakPassword(ValueError):
@@ -47,54 +52,97 @@ def create_user(
     return user
 
 
-def _throttle_keys(email: str, client_ip: str | None) -> list[str]:
-    keys = [f"account:{email.strip().lower()[:60]}"]
-    if client_ip:
-        keys.append(f"ip:{hash_ip(client_ip).hex()}")
-    return keys
-
-
-def _is_throttled(keys: list[str]) -> bool:
-    since = utcnow() - WINDOW
-    rows = db.session.execute(
-        select(LoginThrottle).where(LoginThrottle.key.in_(keys))
-    ).scalars()
-    return any(row.window_start > since and row.failures >= MAX_FAILURES for row in rows)
-
-
-def _count_failure(keys: list[str]) -> None:
-    now = utcnow()
-    for key in keys:
-        row = db.session.get(LoginThrottle, key)
-        if row is None:
-            db.session.add(LoginThrottle(key=key, failures=1, window_start=now))
-        elif row.window_start <= now - WINDOW:
-            row.failures, row.window_start = 1, now
-        else:
-            row.failures += 1
-
-
-def authenticate(email: str, password: str, code: str, client_ip: str | None) -> User:
+def authenticate(
+    email: str, password: str, code: str, client_ip: str | None, device: str | None = None
+) -> User:
     """The user these credentials open, or LoginRefused / LoginThrottled.
 
-    The same work and the same answer whether the email is known or not."""
-    keys = _throttle_keys(email, client_ip)
-    if _is_throttled(keys):
-        raise LoginThrottled
+    ``device`` is the id of this browser's device cookie when it was issued
+    for this email (console/devices.py): such attempts are throttled per
+    device only (accounts/throttle.py). The same work and the same answer
+    whether the email is known or not."""
+    keys, forgettable = login_keys(email, client_ip, device)
+    wait = wait_left(keys)
+    if wait > timedelta(0):
+        raise LoginThrottled(wait)
     user = db.session.execute(
         select(User).where(User.email == email.strip().lower())
     ).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     secret = user_secret(user) if user and user.totp_enabled else None
-    code_ok = secret is None or verify_code(secret, code)
-    if user is None or not user.active or not password_ok or not code_ok:
-        _count_failure(keys)
+    # The code's step is used up only when all else was right: a wrong
+    # password never spends the real user's current code.
+    opened = user is not None and user.active and password_ok
+    if user is None or not opened or (secret is not None and not accept_code(user, secret, code)):
+        count_failure(keys)
         raise LoginRefused
-    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+    forget(forgettable)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to the user stops working (load_user
+    compares the version), the copy of one included."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user, ["session_version"])
+
+
+class WrongCurrentFactor(Exception):
+    """Re-enrolment without the right password and current code."""
+
+
+class WrongNewCode(Exception):
+    """The code does not prove the new secret (or none was started)."""
+
+
+def _reenrol_key(user: User) -> list[str]:
+    return [f"reenrol:{user.id}"]
+
+
+def enrol_second_factor(user: User, code: str, password: str = "", current_code: str = "") -> None:
+    """Turn on the second factor with the pending secret, proved by ``code``.
+
+    An enrolled user replaces it only with the password and a code of the
+    current secret: a stolen session alone cannot move the second factor to
+    the thief's phone. Wrong attempts at those wait like logins
+    (LoginThrottled). The codes' steps are used up as at login; nothing
+    changes on a refusal but the failure count."""
+    pending = pending_secret(user)
+    current_step = None
+    if user.totp_enabled:
+        wait = wait_left(_reenrol_key(user))
+        if wait > timedelta(0):
+            raise LoginThrottled(wait)
+        current = user_secret(user)
+        password_ok = verify_password(user.password_hash, password)
+        current_step = matching_step(current, current_code) if current else None
+        last = user.totp_last_step
+        if not password_ok or current_step is None or (last is not None and current_step <= last):
+            count_failure(_reenrol_key(user))
+            raise WrongCurrentFactor
+    new_step = matching_step(pending, code) if pending else None
+    if pending is None or new_step is None:
+        raise WrongNewCode
+    if current_step is None:
+        if not consume_step(user, new_step):
+            raise WrongNewCode
+    else:
+        if not consume_step(user, current_step):
+            raise WrongCurrentFactor
+        # The new secret's codes up to both steps seen here count as used.
+        user.totp_last_step = max(current_step, new_step)
+        forget(_reenrol_key(user))
+    user.totp_secret = seal_secret(pending)
+    user.totp_pending = None
+    user.totp_enabled = True
 
 
 def load_user(user_id: str) -> User | None:
@@ -110,8 +158,9 @@ def load_user(user_id: str) -> User | None:
 
 
 def needs_totp_setup(user: User) -> bool:
-    """Admins must use a second factor before they can do anything."""
-    return user.role is Role.admin and not user.totp_enabled
+    """Admins and organizers must use a second factor before they can do
+    anything; partners may choose to (and once on, it is required)."""
+    return user.role in SECOND_FACTOR_REQUIRED and not user.totp_enabled
 
 
 def can_manage(user: User, campaign: Campaign) -> bool:

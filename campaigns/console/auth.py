@@ -2,30 +2,70 @@
 
 from __future__ import annotations
 
+import math
+import unicodedata
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_timedelta, gettext
 from flask_login import current_user, login_user, logout_user
 
 from ..accounts.audit import record
-from ..accounts.services import LoginRefused, LoginThrottled, authenticate
-from ..accounts.totp import new_secret, provisioning_uri, qr_svg, seal_secret, verify_code
+from ..accounts.services import (
+    LoginRefused,
+    LoginThrottled,
+    WrongCurrentFactor,
+    WrongNewCode,
+    authenticate,
+    end_sessions,
+    enrol_second_factor,
+    needs_totp_setup,
+)
+from ..accounts.totp import pending_secret, provisioning_uri, qr_svg, start_enrolment
 from ..extensions import db
 from .access import user
-from .forms import LoginForm, TotpSetupForm
+from .devices import device_for, remember_device
+from .forms import LoginForm, TotpChangeForm, TotpSetupForm, TotpStartForm
 
 bp = Blueprint("console_auth", __name__, url_prefix="/console")
 
+MAX_NEXT = 2000
+
+
+def _plain_local_path(target: str) -> bool:
+    # A control, format or space character (a CR/LF would even break the
+    # Location header) or a backslash (browsers read it as "/") never belongs.
+    return (
+        len(target) <= MAX_NEXT
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch == "\\" or unicodedata.category(ch)[0] in "CZ" for ch in target)
+    )
+
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only plain paths on this site: never an open redirect, never a 500.
+    if target and _plain_local_path(target):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
     return url_for("console_campaigns.dashboard")
+
+
+def _wait_message(wait: timedelta) -> str:
+    # Whole minutes, rounded up: the page is the same for every attempt on
+    # the same delay, whatever the second it arrives at (Retry-After is exact).
+    minutes = timedelta(minutes=max(1, math.ceil(wait.total_seconds() / 60)))
+    return gettext(
+        "Too many attempts. Please wait %(wait)s, then try again.",
+        wait=format_timedelta(minutes, granularity="minute", threshold=1000, add_direction=False),
+    )
+
+
+def _throttled(wait: timedelta) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(wait.total_seconds())))}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,30 +73,44 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
     status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
+        email = form.email.data
         try:
             account = authenticate(
-                form.email.data, form.password.data, form.code.data or "", request.remote_addr
+                email, form.password.data, form.code.data or "", request.remote_addr,
+                device_for(email),
             )
-        except LoginThrottled:
+        except LoginThrottled as throttled:
             db.session.commit()
-            error, status = gettext("Too many attempts. Please wait a quarter of an hour."), 429
+            error, status = _wait_message(throttled.wait), 429
+            headers = _throttled(throttled.wait)
         except LoginRefused:
             db.session.commit()
             error, status = gettext("The email, password or code is not right."), 401
         else:
             session.clear()
             login_user(account)
+            if needs_totp_setup(account) and account.totp_pending is None:
+                start_enrolment(account)  # the key to scan waits on the next page
             record("login", "user", account.id)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")), 303)
+            response = redirect(_safe_next(request.args.get("next")), 303)
+            remember_device(response, email)
+            return response
     elif request.method == "POST":
         status = 422
-    return render_template("console/login.html", form=form, error=error), status
+    return render_template("console/login.html", form=form, error=error), status, headers
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        # Ended on the server: a copy of the session cookie stops working too.
+        account = user()
+        end_sessions(account)
+        record("logout", "user", account.id)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for(".login"), 303)
@@ -64,26 +118,51 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/totp", methods=["GET", "POST"])
 def totp_setup() -> ResponseReturnValue:
-    """Set up the second factor (required for admins before anything else)."""
+    """Set up or replace the second factor (required for admins and
+    organizers before anything else; partners may choose it)."""
     if not current_user.is_authenticated:
         return redirect(url_for(".login"))
     account = user()
-    form = TotpSetupForm()
-    secret = session.get("totp_pending") or new_secret()
-    session["totp_pending"] = secret
-    error = None
-    if form.validate_on_submit():
-        if verify_code(secret, form.code.data):
-            account.totp_secret = seal_secret(secret)
-            account.totp_enabled = True
-            account.session_version += 1
-            session.pop("totp_pending", None)
+    starting = request.method == "POST" and "start" in request.form
+    if starting and TotpStartForm().validate_on_submit():
+        start_enrolment(account)
+        db.session.commit()
+        return redirect(url_for(".totp_setup"), 303)
+    secret = pending_secret(account)
+    form = TotpChangeForm() if account.totp_enabled else TotpSetupForm()
+    error, status, headers = None, 200, {}
+    if secret is not None and form.validate_on_submit():
+        change = isinstance(form, TotpChangeForm)
+        try:
+            enrol_second_factor(
+                account,
+                form.code.data,
+                form.password.data if change else "",
+                form.current_code.data if change else "",
+            )
+        except LoginThrottled as throttled:
+            db.session.commit()
+            error, status, headers = _wait_message(throttled.wait), 429, _throttled(throttled.wait)
+        except WrongCurrentFactor:
+            db.session.commit()  # the failure counts; nothing else changed
+            error = gettext("Your password or the code from your current app is not right.")
+            status = 422
+        except WrongNewCode:
+            db.session.rollback()
+            error, status = gettext(
+                "That code is not right. Codes change every 30 seconds: try the new one."
+            ), 422
+        else:
             record("totp_enabled", "user", account.id)
+            end_sessions(account)  # other sessions end; this one is renewed below
             db.session.commit()
             login_user(account)
             return redirect(url_for("console_campaigns.dashboard"), 303)
-        error = gettext("That code is not right. Codes change every 30 seconds: try the new one.")
-    uri = provisioning_uri(secret, account.email)
+    elif request.method == "POST":
+        status = 422
+    start = TotpStartForm()
+    qr = qr_svg(provisioning_uri(secret, account.email)) if secret else None
     return render_template(
-        "console/totp.html", form=form, secret=secret, qr=qr_svg(uri), error=error
-    ), (422 if error or form.errors else 200)
+        "console/totp.html", form=form, start=start, secret=secret, qr=qr, error=error,
+        enrolled=account.totp_enabled,
+    ), status, headers

@@ -24,8 +24,29 @@ class LoginForm(Form):
     code = StringField(_l("Code from your authenticator app (if you use one)"), [Length(max=12)])
 
 
+class TotpStartForm(Form):
+    """Show a new key to enrol (replacing one shown before)."""
+
+
 class TotpSetupForm(Form):
     code = StringField(
         _l("Code from your authenticator app"),
         validators=[DataRequired(message=_l("Please enter the code.")), Length(max=12)],
+    )
+
+
+class TotpChangeForm(TotpSetupForm):
+    """Replacing an enrolled authenticator: whoever holds the session must
+    also know the password and hold the current authenticator."""
+
+    password = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(message=_l("Please enter your password.")), Length(max=200)],
+    )
+    current_code = StringField(
+        _l("Code from your current authenticator app"),
+        validators=[
+            DataRequired(message=_l("Please enter the code from your current app.")),
+            Length(max=12),
+        ],
     )

@@ -4,7 +4,16 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -40,7 +49,14 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # The TOTP secret, encrypted like personal data.
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Bumped on password or role change: old sessions stop working.
+    # The last accepted 30-second step: a code of that step or older is refused
+    # (one use per code, accounts/totp.py).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A secret shown for enrolment, sealed like totp_secret until a code proves
+    # it: kept here, never in the (signed, readable) session cookie.
+    totp_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Bumped on logout and on password, role or second-factor change: every
+    # session cookie issued before stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -65,14 +81,15 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
 
 class LoginThrottle(db.Model):  # type: ignore[name-defined,misc]
-    """Failed logins per key (an account, or a keyed client-address hash) in
-    the current window."""
+    """Failed logins per key (an account, an account from one address, an
+    address, or a trusted device) since the key was last forgotten; the next
+    attempt waits a delay that grows with them (accounts/throttle.py)."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(db.Model):  # type: ignore[name-defined,misc]

@@ -2,7 +2,7 @@
 personal data
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 09:00:00
 
 Each signature gets ``deliver_name`` (full name in the delivered petition) and
@@ -25,7 +25,7 @@ from alembic import op
 from campaigns.privacy.crypto import decrypt, encrypt, keyring
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
@@ -54,6 +55,7 @@ from tests.chaos.services import (
     wait_for_drain,
 )
 from tests.conftest import base_config
+from tests.factories import give_second_factor
 
 CONSOLE_EMAIL = "organizer@zaytoun-chaos.org"
 CONSOLE_PASSWORD = "a long console password 1"
@@ -207,7 +209,11 @@ def _console_cookie(site: Deployment) -> str:
         union = db.session.execute(
             select(Organization).where(Organization.slug == "aleppo-revolutionaries-union")
         ).scalar_one()
-        create_user(CONSOLE_EMAIL, "Chaos Organizer", CONSOLE_PASSWORD, Role.organizer, union)
+        organizer = create_user(
+            CONSOLE_EMAIL, "Chaos Organizer", CONSOLE_PASSWORD, Role.organizer, union
+        )
+        secret = give_second_factor(organizer)  # organizers must have one
+        assert secret is not None
         db.session.commit()
     page = get(site.port, "/console/login")
     token = CSRF.search(page.body.decode())
@@ -215,7 +221,12 @@ def _console_cookie(site: Deployment) -> str:
     answer = post(
         site.port,
         "/console/login",
-        {"csrf_token": token.group(1), "email": CONSOLE_EMAIL, "password": CONSOLE_PASSWORD},
+        {
+            "csrf_token": token.group(1),
+            "email": CONSOLE_EMAIL,
+            "password": CONSOLE_PASSWORD,
+            "code": pyotp.TOTP(secret).now(),
+        },
         cookie_of(page),
     )
     assert answer.status == 303, f"console login answered {answer.status}"

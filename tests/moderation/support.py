@@ -6,13 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pyotp
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from campaigns.accounts.services import create_user
-from campaigns.accounts.totp import new_secret, seal_secret
 from campaigns.extensions import db
 from campaigns.models import (
     AuditEntry,
@@ -27,16 +25,23 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_email_domain
-from tests.factories import create_campaign, create_organization, create_signature
+from tests.factories import (
+    code_for,
+    create_campaign,
+    create_organization,
+    create_signature,
+    give_second_factor,
+)
 
 PASSWORD = "olive-trees-of-afrin-2026"
 
 
 @dataclass
 class Console:
-    """An admin (with a second factor), an organizer of the union that owns
-    ``campaign``, an organizer of another organization (owning
-    ``other_campaign``), and a partner that co-hosts ``campaign``."""
+    """An admin, an organizer of the union that owns ``campaign``, an
+    organizer of another organization (owning ``other_campaign``), all three
+    with the second factor they must have, and a partner (without one) that
+    co-hosts ``campaign``."""
 
     admin: User
     admin_secret: str
@@ -51,14 +56,16 @@ def make_console() -> Console:
     union = create_organization("union")
     other = create_organization("other-union")
     partner_org = create_organization("partner", kind=OrganizationKind.partner)
-    secret = new_secret()
     admin = create_user("admin@zaytoun.test", "Admin", PASSWORD, Role.admin, union)
-    admin.totp_secret, admin.totp_enabled = seal_secret(secret), True
     organizer = create_user("org@zaytoun.test", "Organizer", PASSWORD, Role.organizer, union)
     other_organizer = create_user(
         "other@zaytoun.test", "Other organizer", PASSWORD, Role.organizer, other
     )
     partner = create_user("partner@zaytoun.test", "Partner", PASSWORD, Role.partner, partner_org)
+    secret = give_second_factor(admin)
+    assert secret is not None
+    give_second_factor(organizer)
+    give_second_factor(other_organizer)
     db.session.commit()
     campaign = create_campaign("honest-campaign", organization=union, partners=[partner_org])
     other_campaign = create_campaign("other-campaign", organization=other)
@@ -84,12 +91,8 @@ def logged_in(app: Flask, who: User | None, console: Console | None = None) -> F
     client = app.test_client()
     if who is None:
         return client
-    code = ""
-    if who.role is Role.admin:
-        assert console is not None
-        code = pyotp.TOTP(console.admin_secret).now()
     response = client.post(
-        "/console/login", data={"email": who.email, "password": PASSWORD, "code": code}
+        "/console/login", data={"email": who.email, "password": PASSWORD, "code": code_for(who)}
     )
     assert response.status_code == 303, response.status_code
     return client

@@ -13,6 +13,7 @@ from campaigns.extensions import db
 from campaigns.models import Invalidation, JobState, Signature, SignatureState
 from campaigns.moderation.invalidation import create_invalidation
 from campaigns.privacy.crypto import hash_ip
+from tests.factories import code_for
 from tests.signing.support import csrf_app
 
 from .support import (
@@ -45,7 +46,11 @@ def test_moderation_posts_without_the_token_are_refused(
             job = create_invalidation(console.campaign.id, {"country": "SY"}, "x", console.admin)
             db.session.commit()
         client = app.test_client()
-        login = {"email": console.organizer.email, "password": PASSWORD, "code": ""}
+        login = {
+            "email": console.organizer.email,
+            "password": PASSWORD,
+            "code": code_for(console.organizer),
+        }
         token = _token(client, "/console/login")
         assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
 

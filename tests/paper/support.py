@@ -8,15 +8,13 @@ import io
 import itertools
 from dataclasses import dataclass
 
-import pyotp
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from campaigns.accounts.services import create_user
-from campaigns.accounts.totp import new_secret, seal_secret
 from campaigns.extensions import db
 from campaigns.models import AuditEntry, Campaign, Organization, OrganizationKind, Role, Signature
-from tests.factories import create_organization
+from tests.factories import create_organization, give_second_factor, unused_code
 
 PASSWORD = "olive-trees-in-afrin-2026"
 _seq = itertools.count(1)
@@ -30,20 +28,16 @@ class Account:
 
 
 def make_account(role: Role, organization: Organization) -> Account:
-    """A console user; admins get a second factor, as the console requires."""
+    """A console user; admins and organizers get a second factor, as the console requires."""
     email = f"{role.value}{next(_seq)}@union.test"
     user = create_user(email, f"{role.value} user", PASSWORD, role, organization)
-    secret = None
-    if role is Role.admin:
-        secret = new_secret()
-        user.totp_secret = seal_secret(secret)
-        user.totp_enabled = True
+    secret = give_second_factor(user)
     db.session.commit()
     return Account(id=user.id, email=email, secret=secret)
 
 
 def log_in(client: FlaskClient, account: Account) -> None:
-    code = pyotp.TOTP(account.secret).now() if account.secret else ""
+    code = unused_code(account.id, account.secret) if account.secret else ""
     response = client.post(
         "/console/login", data={"email": account.email, "password": PASSWORD, "code": code}
     )

@@ -29,7 +29,7 @@ from campaigns.outbox import relay_outbox
 from campaigns.signing.personal import read_personal_data
 from campaigns.signing.services import confirm_signature
 from campaigns.signing.tokens import make_confirm_token
-from tests.factories import create_campaign, create_signature
+from tests.factories import create_campaign, create_signature, unused_code
 from tests.signing.support import csrf_app, stored_outbox
 
 from .support import (
@@ -421,7 +421,12 @@ def test_upload_is_protected_against_csrf_with_its_larger_limit(
         assert token is not None
         login = client.post(
             "/console/login",
-            data={"email": account.email, "password": PASSWORD, "csrf_token": token.group(1)},
+            data={
+                "email": account.email,
+                "password": PASSWORD,
+                "code": unused_code(account.id, account.secret or ""),
+                "csrf_token": token.group(1),
+            },
         )
         assert login.status_code == 303
         rows = [[f"اسم {i}", "", "", "SY", "حلب", "", "", ""] for i in range(3000)]

@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.test import TestResponse
 
 from campaigns.accounts.passwords import hash_password
+from campaigns.accounts.totp import unseal_secret
 from campaigns.cache import ProcessMemo
 from campaigns.extensions import db
 from campaigns.models import (
@@ -40,11 +42,12 @@ from campaigns.models import (
     Organization,
     PaperImport,
     SignatureState,
+    User,
 )
 from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
-from tests.factories import create_campaign, create_signature
+from tests.factories import code_for, create_campaign, create_signature
 from tests.moderation.support import PASSWORD, Console, make_console, signature
 from tests.signing.support import valid_form
 
@@ -284,10 +287,8 @@ ACTORS = ("signer", "newcomer", "organizer", "admin")
 
 def actor_clients(app: Flask, world: World) -> dict[str, FlaskClient]:
     clients = {actor: app.test_client() for actor in ACTORS}
-    log_in(clients["organizer"], world.console.organizer.email)
-    log_in(
-        clients["admin"], world.console.admin.email, pyotp.TOTP(world.console.admin_secret).now()
-    )
+    log_in(clients["organizer"], world.console.organizer.email, code_for(world.console.organizer))
+    log_in(clients["admin"], world.console.admin.email, code_for(world.console.admin))
     return clients
 
 
@@ -301,8 +302,9 @@ class Step:
     """A valid submission to one state-changing route, by the role that may use it.
 
     ``fields`` are the route's own field names (never sent as extra fields);
-    ``changes_rows`` is False only where a valid post changes the session, not
-    the database (logout)."""
+    ``changes_rows`` False would check that a valid post changes the session
+    instead of the database (no route is such since logout ends the session
+    on the server too)."""
 
     name: str
     endpoint: str
@@ -411,16 +413,24 @@ def _paper_form(world: World, client: FlaskClient) -> dict[str, Any]:
 
 
 def _totp_form(world: World, client: FlaskClient) -> dict[str, Any]:
-    # The setup page keeps the new secret in the session until a code proves it.
-    client.get("/console/totp")
-    with client.session_transaction() as session:
-        secret = session["totp_pending"]
-    return {"code": pyotp.TOTP(secret).now()}
+    # The key to scan waits sealed on the account (shown by the step before);
+    # replacing an enrolled factor takes the password and a current code.
+    organizer = world.console.organizer
+    db.session.commit()
+    pending = db.session.execute(
+        select(User.totp_pending).where(User.id == organizer.id)
+    ).scalar_one()
+    secret = unseal_secret(pending)
+    return {
+        "password": PASSWORD,
+        "current_code": code_for(organizer),
+        "code": pyotp.TOTP(secret).now() if secret else "000000",
+    }
 
 
 # In this order each valid post still changes something: signing before the
 # campaign is paused, closed or the site-wide switch is on, editing an update
-# before it is sent, logging in before the second factor is set up.
+# before it is sent, showing a key to scan before replacing the second factor.
 STEPS: tuple[Step, ...] = (
     Step(
         "sign the petition",
@@ -550,22 +560,31 @@ STEPS: tuple[Step, ...] = (
         lambda w, c: {"status": "closed"},
         frozenset({"status"}),
     ),
+    # As the partner: a partner needs no second factor, and the organizer's
+    # codes are kept for replacing theirs below (each code is taken once).
     Step(
         "log in",
         "console_auth.login",
         "newcomer",
-        lambda w, c: {"email": w.console.organizer.email, "password": PASSWORD, "code": ""},
+        lambda w, c: {"email": w.console.partner.email, "password": PASSWORD, "code": ""},
         frozenset({"email", "password", "code"}),
     ),
     Step(
-        "set up the second factor",
+        "show a key to scan",
+        "console_auth.totp_setup",
+        "organizer",
+        lambda w, c: {"start": "1"},
+        frozenset({"start"}),
+    ),
+    Step(
+        "replace the second factor",
         "console_auth.totp_setup",
         "organizer",
         _totp_form,
-        frozenset({"code"}),
+        frozenset({"code", "password", "current_code"}),
     ),
-    # Last: the organizer's session ends here.
-    Step("log out", "console_auth.logout", "organizer", _nothing, changes_rows=False),
+    # Last: the organizer's session ends here, on the server too.
+    Step("log out", "console_auth.logout", "organizer", _nothing),
 )
 
 
@@ -694,6 +713,8 @@ def row_counts(tables: Snapshot) -> dict[str, int]:
 # Values that differ between two identical runs: when things happened, random
 # identifiers, ciphertexts with random nonces, salted password hashes.
 RECENT = timedelta(days=1)
+RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
+SEALED = frozenset({"personal_data", "totp_secret", "totp_pending"})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 
@@ -706,8 +727,10 @@ def comparable(table: str, column: str, value: Any) -> Any:
         return "<recent>" if abs(datetime.now(UTC) - moment) < RECENT else moment.isoformat()
     if isinstance(value, uuid.UUID):
         return "<uuid>"
-    if isinstance(value, bytes | memoryview) and column in {"personal_data", "totp_secret"}:
+    if isinstance(value, bytes | memoryview) and column in SEALED:
         return "<sealed>"
+    if column == "totp_last_step" and isinstance(value, int):
+        return "<recent step>" if abs(value - time.time() // 30) <= RECENT_STEPS else value
     if isinstance(value, memoryview):
         return bytes(value).hex()
     if isinstance(value, bytes):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,6 +21,7 @@ from campaigns import create_app
 from campaigns.extensions import db
 from tests.conftest import base_config
 from tests.console.test_authorization_matrix import POLICY
+from tests.factories import code_for
 from tests.signing.support import valid_form
 
 from .routes_support import World, log_in, make_world, url_takes_get
@@ -165,8 +165,7 @@ def _clients(
             if name == "visitor":
                 continue
             who = getattr(world.console, name)
-            code = pyotp.TOTP(world.console.admin_secret).now() if name == "admin" else ""
-            log_in(client, who.email, code, base_url=base_url)
+            log_in(client, who.email, code_for(who), base_url=base_url)
         clients[scheme] = people
     return clients
 

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from campaigns.extensions import db
 from campaigns.models import Signature
+from tests.factories import code_for
 from tests.moderation.support import PASSWORD, make_console
 from tests.signing.support import valid_form
 
@@ -249,7 +250,11 @@ def test_forms_go_through_over_https_as_browsers_send_them(app: Flask) -> None:
         (
             "/console/login",
             "/console/login",
-            {"email": console.organizer.email, "password": PASSWORD, "code": ""},
+            {
+                "email": console.organizer.email,
+                "password": PASSWORD,
+                "code": code_for(console.organizer),
+            },
         ),
     ]
     for page_path, action, data in forms:

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
 from campaigns.accounts.services import create_user
-from campaigns.accounts.totp import new_secret, seal_secret
 from campaigns.extensions import db
 from campaigns.models import Organization, Role, User
+from tests.factories import give_second_factor, unused_code
 
 PASSWORD = "olive-trees-in-afrin-2026"
 
@@ -35,17 +34,13 @@ class Account:
     secret: str | None = None
 
     def code(self) -> str:
-        return pyotp.TOTP(self.secret).now() if self.secret else ""
+        return unused_code(self.user.id, self.secret) if self.secret else ""
 
 
 def make_account(email_address: str, role: Role, organization: Organization) -> Account:
-    """A console account; admins get a second factor, as they must."""
+    """A console account; admins and organizers get a second factor, as they must."""
     user = create_user(email_address, email_address.split("@")[0], PASSWORD, role, organization)
-    secret = None
-    if role is Role.admin:
-        secret = new_secret()
-        user.totp_secret = seal_secret(secret)
-        user.totp_enabled = True
+    secret = give_second_factor(user)
     db.session.commit()
     return Account(user, secret)
 

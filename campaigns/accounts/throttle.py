@@ -1,0 +1,90 @@
+"""Login throttling that an attacker cannot turn into a lockout.
+
+Each failed login counts against keys; the next attempt on a key waits a
+delay that grows with its failures (none for the first MAX_FAILURES, then
+1, 2, 4, 8 minutes, then MAX_DELAY, a quarter of an hour). An attempt is answered "wait" (429)
+before any password is checked, so the delays also hide nothing: the keys
+are made from what was typed, whether or not the account exists.
+
+Which keys (OWASP's "device cookie" scheme): a browser that once logged in to
+an account holds a signed device cookie for it (console/devices.py); its
+attempts count only against that device. Every other attempt counts against
+the account, the account from that address, and the address: guesses from
+many addresses slow the account for unknown browsers, never for the real
+user's own browser."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import LoginThrottle
+from ..models.types import utcnow
+from ..privacy.crypto import hash_ip
+
+# Failures on a key before the delays start.
+MAX_FAILURES = 5
+FIRST_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(minutes=15)
+# A key with no failure for this long starts again from nothing.
+FORGET_AFTER = timedelta(hours=24)
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long the next attempt waits after ``failures`` failures."""
+    if failures < MAX_FAILURES:
+        return timedelta(0)
+    # A minute after the fifth failure, doubling; the exponent is capped so
+    # that the number stays small long after MAX_DELAY applies.
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** min(failures - MAX_FAILURES, 20))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def login_keys(
+    email: str, client_ip: str | None, device: str | None
+) -> tuple[list[str], list[str]]:
+    """(the keys this attempt is throttled by, the keys a success forgets)."""
+    account = email.strip().lower()[:60]
+    if device:
+        return [f"device:{device}"], [f"device:{device}"]
+    keys = [f"account:{account}"]
+    if client_ip:
+        address = hash_ip(client_ip).hex()
+        keys += [f"account-ip:{_digest(account, address)}", f"ip:{address}"]
+    # A success does not forget the address: one account of the attacker's
+    # own would otherwise clear the address's guesses at others.
+    return keys, [k for k in keys if not k.startswith("ip:")]
+
+
+def wait_left(keys: list[str]) -> timedelta:
+    """How long before an attempt on these keys is heard (zero: now)."""
+    now = utcnow()
+    rows = db.session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars()
+    waits = [
+        row.last_failure_at + delay_after(row.failures) - now
+        for row in rows
+        if row.last_failure_at > now - FORGET_AFTER
+    ]
+    return max([timedelta(0), *waits])
+
+
+def count_failure(keys: list[str]) -> None:
+    now = utcnow()
+    for key in keys:
+        row = db.session.get(LoginThrottle, key)
+        if row is None:
+            db.session.add(LoginThrottle(key=key, failures=1, last_failure_at=now))
+        elif row.last_failure_at <= now - FORGET_AFTER:
+            row.failures, row.last_failure_at = 1, now
+        else:
+            row.failures, row.last_failure_at = row.failures + 1, now
+
+
+def forget(keys: list[str]) -> None:
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
