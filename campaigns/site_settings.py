@@ -13,14 +13,16 @@ SIGNING_PAUSED = "signing_paused"
 _TTL = 2.0
 
 
-def get_setting(key: str) -> str:
-    cached = memo().get(f"setting:{key}")
-    if cached is not memo().MISSING:
-        value: str = cached
-        return value
+def _read_setting(key: str) -> str:
     row = db.session.get(SiteSetting, key)
-    value = row.value if row else ""
-    memo().set(f"setting:{key}", value, _TTL)
+    return row.value if row else ""
+
+
+def get_setting(key: str) -> str:
+    # Single-flight: when the copy expires under a surge, one thread reads it
+    # while the others wait, instead of every thread holding a pooled
+    # connection for the read and then asking for a second one to sign.
+    value: str = memo().get_or_compute(f"setting:{key}", _TTL, lambda: _read_setting(key))
     return value
 
 
