@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 from campaigns import create_app
 from campaigns.extensions import db
 from campaigns.models import (
+    CURRENT_CONSENT,
     Campaign,
     EmailKind,
     EmailLog,
@@ -104,6 +105,8 @@ def insert_pending_burst(slug: str, count: int, tag: str) -> Burst:
                 "region_code": "SY-HL",
                 "amount": None,
                 "show_name": False,
+                "deliver_name": False,
+                "consent_version": CURRENT_CONSENT,
                 "contact_ok": False,
                 "locale": "ar",
                 "ip_hash": hash_ip(client_address(10_000_000 + n)),
@@ -159,8 +162,9 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
         text(
             """
             INSERT INTO signatures (uuid, campaign_id, state, source, fingerprint,
-                personal_data, country, region_code, amount, show_name,
-                contact_ok, locale, ip_hash, created_at, checked_at, validated_at, counted)
+                personal_data, country, region_code, amount, show_name, deliver_name,
+                consent_version, contact_ok, locale, ip_hash, created_at, checked_at,
+                validated_at, counted)
             SELECT CAST(CAST(:key_prefix AS text) || lpad(to_hex(g), 16, '0') AS uuid),
                 :cid, 'validated', 'web',
                 decode(CAST(:key_prefix AS text) || repeat('0', 32) || lpad(to_hex(g), 16, '0'),
@@ -169,7 +173,7 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
                 (CAST(:countries AS text[]))[1 + g % :nplaces],
                 (CAST(:codes AS text[]))[1 + g % :nplaces],
                 CASE WHEN CAST(:pledge AS boolean) THEN 1 + g % 5 END,
-                g % 4 = 0, g % 2 = 0, 'ar',
+                g % 4 = 0, g % 8 = 0, :consent, g % 2 = 0, 'ar',
                 decode(lpad(to_hex(g), 32, '0'), 'hex'),
                 now() - make_interval(days => (g % 20)::int, mins => 5),
                 now() - make_interval(days => (g % 20)::int, mins => 4),
@@ -189,6 +193,7 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
             "codes": codes,
             "nplaces": len(PLACES),
             "pledge": campaign.is_pledge,
+            "consent": CURRENT_CONSENT,
             "start": start,
             "stop": stop,
         },
