@@ -359,6 +359,7 @@ def test_signature_from_form_to_count_on_real_services(site: Site) -> None:
             "name": LAYLA.full_name,
             "email": LAYLA.email,
             "phone": LAYLA.phone_e164,
+            "region": LAYLA.region,
         }
         assert layla_rows[0].amount == LAYLA.units
 

@@ -101,7 +101,11 @@ def test_the_form_prefilled_from_trending_submits_as_rendered(
             signature(console.campaign, state=SignatureState.validated, ip="203.0.113.7")
         trending_flag(console.campaign, "ip", burst)
         client = app.test_client()
-        login = {"email": console.organizer.email, "password": PASSWORD, "code": ""}
+        login = {
+            "email": console.organizer.email,
+            "password": PASSWORD,
+            "code": code_for(console.organizer),
+        }
         token = _token(client, "/console/login")
         assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
 

@@ -144,6 +144,7 @@ def sign_form(
         "country": "SY",
         "region": region,
         "show_name": "y",
+        "deliver_name": "y",
         "contact_ok": "y",
     }
     form.update(extra)

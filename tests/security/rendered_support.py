@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from tests.factories import code_for
 
 from .routes_support import World, log_in
 
@@ -24,8 +25,8 @@ def role_clients(app: Flask, world: World) -> dict[str, FlaskClient]:
     for role, client in clients.items():
         if role == "visitor":
             continue
-        code = pyotp.TOTP(world.console.admin_secret).now() if role == "admin" else ""
-        log_in(client, getattr(world.console, role).email, code)
+        account = getattr(world.console, role)
+        log_in(client, account.email, code_for(account))
     return clients
 
 
