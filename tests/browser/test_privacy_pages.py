@@ -131,11 +131,42 @@ def open_page(tabs: SharedContexts, size: str, lang: str, **options: Any) -> Pag
 
 
 def assert_fits(page: Page, what: str) -> None:
-    """No sideways scrolling: nothing is wider than the window."""
+    """No sideways scrolling: nothing is wider than the window. (A phone
+    widens its layout to a page that is too wide and zooms out, so the page
+    is held to the screen's width too, not only to ``innerWidth``.)"""
     scroll, inner = page.evaluate(
         "[document.scrollingElement.scrollWidth, window.innerWidth]"
     )
-    assert scroll <= inner, f"{what}: {scroll}px wide in a {inner}px window"
+    width = page.viewport_size["width"]  # type: ignore[index]
+    assert scroll <= min(inner, width), f"{what}: {scroll}px wide in a {width}px window"
+
+
+def assert_fields_fill_their_form(page: Page, form: str = "main form") -> None:
+    """Every box to type in is as wide as its form (a password or a date no
+    narrower than an email): on a phone a narrow box is hard to hit."""
+    widths = page.locator(form).first.evaluate(
+        """form => [form.getBoundingClientRect().width,
+            [...form.querySelectorAll('input:not([type=hidden]):not([type=checkbox]), select')]
+            .filter(e => e.offsetParent !== null && !e.closest('.hp'))
+            .map(e => [e.id, e.getBoundingClientRect().width])]"""
+    )
+    form_width, fields = widths
+    narrow = [name for name, width in fields if width < form_width - 1]
+    assert fields and not narrow, f"narrower than the form: {narrow}"
+
+
+def assert_box_beside_its_label(page: Page, name: str) -> None:
+    """The box on the label's start side, level with its first line, and the
+    label's later lines not wrapped under the box."""
+    box = page.locator(f"input[name={name}]").bounding_box()
+    label = page.locator(f"label[for={name}]").bounding_box()
+    assert box is not None and label is not None
+    assert abs(label["y"] - box["y"]) < box["height"], "the box is not level with its label"
+    if page.locator("html").get_attribute("dir") == "rtl":
+        assert label["x"] + label["width"] <= box["x"], "the label is not after the box"
+    else:
+        assert box["x"] + box["width"] <= label["x"], "the label is not after the box"
+    assert box["width"] >= 18, "the box is too small to tap"
 
 
 def assert_language(page: Page, lang: str) -> None:
@@ -181,11 +212,15 @@ def test_the_consent_choices_start_unticked_and_say_what_becomes_public(
         box = form.locator(f"input[type=checkbox][name={name}]")
         expect(box).not_to_be_checked()
         expect(box).to_be_visible()
-        expect(form.get_by_label(translate(live_server.app, lang, label), exact=True)).to_have_count(1)
+        expect(
+            form.get_by_label(translate(live_server.app, lang, label), exact=True)
+        ).to_have_count(1)
+        assert_box_beside_its_label(page, name)
     link = form.get_by_role("link", name=translate(live_server.app, lang, PRIVACY_LINK))
     expect(link).to_have_attribute("href", f"/{lang}/privacy")
-    assert_fits(page, f"{slug} {lang} {size}")
+    assert_fields_fill_their_form(page, "section.sign form")
     screenshot(page, f"privacy-sign-{slug}-{lang}-{size}")
+    assert_fits(page, f"{slug} {lang} {size}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -203,6 +238,23 @@ def test_the_privacy_link_works_without_javascript(
 
 
 @pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("slug", SLUGS)
+def test_on_a_phone_the_form_is_one_tap_from_the_top(
+    slug: str, lang: str, live_server: LiveServer, tabs: SharedContexts
+) -> None:
+    """The form is screens below the campaign's text: a link in the first
+    view takes the person to it, without JavaScript."""
+    page = open_page(tabs, "phone", lang, java_script_enabled=False)
+    page.goto(f"{live_server.url}/{lang}/campaigns/{slug}")
+    assert not in_first_view(page, "#sign-heading")
+    assert in_first_view(page, ".to-sign a")
+    page.locator(".to-sign a").click()
+    expect(page).to_have_url(re.compile("#sign-heading$"))
+    assert page.evaluate("window.scrollY") > 0
+    expect(page.locator("#sign-heading")).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_an_unticked_form_with_errors_keeps_both_choices_unticked(
     lang: str, live_server: LiveServer, tabs: SharedContexts, screenshot: Shot
 ) -> None:
@@ -215,8 +267,8 @@ def test_an_unticked_form_with_errors_keeps_both_choices_unticked(
     assert in_first_view(page, ".error-summary")
     for name in ("show_name", "deliver_name"):
         expect(page.locator(f"input[name={name}]")).not_to_be_checked()
-    assert_fits(page, f"sign errors {lang}")
     screenshot(page, f"privacy-sign-errors-{lang}-phone")
+    assert_fits(page, f"sign errors {lang}")
 
 
 # --- the privacy page and the closed campaign's confirmation ---------------------
@@ -232,8 +284,12 @@ def test_the_privacy_page_fits(
     assert response is not None and response.status == 200
     assert_language(page, lang)
     assert in_first_view(page, "h1")
-    assert_fits(page, f"privacy {lang} {size}")
+    # The address to ask for deletion is one tap away, written left to right.
+    mail = page.locator("main a[href^='mailto:']")
+    expect(mail).to_have_attribute("dir", "ltr")
+    expect(mail).to_have_text(str(live_server.app.config["PRIVACY_CONTACT"]))
     screenshot(page, f"privacy-page-{lang}-{size}")
+    assert_fits(page, f"privacy {lang} {size}")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -261,8 +317,8 @@ def test_the_closed_campaigns_confirmation_fits(
     expect(page.locator("h1")).to_have_text(
         translate(live_server.app, lang, "This campaign has closed")
     )
-    assert_fits(page, f"closed {lang} {size}")
     screenshot(page, f"privacy-confirm-closed-{lang}-{size}")
+    assert_fits(page, f"closed {lang} {size}")
 
 
 # --- the console -----------------------------------------------------------------
@@ -277,8 +333,9 @@ def test_the_login_page_fits_and_shows_the_wait(
     page = open_page(tabs, size, lang)
     page.goto(live_server.url + "/console/login")
     assert_language(page, lang)
-    assert_fits(page, f"login {lang} {size}")
+    assert_fields_fill_their_form(page, "main form:has(#password)")
     screenshot(page, f"privacy-login-{lang}-{size}")
+    assert_fits(page, f"login {lang} {size}")
     page.fill("#email", world.throttled_email)
     page.fill("#password", PASSWORD)
     with page.expect_response(re.compile(r"/console/login$")) as answer:
@@ -292,8 +349,8 @@ def test_the_login_page_fits_and_shows_the_wait(
         wait="\x00",
     ).split("\x00")
     expect(alert).to_have_text(re.compile(f"{re.escape(before)}\\S.*{re.escape(after)}"))
-    assert_fits(page, f"login throttled {lang} {size}")
     screenshot(page, f"privacy-login-throttled-{lang}-{size}")
+    assert_fits(page, f"login throttled {lang} {size}")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -310,14 +367,14 @@ def test_the_second_factor_pages_fit(
     page.wait_for_url(re.compile(r"/console/"))
     link = page.get_by_role("link", name=translate(live_server.app, lang, "Second factor"))
     expect(link).to_be_visible()
-    assert_fits(page, f"partner dashboard {lang} {size}")
     screenshot(page, f"privacy-partner-dashboard-{lang}-{size}")
+    assert_fits(page, f"partner dashboard {lang} {size}")
     link.click()
     assert_language(page, lang)
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator(".qr svg")).to_be_visible()
-    assert_fits(page, f"totp first {lang} {size}")
     screenshot(page, f"privacy-totp-first-{lang}-{size}")
+    assert_fits(page, f"totp first {lang} {size}")
 
     page.context.clear_cookies()
     enrolled = world.account(Role.partner, True)
@@ -327,8 +384,9 @@ def test_the_second_factor_pages_fit(
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator("#password")).to_be_visible()
     expect(page.locator("#current_code")).to_be_visible()
-    assert_fits(page, f"totp again {lang} {size}")
+    assert_fields_fill_their_form(page, "main form:has(#current_code)")
     screenshot(page, f"privacy-totp-again-{lang}-{size}")
+    assert_fits(page, f"totp again {lang} {size}")
     page.context.clear_cookies()
 
 
@@ -358,12 +416,14 @@ def test_the_organizers_pages_fit(
         )
     )
     expect(page.locator("#since")).to_have_value(since.strftime("%Y-%m-%dT%H:00"))
-    assert_fits(page, f"invalidation {lang} {size}")
+    assert_fields_fill_their_form(page, "main form[action*=invalidations]")
     screenshot(page, f"privacy-invalidation-{lang}-{size}")
+    assert_fits(page, f"invalidation {lang} {size}")
     page.goto(
         f"{live_server.url}/console/campaigns/olive-trees-afrin/paper/{world.paper_import_id}"
     )
     expect(page.locator("[data-awaiting]")).to_have_text(format_number(1, lang))
-    assert_fits(page, f"paper report {lang} {size}")
+    expect(page.locator("[data-awaiting]")).to_be_in_viewport()
     screenshot(page, f"privacy-paper-report-{lang}-{size}")
+    assert_fits(page, f"paper report {lang} {size}")
     page.context.clear_cookies()
