@@ -77,9 +77,7 @@ class World:
 
 
 def _account(email: str, role: Role, campaign: Campaign, second_factor: bool) -> Account:
-    organization = (
-        campaign.organization if role is not Role.partner else campaign.partners[0]
-    )
+    organization = campaign.organization if role is not Role.partner else campaign.partners[0]
     user = create_user(email, email.split("@")[0], PASSWORD, role, organization)
     secret = give_second_factor(user, required_only=False) if second_factor else None
     db.session.commit()
@@ -98,7 +96,9 @@ def world(live_server: LiveServer) -> World:
         ).scalar_one()
         throttled = f"throttled-{tag}@zaytoun.test"
         # Nine failures on the account: the next attempt waits (429).
-        db.session.add(LoginThrottle(key=f"account:{throttled}", failures=9, last_failure_at=utcnow()))
+        db.session.add(
+            LoginThrottle(key=f"account:{throttled}", failures=9, last_failure_at=utcnow())
+        )
         closed = create_campaign(f"closed-{tag}", organization=campaign.organization)
         rows = (
             "full_name,email,country,region,amount,show_name,deliver_name\n"
@@ -134,9 +134,7 @@ def assert_fits(page: Page, what: str) -> None:
     """No sideways scrolling: nothing is wider than the window. (A phone
     widens its layout to a page that is too wide and zooms out, so the page
     is held to the screen's width too, not only to ``innerWidth``.)"""
-    scroll, inner = page.evaluate(
-        "[document.scrollingElement.scrollWidth, window.innerWidth]"
-    )
+    scroll, inner = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
     width = page.viewport_size["width"]  # type: ignore[index]
     assert scroll <= min(inner, width), f"{what}: {scroll}px wide in a {width}px window"
 
@@ -198,7 +196,11 @@ Shot = Callable[[Page, str], Path]
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("slug", SLUGS)
 def test_the_consent_choices_start_unticked_and_say_what_becomes_public(
-    slug: str, lang: str, size: str, live_server: LiveServer, tabs: SharedContexts,
+    slug: str,
+    lang: str,
+    size: str,
+    live_server: LiveServer,
+    tabs: SharedContexts,
     screenshot: Shot,
 ) -> None:
     """Both choices are unticked; each label, in the page's language, names
@@ -295,7 +297,11 @@ def test_the_privacy_page_fits(
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_closed_campaigns_confirmation_fits(
-    lang: str, size: str, live_server: LiveServer, tabs: SharedContexts, world: World,
+    lang: str,
+    size: str,
+    live_server: LiveServer,
+    tabs: SharedContexts,
+    world: World,
     screenshot: Shot,
 ) -> None:
     with live_server.app.app_context():
@@ -303,7 +309,10 @@ def test_the_closed_campaigns_confirmation_fits(
             select(Campaign).where(Campaign.slug == world.closed_slug)
         ).scalar_one()
         signature = create_signature(
-            campaign, state=SignatureState.pending, ip=None, checked=True,
+            campaign,
+            state=SignatureState.pending,
+            ip=None,
+            checked=True,
             email=f"closed-{uuid.uuid4().hex[:10]}@example.org",
         )
         token = make_confirm_token(signature.uuid)
@@ -327,7 +336,11 @@ def test_the_closed_campaigns_confirmation_fits(
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_login_page_fits_and_shows_the_wait(
-    lang: str, size: str, live_server: LiveServer, tabs: SharedContexts, world: World,
+    lang: str,
+    size: str,
+    live_server: LiveServer,
+    tabs: SharedContexts,
+    world: World,
     screenshot: Shot,
 ) -> None:
     page = open_page(tabs, size, lang)
@@ -345,7 +358,9 @@ def test_the_login_page_fits_and_shows_the_wait(
     expect(alert).to_be_visible()
     assert in_first_view(page, ".error-summary")
     before, after = translate(
-        live_server.app, lang, "Too many attempts. Please wait %(wait)s, then try again.",
+        live_server.app,
+        lang,
+        "Too many attempts. Please wait %(wait)s, then try again.",
         wait="\x00",
     ).split("\x00")
     expect(alert).to_have_text(re.compile(f"{re.escape(before)}\\S.*{re.escape(after)}"))
@@ -356,7 +371,11 @@ def test_the_login_page_fits_and_shows_the_wait(
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_second_factor_pages_fit(
-    lang: str, size: str, live_server: LiveServer, tabs: SharedContexts, world: World,
+    lang: str,
+    size: str,
+    live_server: LiveServer,
+    tabs: SharedContexts,
+    world: World,
     screenshot: Shot,
 ) -> None:
     """A partner's opt-in (the link, then the first key) and a re-enrolment,
@@ -393,7 +412,11 @@ def test_the_second_factor_pages_fit(
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_organizers_pages_fit(
-    lang: str, size: str, live_server: LiveServer, tabs: SharedContexts, world: World,
+    lang: str,
+    size: str,
+    live_server: LiveServer,
+    tabs: SharedContexts,
+    world: World,
     screenshot: Shot,
 ) -> None:
     page = open_page(tabs, size, lang)
@@ -411,7 +434,9 @@ def test_the_organizers_pages_fit(
     page.locator("button[value=preview]").click()
     expect(page.locator(".preview")).to_have_text(
         translate(
-            live_server.app, lang, "Fewer than %(num)s signatures meet these conditions now.",
+            live_server.app,
+            lang,
+            "Fewer than %(num)s signatures meet these conditions now.",
             num=format_number(5, lang),
         )
     )
