@@ -553,12 +553,8 @@ def test_sign_relay_validate_email_confirm_count(app: Flask) -> None:
 
 def test_fraudulent_signature_through_the_chain_sends_nothing(app: Flask) -> None:
     campaign = create_campaign()
-    sign_campaign(
-        campaign,
-        SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region=""),
-        locale="ar",
-        client_ip="192.0.2.66",
-    )
+    bot = SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region="")
+    sign_campaign(campaign, bot, locale="ar", client_ip="192.0.2.66")
     db.session.commit()
 
     assert relay_outbox() == 1
@@ -568,12 +564,7 @@ def test_fraudulent_signature_through_the_chain_sends_nothing(app: Flask) -> Non
     assert sent_mail(app) == []
 
     # Signing again with the same address: still silence.
-    sign_campaign(
-        campaign,
-        SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region=""),
-        locale="ar",
-        client_ip="192.0.2.66",
-    )
+    sign_campaign(campaign, bot, locale="ar", client_ip="192.0.2.66")
     db.session.commit()
     assert relay_outbox() == 1
     assert sent_mail(app) == []
