@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,29 @@ def base_config(tmp: Path, database_url: str) -> dict[str, Any]:
     }
 
 
+def _migrated_database(engine: str, tmp: Path, prefix: str) -> tuple[str, str | None]:
+    """A new database for ``engine`` (SQLite in ``tmp``), migrated to the
+    Alembic head: its URL, and the PostgreSQL database's name for the caller
+    to drop (None for SQLite). One that fails to migrate is dropped here."""
+    name = None
+    if engine == "sqlite":
+        url = f"sqlite:///{tmp / f'{prefix}.sqlite3'}"
+    else:
+        require_postgres()
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        url = _create_postgres_database(name)
+    try:
+        app = create_app(base_config(tmp, url))
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    except BaseException:
+        if name is not None:
+            _drop_postgres_database(name)
+        raise
+    return url, name
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
     """Returns the URL of a migrated database for an engine, made on first use
@@ -74,17 +98,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     def get(engine: str) -> str:
         if engine in urls:
             return urls[engine]
-        if engine == "sqlite":
-            url = f"sqlite:///{tmp / 'zaytoun-test.sqlite3'}"
-        else:
-            require_postgres()
-            name = f"zaytoun_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-            url = _create_postgres_database(name)
+        url, name = _migrated_database(engine, tmp, "zaytoun_test")
+        if name is not None:
             created.append(name)
-        app = create_app(base_config(tmp, url))
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
         urls[engine] = url
         return url
 
@@ -113,11 +129,11 @@ def engine_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def app(engine_name: str, database_url: Callable[[str], str], tmp_path: Path) -> Iterator[Flask]:
-    """The app on a migrated, empty database: SQLite and PostgreSQL in turn."""
-    application = create_app(base_config(tmp_path, database_url(engine_name)))
-    # The fixture's app context outlives each request, and with it ``g`` (where
+@contextmanager
+def _app_on_emptied_database(settings: dict[str, Any]) -> Iterator[Flask]:
+    """The app made from ``settings``, in an app context, its database emptied."""
+    application = create_app(settings)
+    # The test's app context outlives each request, and with it ``g`` (where
     # Flask-Login keeps the user and Flask-WTF the CSRF token): empty it at
     # every request, as a deployed request's own app context would be.
     request_started.connect(_forget_globals, application)
@@ -126,6 +142,13 @@ def app(engine_name: str, database_url: Callable[[str], str], tmp_path: Path) ->
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(engine_name: str, database_url: Callable[[str], str], tmp_path: Path) -> Iterator[Flask]:
+    """The app on a migrated, empty database: SQLite and PostgreSQL in turn."""
+    with _app_on_emptied_database(base_config(tmp_path, database_url(engine_name))) as application:
+        yield application
 
 
 @pytest.fixture

@@ -261,6 +261,57 @@ def contexts(browser: Browser, live_server: LiveServer) -> Iterator[Contexts]:
         pytest.fail(f"the page requested other origins than {live_server.url}: {foreign}")
 
 
+@dataclass
+class SharedContexts:
+    """Browser contexts kept for a whole module (each costs half a second to
+    open): every test gets its own tabs and, as with the ``contexts`` fixture,
+    fails if they asked another origin for anything."""
+
+    recorder: Contexts
+    kept: dict[str, BrowserContext] = field(default_factory=dict)
+    pages: list[Page] = field(default_factory=list)
+    checked: int = 0
+
+    def new_page(self, **options: Any) -> Page:
+        key = repr(sorted(options.items()))
+        if key not in self.kept:
+            self.kept[key] = self.recorder.new_context(**options)
+        page = self.kept[key].new_page()
+        self.pages.append(page)
+        return page
+
+    def end_test(self) -> list[str]:
+        """Close the test's tabs; returns the other origins they requested."""
+        for page in self.pages:
+            page.close()
+        self.pages.clear()
+        foreign = self.recorder.foreign_requests()
+        new, self.checked = foreign[self.checked :], len(foreign)
+        return new
+
+    def close(self) -> None:
+        for context in self.recorder.opened:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def shared(browser: Browser, live_server: LiveServer) -> Iterator[SharedContexts]:
+    contexts = SharedContexts(Contexts(browser=browser, origin=live_server.url))
+    try:
+        yield contexts
+    finally:
+        contexts.close()
+
+
+@pytest.fixture
+def tabs(shared: SharedContexts, live_server: LiveServer) -> Iterator[SharedContexts]:
+    """Pages in the module's browser contexts; no request to another origin."""
+    yield shared
+    foreign = shared.end_test()
+    if foreign:
+        pytest.fail(f"the page requested other origins than {live_server.url}: {foreign}")
+
+
 @pytest.fixture(scope="session")
 def screenshot() -> Callable[[Page, str], Path]:
     """Saves a full-page screenshot under test-artifacts/screenshots/."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import EmailMessage
@@ -16,10 +14,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import pytest
 from flask import Flask
 from flask_babel import force_locale, gettext
-from playwright.sync_api import Browser, BrowserContext, CDPSession, Page
+from playwright.sync_api import BrowserContext, CDPSession, Page
 from sqlalchemy import select
 
 from campaigns.extensions import db
@@ -27,7 +24,7 @@ from campaigns.models import Campaign, SignatureState
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_signature
 
-from .conftest import SLUG, Contexts, LiveServer
+from .conftest import SLUG, LiveServer
 
 LANGS = ("ar", "ku", "tr", "en")
 DIRECTIONS = {"ar": "rtl", "ku": "ltr", "tr": "ltr", "en": "ltr"}
@@ -91,54 +88,6 @@ class OpensPages(Protocol):
 
 def phone_page(contexts: OpensPages, **options: Any) -> Page:
     return contexts.new_page(**{**PHONE, **options})
-
-
-@dataclass
-class SharedContexts:
-    """Browser contexts kept for a whole module (each costs half a second to
-    open): every test gets its own tabs and, as with the ``contexts`` fixture,
-    fails if they asked another origin for anything."""
-
-    recorder: Contexts
-    kept: dict[str, BrowserContext] = field(default_factory=dict)
-    pages: list[Page] = field(default_factory=list)
-    checked: int = 0
-
-    def new_page(self, **options: Any) -> Page:
-        key = repr(sorted(options.items()))
-        if key not in self.kept:
-            self.kept[key] = self.recorder.new_context(**options)
-        page = self.kept[key].new_page()
-        self.pages.append(page)
-        return page
-
-    def end_test(self) -> list[str]:
-        """Close the test's tabs; returns the other origins they requested."""
-        for page in self.pages:
-            page.close()
-        self.pages.clear()
-        foreign = self.recorder.foreign_requests()
-        new, self.checked = foreign[self.checked :], len(foreign)
-        return new
-
-    def close(self) -> None:
-        for context in self.recorder.opened:
-            context.close()
-
-
-@contextmanager
-def shared_contexts(browser: Browser, server: LiveServer) -> Iterator[SharedContexts]:
-    shared = SharedContexts(Contexts(browser=browser, origin=server.url))
-    try:
-        yield shared
-    finally:
-        shared.close()
-
-
-def end_test(shared: SharedContexts, server: LiveServer) -> None:
-    foreign = shared.end_test()
-    if foreign:
-        pytest.fail(f"the page requested other origins than {server.url}: {foreign}")
 
 
 # --- transferred bytes, as Chromium's network stack counts them -----------------

@@ -5,40 +5,23 @@ visible; charts have text alternatives. Each page is saved as a screenshot."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from .conftest import SLUG, LiveServer
+from .conftest import SLUG, LiveServer, SharedContexts
 from .reach_support import (
     PAGE_NAMES,
     SERIOUS,
-    SharedContexts,
     describe_violations,
-    end_test,
     page_paths,
     phone_page,
     run_axe,
-    shared_contexts,
     translate,
 )
 
 LANGS = ["ar", "en"]
-
-
-@pytest.fixture(scope="module")
-def shared(browser: Browser, live_server: LiveServer) -> Iterator[SharedContexts]:
-    with shared_contexts(browser, live_server) as contexts:
-        yield contexts
-
-
-@pytest.fixture
-def tabs(shared: SharedContexts, live_server: LiveServer) -> Iterator[SharedContexts]:
-    """Pages in the module's browser contexts; no request to another origin."""
-    yield shared
-    end_test(shared, live_server)
 
 
 def open_page(contexts: SharedContexts, server: LiveServer, name: str, lang: str) -> Page:

@@ -5,39 +5,22 @@ switcher keeps the person on the same page, and ``/`` remembers the choice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from campaigns.i18n import language_name
 
-from .conftest import SLUG, Contexts, LiveServer
+from .conftest import SLUG, Contexts, LiveServer, SharedContexts
 from .reach_support import (
     DIRECTIONS,
     LANGS,
     PHONE,
-    SharedContexts,
-    end_test,
     page_paths,
     phone_page,
-    shared_contexts,
     translate,
 )
-
-
-@pytest.fixture(scope="module")
-def shared(browser: Browser, live_server: LiveServer) -> Iterator[SharedContexts]:
-    with shared_contexts(browser, live_server) as contexts:
-        yield contexts
-
-
-@pytest.fixture
-def tabs(shared: SharedContexts, live_server: LiveServer) -> Iterator[SharedContexts]:
-    """Pages in the module's browser contexts; no request to another origin."""
-    yield shared
-    end_test(shared, live_server)
 
 
 @pytest.mark.parametrize(

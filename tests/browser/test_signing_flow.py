@@ -11,24 +11,21 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.outbox import relay_outbox
 from campaigns.seed import CAMPAIGNS
 
-from .conftest import SLUG, LiveServer, format_number
+from .conftest import SLUG, LiveServer, SharedContexts, format_number
 from .reach_support import (
     DIRECTIONS,
     LANGS,
-    SharedContexts,
     confirm_link,
     email_to,
-    end_test,
     fill_sign_form,
     phone_page,
-    shared_contexts,
     signer_for,
     translate,
 )
@@ -45,19 +42,6 @@ EMPTY_FORM_ERRORS = [
     ("region", "Please enter your city or region."),
     ("amount", "Please enter how many you pledge."),
 ]
-
-
-@pytest.fixture(scope="module")
-def shared(browser: Browser, live_server: LiveServer) -> Iterator[SharedContexts]:
-    with shared_contexts(browser, live_server) as contexts:
-        yield contexts
-
-
-@pytest.fixture
-def tabs(shared: SharedContexts, live_server: LiveServer) -> Iterator[SharedContexts]:
-    """Pages in the module's browser contexts; no request to another origin."""
-    yield shared
-    end_test(shared, live_server)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from campaigns.extensions import db
 from campaigns.models import CampaignCount, EmailKind, EmailLog, Signature
 from campaigns.signing.services import email_fingerprint
 from campaigns.signing.tokens import make_confirm_token
-from tests.chaos.deployment import Deployment
+from tests.chaos.deployment import Deployment, run_async
 
 SLUG = "no-russia-on-hrc"
 # What the recovery sweeps wait for, shortened so that a test sees them act
@@ -512,6 +512,84 @@ def check_emails(site: Deployment, load: SigningLoad, stored: set[int]) -> dict[
     assert not doubled, f"{len(doubled)} signers got more than one email, e.g. {doubled[:5]}"
     assert not unexpected, f"{len(unexpected)} signers without a row got email: {unexpected[:5]}"
     return site.smtp.stats()
+
+
+# -- the Redis and PostgreSQL fault tests' frame
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How hard a fault test pushes: sign POSTs, outages (restarts or kills),
+    how long each lasts, and how long the pipeline may take to drain after."""
+
+    signings: int
+    faults: int
+    down_seconds: float
+    drain_timeout: float
+
+
+def short_and_long(short: Plan, long: Plan) -> pytest.MarkDecorator:
+    """The short version runs in ``make test``, the long one in ``make chaos``."""
+    return pytest.mark.parametrize(
+        "plan",
+        [pytest.param(short, id="short"), pytest.param(long, id="long", marks=pytest.mark.chaos)],
+    )
+
+
+def run_with_faults(
+    name: str,
+    plan: Plan,
+    workdir: Path,
+    sign_through: Callable[[Deployment, RedisServer], dict[str, object]],
+    **options: Any,
+) -> None:
+    """Start the whole deployment (sweeps shortened) on a redis-server of the
+    test's own, which ``sign_through`` may kill; print the figures it returns."""
+    broker = RedisServer(workdir / "redis")
+    broker.start()
+    try:
+        with Deployment(
+            workdir / "site", redis_url=broker.url, settings=SWEEPS, **options
+        ) as site:
+            figures = sign_through(site, broker)
+    finally:
+        broker.stop()
+    print(f"\n{name} faults ({plan.signings} signings): {json.dumps(figures, indent=1)}")
+
+
+def check_drained_and_counted(
+    site: Deployment, load: SigningLoad, stored: set[int], timeout: float
+) -> tuple[dict[str, int], dict[str, object]]:
+    """Once the service is back: every stored signature checked and emailed
+    exactly once, the outbox empty; then every signer presses the button in
+    their email and all are validated and counted, with no "already signed"
+    email (a doubled signature). Returns the SMTP server's figures and the
+    report's."""
+    state, drain_seconds = wait_for_drain(site, timeout)
+    assert state["stored"] == len(stored), f"rows other than the stored signers': {state}"
+    assert state["fraudulent"] == 0, state
+    smtp = check_emails(site, load, stored)
+    assert smtp["messages"] == state["stored"], smtp
+    assert smtp["recipients_more_than_once"] == 0, smtp
+
+    confirmed = run_async(confirm_all(site, confirmation_paths(site)))
+    assert not confirmed.errors, dict(confirmed.errors)
+    final = wait_for_counts(site, len(stored), timeout)
+    assert final["confirm_emails"] == final["signatures_emailed"] == final["stored"], final
+    assert final["other_emails"] == 0, f"'already signed' emails: a signature doubled: {final}"
+    assert final["outbox"] == 0, final
+    return smtp, {
+        "drain_seconds_after_load": round(drain_seconds, 1),
+        "stored": state["stored"],
+        "emails_accepted_by_smtp": smtp["messages"],
+        "recipients_emailed_twice": smtp["recipients_more_than_once"],
+        "confirmed_303": confirmed.ok,
+        "validated": final["validated"],
+        "counted_signers": final["counted_signers"],
+        "duplicate_notices": final["other_emails"],
+        "outbox_left": final["outbox"],
+        "pipeline": pipeline_state(site),
+    }
 
 
 @dataclass

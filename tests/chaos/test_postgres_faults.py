@@ -12,11 +12,9 @@ nothing is doubled. The short version runs in ``make test``, the long one in
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +35,18 @@ from tests.chaos.deployment import Deployment, PostgresDatabase, run_async
 from tests.chaos.services import (
     ROUTES,
     SLUG,
-    SWEEPS,
     Answer,
+    Plan,
     PostgresCluster,
-    RedisServer,
     SigningLoad,
-    check_emails,
+    check_drained_and_counted,
     check_unavailable,
-    confirm_all,
-    confirmation_paths,
     cookie_of,
     get,
-    pipeline_state,
     post,
+    run_with_faults,
+    short_and_long,
     stored_signers,
-    wait_for_counts,
-    wait_for_drain,
 )
 from tests.conftest import base_config
 from tests.factories import give_second_factor
@@ -61,17 +55,8 @@ CONSOLE_EMAIL = "organizer@zaytoun-chaos.org"
 CONSOLE_PASSWORD = "a long console password 1"
 NORMAL = frozenset({200, 302, 303, 304})
 
-
-@dataclass(frozen=True)
-class Plan:
-    signings: int
-    restarts: int
-    down_seconds: float
-    drain_timeout: float
-
-
-SHORT = Plan(signings=200, restarts=1, down_seconds=3, drain_timeout=180)
-LONG = Plan(signings=3_000, restarts=3, down_seconds=4, drain_timeout=900)
+SHORT = Plan(signings=200, faults=1, down_seconds=3, drain_timeout=180)
+LONG = Plan(signings=3_000, faults=3, down_seconds=4, drain_timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -183,23 +168,17 @@ def _answer(response: Any) -> Answer:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "plan",
-    [pytest.param(SHORT, id="short"), pytest.param(LONG, id="long", marks=pytest.mark.chaos)],
-)
+@short_and_long(SHORT, LONG)
 def test_signatures_survive_postgres_restarts(
     plan: Plan, cluster: PostgresCluster, tmp_path: Path
 ) -> None:
-    broker = RedisServer(tmp_path / "redis")
-    broker.start()
-    try:
-        with Deployment(
-            tmp_path / "site", redis_url=broker.url, settings=SWEEPS, postgres_port=cluster.port
-        ) as site:
-            figures = _sign_through_restarts(site, cluster, plan)
-    finally:
-        broker.stop()
-    print(f"\npostgres faults ({plan.signings} signings): {json.dumps(figures, indent=1)}")
+    run_with_faults(
+        "postgres",
+        plan,
+        tmp_path,
+        lambda site, _broker: _sign_through_restarts(site, cluster, plan),
+        postgres_port=cluster.port,
+    )
 
 
 def _console_cookie(site: Deployment) -> str:
@@ -278,7 +257,7 @@ def _sign_through_restarts(
 
     # Restarts spread so that signing goes on after the last one (503s are
     # quick and use up the load): the recovery must show.
-    strike_at = [plan.signings * (i + 1) // (plan.restarts + 2) for i in range(plan.restarts)]
+    strike_at = [plan.signings * (i + 1) // (plan.faults + 2) for i in range(plan.faults)]
     started = time.monotonic()
     # And a tenth more after the last restart, to see the site recover (the
     # first requests on connections opened before the restart may fail once).
@@ -296,7 +275,7 @@ def _sign_through_restarts(
         )
     )
     signing_seconds = time.monotonic() - started
-    assert len(load.faults) == plan.restarts, "the load ended before every restart"
+    assert len(load.faults) == plan.faults, "the load ended before every restart"
     # Every signer thanked with a 303 has a row, whatever happened around it.
     stored = stored_signers(site, load)
     lost = load.accepted - stored
@@ -319,18 +298,7 @@ def _sign_through_restarts(
     for path, headers in routes.items():
         assert get(site.port, path, headers).status == 200, path
 
-    state, drain_seconds = wait_for_drain(site, plan.drain_timeout)
-    assert state["stored"] == len(stored), state
-    assert state["fraudulent"] == 0, state
-    smtp = check_emails(site, load, stored)
-    assert smtp["messages"] == state["stored"] and smtp["recipients_more_than_once"] == 0, smtp
-
-    confirmed = run_async(confirm_all(site, confirmation_paths(site)))
-    assert not confirmed.errors, dict(confirmed.errors)
-    final = wait_for_counts(site, len(stored), plan.drain_timeout)
-    assert final["confirm_emails"] == final["signatures_emailed"] == final["stored"], final
-    assert final["other_emails"] == 0, f"'already signed' emails: a signature doubled: {final}"
-    assert final["outbox"] == 0, final
+    _, drained = check_drained_and_counted(site, load, stored, plan.drain_timeout)
     statuses: dict[int, int] = {}
     for status in load.answered.values():
         statuses[status] = statuses.get(status, 0) + 1
@@ -341,16 +309,7 @@ def _sign_through_restarts(
         "outages": [f.summary() for f in load.faults],
         "pages_while_down": pages_while_down,
         "signing_seconds": round(signing_seconds, 1),
-        "drain_seconds_after_load": round(drain_seconds, 1),
-        "stored": state["stored"],
         "stored_though_answered_503": len(stored - load.accepted),
         "lost": len(lost),
-        "emails_accepted_by_smtp": smtp["messages"],
-        "recipients_emailed_twice": smtp["recipients_more_than_once"],
-        "confirmed_303": confirmed.ok,
-        "validated": final["validated"],
-        "counted_signers": final["counted_signers"],
-        "duplicate_notices": final["other_emails"],
-        "outbox_left": final["outbox"],
-        "pipeline": pipeline_state(site),
+        **drained,
     }

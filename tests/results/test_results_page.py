@@ -114,6 +114,19 @@ def number(value: int, lang: str) -> str:
     return str(format_decimal(value, locale=lang))
 
 
+def latest_signers(client: FlaskClient, slug: str) -> tuple[Element, list[list[str]]]:
+    """The English results page once the counts are up to date, and what its
+    list of latest signers shows of each, newest first."""
+    count_now()
+    _, page = get_page(client, results_url("en", slug))
+    shown = [
+        [b.text for b in li.find_all("bdi")]
+        for li in page.find_all("li")
+        if li.ancestor("ul", "latest")
+    ]
+    return page, shown
+
+
 def meta(page: Element) -> dict[str, str]:
     tags = {}
     for tag in page.find_all("meta"):
@@ -289,13 +302,7 @@ def test_latest_signers_are_the_ten_newest(client: FlaskClient, app: Flask) -> N
             show_name=True,
             created_at=days_ago(12 - n),
         )
-    count_now()
-    _, page = get_page(client, results_url("en", campaign.slug))
-    shown = [
-        [b.text for b in li.find_all("bdi")]
-        for li in page.find_all("li")
-        if li.ancestor("ul", "latest")
-    ]
+    _, shown = latest_signers(client, campaign.slug)
     assert shown == [[f"Person{n:02d}", f"City{n:02d}"] for n in range(11, 1, -1)]
 
 
@@ -723,13 +730,7 @@ def test_the_public_list_shows_only_what_each_wording_covered(
             created_at=days_ago(4 - n),
             **consent,
         )
-    count_now()
-    _, page = get_page(client, results_url("en", campaign.slug))
-    shown = [
-        [b.text for b in li.find_all("bdi")]
-        for li in page.find_all("li")
-        if li.ancestor("ul", "latest")
-    ]
+    page, shown = latest_signers(client, campaign.slug)
     assert shown == [["Azad"], ["Rojda", "Qamişlo"]]
     html = page.text
     for hidden in ("Kobanî", "Hevin", "Afrin", "Karwan", "Azaz", "Xelîl", "Osman"):

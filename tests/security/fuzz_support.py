@@ -29,7 +29,7 @@ from werkzeug.test import TestResponse
 from campaigns import create_app
 from campaigns.extensions import db
 from campaigns.seed import seed
-from tests.conftest import base_config
+from tests.conftest import _empty_all_tables, base_config
 
 PETITION = "no-russia-on-hrc"
 PLEDGE = "olive-trees-afrin"  # "We are the olive trees": at most 50 trees a signer
@@ -324,17 +324,12 @@ def build_site(tmp: Path, database_url: str, engine: str) -> Site:
     settings = dict(base_config(tmp, database_url), WTF_CSRF_ENABLED=True)
     app = create_app(settings)
     with app.app_context():
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                db.session.execute(text(f"DELETE FROM {name}"))
-        db.session.commit()
+        _empty_all_tables()
         assert {PETITION, PLEDGE} <= set(seed())
         db.session.commit()
         db.session.remove()
-    return Site(app=app, engine=engine, tables=sorted(tables))
+    tables = sorted(t.name for t in db.metadata.sorted_tables)
+    return Site(app=app, engine=engine, tables=tables)
 
 
 def is_server_error(response: TestResponse) -> bool:

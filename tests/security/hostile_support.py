@@ -8,9 +8,7 @@ import csv
 import email
 import email.policy
 import io
-import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,24 +20,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from argon2 import PasswordHasher
-from flask import Flask, request_started
+from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
 from werkzeug.test import TestResponse
 
-from campaigns import create_app
 from campaigns.accounts import passwords
 from campaigns.accounts import services as account_services
-from campaigns.extensions import db
 from campaigns.outbox import relay_outbox
 from tests.conftest import (
-    _create_postgres_database,
+    _app_on_emptied_database,
     _drop_postgres_database,
-    _empty_all_tables,
-    _forget_globals,
+    _migrated_database,
     base_config,
 )
-from tests.services import require_postgres
 
 # -- apps
 
@@ -52,13 +45,8 @@ def app_with(
     that ``create_app`` reads once (TRUSTED_PROXIES wraps the WSGI app)."""
     settings = base_config(tmp_path, database_url(engine))
     settings.update(config)
-    application = create_app(settings)
-    request_started.connect(_forget_globals, application)
-    with application.app_context():
-        _empty_all_tables()
+    with _app_on_emptied_database(settings) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @contextmanager
@@ -66,18 +54,8 @@ def own_database(engine: str, tmp: Path) -> Iterator[str]:
     """A migrated database of its own for ``engine`` (kept apart from the one
     the function-scoped ``app`` fixture empties before every test); PostgreSQL
     ones are dropped afterwards."""
-    name = None
-    if engine == "sqlite":
-        url = f"sqlite:///{tmp / 'own.sqlite3'}"
-    else:
-        require_postgres()
-        name = f"zaytoun_hostile_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        url = _create_postgres_database(name)
+    url, name = _migrated_database(engine, tmp, "zaytoun_hostile")
     try:
-        application = create_app(base_config(tmp, url))
-        with application.app_context():
-            upgrade()
-            db.engine.dispose()
         yield url
     finally:
         if name is not None:

@@ -52,6 +52,36 @@ def forged_addresses(n: int) -> set[str]:
     return {f"100.64.{n // 250}.{n % 250 + 1}", f"192.0.2.{n % 250 + 1}"}
 
 
+def appended_by_proxy(n: int) -> dict[str, str]:
+    """What the client sent, then what our proxy appended: the client's address."""
+    return {"X-Forwarded-For": f"{forged_headers(n)['X-Forwarded-For']}, {ATTACKER}"}
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """How the attacker's requests reach the app: the TCP peer and the
+    forwarding headers of the n-th request; then the attacker once more and
+    another person, each as (peer, headers)."""
+
+    trusted_proxies: int
+    peer: str
+    headers: Callable[[int], dict[str, str]]
+    attacker_again: tuple[str, dict[str, str]]
+    someone_else: tuple[str, dict[str, str]]
+
+
+# Straight to the app (TRUSTED_PROXIES=0), every forwarding header forged.
+DIRECT = Arrival(0, ATTACKER, forged_headers, (ATTACKER, forged_headers(999)), ("198.51.100.9", {}))
+# Through our one proxy (TRUSTED_PROXIES=1); the other person is behind it too.
+BEHIND_PROXY = Arrival(
+    1,
+    PROXY,
+    appended_by_proxy,
+    (PROXY, {"X-Forwarded-For": f"198.51.100.9, {ATTACKER}"}),
+    (PROXY, {"X-Forwarded-For": f"{ATTACKER}, 198.51.100.9"}),
+)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rate rule and how many signatures to push through it."""
@@ -108,21 +138,25 @@ def assert_rule_tripped(app: Flask, campaign_id: int, rule: Rule, address: str) 
     assert len(mailed) == rule.limit, "only the signatures under the limit get an email"
 
 
+def push_signatures(app: Flask, slug: str, rule: Rule, arrival: Arrival) -> None:
+    """``rule.pushed`` signatures by one attacker, each with a new email address."""
+    for n in range(rule.pushed):
+        response = client_at(app, arrival.peer).post(
+            f"/ar/campaigns/{slug}/sign",
+            data=sign_form("Bot", f"bot{n}@example.org"),
+            headers=arrival.headers(n),
+        )
+        assert response.status_code == 303
+
+
 @pytest.mark.parametrize("rule", rule_params())
 def test_forged_forwarding_headers_do_not_dodge_the_rate_rules(
     engine_name: str, database_url: Callable[[str], str], tmp_path: Path, rule: Rule
 ) -> None:
     with app_with(tmp_path, database_url, engine_name, TRUSTED_PROXIES=0, **rule.settings) as app:
         campaign = create_campaign()
-        forged: set[str] = set()
-        for n in range(rule.pushed):
-            response = client_at(app, ATTACKER).post(
-                f"/ar/campaigns/{campaign.slug}/sign",
-                data=sign_form("Bot", f"bot{n}@example.org"),
-                headers=forged_headers(n),
-            )
-            assert response.status_code == 303
-            forged |= forged_addresses(n)
+        push_signatures(app, campaign.slug, rule, DIRECT)
+        forged = set().union(*(forged_addresses(n) for n in range(rule.pushed)))
         run_tasks()
         assert_rule_tripped(app, campaign.id, rule, ATTACKER)
         assert not {hash_ip(a) for a in forged} & {s.ip_hash for s in signatures_of(campaign.id)}
@@ -135,15 +169,7 @@ def test_behind_one_proxy_only_the_address_it_appended_counts(
     with app_with(tmp_path, database_url, engine_name, TRUSTED_PROXIES=1, **rule.settings) as app:
         campaign = create_campaign()
         other = create_campaign()
-        for n in range(rule.pushed):
-            # What the client sent, then what our proxy appended: the client's address.
-            headers = {"X-Forwarded-For": f"{forged_headers(n)['X-Forwarded-For']}, {ATTACKER}"}
-            response = client_at(app, PROXY).post(
-                f"/ar/campaigns/{campaign.slug}/sign",
-                data=sign_form("Bot", f"bot{n}@example.org"),
-                headers=headers,
-            )
-            assert response.status_code == 303
+        push_signatures(app, campaign.slug, rule, BEHIND_PROXY)
         # Two honest people behind the same proxy, on another campaign.
         for n, person in enumerate(("198.51.100.20", "198.51.100.21")):
             client_at(app, PROXY).post(
@@ -184,6 +210,9 @@ def log_in(
 
 
 @pytest.mark.parametrize(
+    "arrival", [pytest.param(DIRECT, id="direct"), pytest.param(BEHIND_PROXY, id="behind-proxy")]
+)
+@pytest.mark.parametrize(
     "attempts",
     [
         pytest.param(MAX_FAILURES + 3, id="short"),
@@ -196,51 +225,23 @@ def test_forged_forwarding_headers_do_not_dodge_the_login_throttle(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     attempts: int,
+    arrival: Arrival,
 ) -> None:
     use_cheap_passwords(monkeypatch)
-    with app_with(tmp_path, database_url, engine_name, TRUSTED_PROXIES=0) as app:
+    proxies = arrival.trusted_proxies
+    with app_with(tmp_path, database_url, engine_name, TRUSTED_PROXIES=proxies) as app:
         create_user(
             "victim@zaytoun.test", "Victim", PASSWORD, Role.organizer, create_organization()
         )
         db.session.commit()
         # Password guessing across accounts, each try from a "new" address.
         statuses = [
-            log_in(app, ATTACKER, f"guess{n}@zaytoun.test", "guess-guess-1", forged_headers(n))
+            log_in(app, arrival.peer, f"guess{n}@zaytoun.test", "guess-guess-1", arrival.headers(n))
             for n in range(attempts)
         ]
         assert statuses == [401] * MAX_FAILURES + [429] * (attempts - MAX_FAILURES)
-        # Even the right password is held back for that peer; others are not.
-        assert log_in(app, ATTACKER, "victim@zaytoun.test", PASSWORD, forged_headers(999)) == 429
-        assert log_in(app, "198.51.100.9", "victim@zaytoun.test", PASSWORD, {}) == 303
-
-
-@pytest.mark.parametrize(
-    "attempts",
-    [
-        pytest.param(MAX_FAILURES + 3, id="short"),
-        pytest.param(60, id="long", marks=pytest.mark.chaos),
-    ],
-)
-def test_behind_one_proxy_the_login_throttle_keys_on_the_appended_address(
-    engine_name: str,
-    database_url: Callable[[str], str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    attempts: int,
-) -> None:
-    use_cheap_passwords(monkeypatch)
-    with app_with(tmp_path, database_url, engine_name, TRUSTED_PROXIES=1) as app:
-        create_user(
-            "victim@zaytoun.test", "Victim", PASSWORD, Role.organizer, create_organization()
-        )
-        db.session.commit()
-        statuses = []
-        for n in range(attempts):
-            headers = {"X-Forwarded-For": f"{forged_headers(n)['X-Forwarded-For']}, {ATTACKER}"}
-            statuses.append(log_in(app, PROXY, f"guess{n}@zaytoun.test", "guess-guess-1", headers))
-        assert statuses == [401] * MAX_FAILURES + [429] * (attempts - MAX_FAILURES)
-        # The attacker is held back; a person behind the same proxy is not.
-        held = {"X-Forwarded-For": f"198.51.100.9, {ATTACKER}"}
-        assert log_in(app, PROXY, "victim@zaytoun.test", PASSWORD, held) == 429
-        person = {"X-Forwarded-For": f"{ATTACKER}, 198.51.100.9"}
-        assert log_in(app, PROXY, "victim@zaytoun.test", PASSWORD, person) == 303
+        # Even the right password is held back for the attacker; another person is not.
+        peer, headers = arrival.attacker_again
+        assert log_in(app, peer, "victim@zaytoun.test", PASSWORD, headers) == 429
+        peer, headers = arrival.someone_else
+        assert log_in(app, peer, "victim@zaytoun.test", PASSWORD, headers) == 303

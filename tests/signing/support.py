@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from campaigns import create_app
 from campaigns.extensions import db
 from campaigns.models import Campaign, OutboxMessage, Signature
-from tests.conftest import base_config
+from tests.conftest import _empty_all_tables, base_config
 
 
 def valid_form(**overrides: str) -> dict[str, str]:
@@ -51,16 +51,6 @@ def stored_outbox() -> list[tuple[str, int]]:
     return [(row.task, row.object_id) for row in rows]
 
 
-def empty_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            db.session.execute(text(f"DELETE FROM {name}"))
-    db.session.commit()
-
-
 @contextmanager
 def csrf_app(tmp_path: Path, database_url: Callable[[str], str], **config: Any) -> Iterator[Flask]:
     """The app as deployed: CSRF protection on (SQLite is enough for that)."""
@@ -68,7 +58,7 @@ def csrf_app(tmp_path: Path, database_url: Callable[[str], str], **config: Any) 
     settings.update(config)
     application = create_app(settings)
     with application.app_context():
-        empty_tables()
+        _empty_all_tables()
         yield application
         db.session.remove()
         db.engine.dispose()

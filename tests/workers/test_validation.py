@@ -243,23 +243,47 @@ def test_fraudulent_signature_cannot_be_confirmed_later(app: Flask) -> None:
     assert_silently_fraudulent(app, signature.id, "disposable_domain")
 
 
-def test_rate_burst_marks_the_fourth_signature_from_one_ip(app: Flask) -> None:
-    app.config["RATE_BURST_LIMIT"] = 3
+@pytest.mark.parametrize(
+    ("reason", "settings", "limit", "first", "spacing"),
+    [
+        pytest.param(
+            "rate_burst", {"RATE_BURST_LIMIT": 3}, 3, timedelta(0), timedelta(seconds=1), id="burst"
+        ),
+        # One every ten minutes: never a burst, but five within the hour.
+        pytest.param(
+            "rate_sustained",
+            {"RATE_BURST_LIMIT": 100, "RATE_SUSTAINED_LIMIT": 4},
+            4,
+            timedelta(minutes=-50),
+            timedelta(minutes=10),
+            id="sustained",
+        ),
+    ],
+)
+def test_rate_rule_marks_the_signatures_over_its_limit_from_one_ip(
+    app: Flask,
+    reason: str,
+    settings: dict[str, int],
+    limit: int,
+    first: timedelta,
+    spacing: timedelta,
+) -> None:
+    app.config.update(settings)
     campaign = create_campaign()
-    now = utcnow()
+    start = utcnow() + first
     ids = [
-        create_signature(campaign, ip="203.0.113.7", created_at=now + timedelta(seconds=i)).id
+        create_signature(campaign, ip="203.0.113.7", created_at=start + spacing * i).id
         for i in range(5)
     ]
 
-    assert validate_signatures(ids) == 3
+    assert validate_signatures(ids) == limit
 
-    for signature_id in ids[:3]:
+    for signature_id in ids[:limit]:
         s = reload(signature_id)
         assert (s.state, s.fraud_reason) == (SignatureState.pending, None)
-    for signature_id in ids[3:]:
-        assert_silently_fraudulent(app, signature_id, "rate_burst")
-    assert len(sent_mail(app)) == 3
+    for signature_id in ids[limit:]:
+        assert_silently_fraudulent(app, signature_id, reason)
+    assert len(sent_mail(app)) == limit
 
 
 def test_rate_burst_is_counted_per_ip_and_per_campaign(app: Flask) -> None:
@@ -305,25 +329,6 @@ def test_signatures_older_than_the_window_do_not_count(app: Flask) -> None:
 
     assert [reload(i).state for i in recent[:3]] == [SignatureState.pending] * 3
     assert_silently_fraudulent(app, recent[3], "rate_burst")
-
-
-def test_rate_sustained_limit(app: Flask) -> None:
-    app.config["RATE_BURST_LIMIT"] = 100
-    app.config["RATE_SUSTAINED_LIMIT"] = 4
-    campaign = create_campaign()
-    start = utcnow() - timedelta(minutes=50)
-    # One every ten minutes: never a burst, but five within the hour.
-    ids = [
-        create_signature(
-            campaign, ip="198.51.100.9", created_at=start + timedelta(minutes=10 * i)
-        ).id
-        for i in range(5)
-    ]
-
-    validate_signatures(ids)
-
-    assert [reload(i).state for i in ids[:4]] == [SignatureState.pending] * 4
-    assert_silently_fraudulent(app, ids[4], "rate_sustained")
 
 
 # --- "already signed" --------------------------------------------------------
@@ -548,12 +553,8 @@ def test_sign_relay_validate_email_confirm_count(app: Flask) -> None:
 
 def test_fraudulent_signature_through_the_chain_sends_nothing(app: Flask) -> None:
     campaign = create_campaign()
-    sign_campaign(
-        campaign,
-        SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region=""),
-        locale="ar",
-        client_ip="192.0.2.66",
-    )
+    bot = SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region="")
+    sign_campaign(campaign, bot, locale="ar", client_ip="192.0.2.66")
     db.session.commit()
 
     assert relay_outbox() == 1
@@ -563,12 +564,7 @@ def test_fraudulent_signature_through_the_chain_sends_nothing(app: Flask) -> Non
     assert sent_mail(app) == []
 
     # Signing again with the same address: still silence.
-    sign_campaign(
-        campaign,
-        SignatureInput(full_name="Bot", email="bot@mailinator.com", country="SY", region=""),
-        locale="ar",
-        client_ip="192.0.2.66",
-    )
+    sign_campaign(campaign, bot, locale="ar", client_ip="192.0.2.66")
     db.session.commit()
     assert relay_outbox() == 1
     assert sent_mail(app) == []
