@@ -74,3 +74,10 @@ def test_the_defaults_keep_the_intervals_documented(tmp_path: Path) -> None:
     assert intervals["zaytoun.relay_outbox"] == 1.0
     assert intervals["zaytoun.update_signature_counts"] == 0.5
     assert intervals["zaytoun.erase_expired_personal_data"] == 300.0
+
+
+def test_the_embedded_scheduler_can_run_each_job_as_a_plain_call(app: Flask) -> None:
+    # What its thread does each period: no broker, no argument, a count back.
+    results = {task.name: task() for _, task in embedded_jobs(app)}
+    assert set(results) == set(EXPECTED)
+    assert all(isinstance(result, int) for result in results.values())
