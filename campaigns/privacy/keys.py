@@ -55,9 +55,9 @@ def decode_key(value: str) -> bytes:
 def ensure_keys(app: Flask) -> None:
     """Fill in missing keys: generated and kept in ``instance/`` unless in production."""
     instance = Path(app.config["INSTANCE_PATH"])
-    production = bool(app.config["REDIS_URL"]) and not app.config["TESTING"]
+    production = bool(app.config.get("REDIS_URL")) and not app.config.get("TESTING")
     for name, filename in (("SECRET_KEY", "secret_key"), ("PERSONAL_DATA_KEY", "data_key")):
-        if app.config[name]:
+        if app.config.get(name):
             continue
         if production:
             raise KeyConfigError(f"{name} must be set in the environment in production")
