@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     elif uri.startswith("postgresql"):
         # Dates of the count tables are UTC days whatever the server's zone.
         options["connect_args"] = {"options": "-c timezone=UTC"}
-        options.setdefault("pool_size", app.config.get("DATABASE_POOL_SIZE", 10))
+        options.setdefault("pool_size", app.config["DATABASE_POOL_SIZE"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     db.init_app(app)

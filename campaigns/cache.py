@@ -90,7 +90,7 @@ class ProcessMemo:
 
 
 def init_cache(app: Flask) -> None:
-    url = app.config.get("REDIS_URL")
+    url = app.config["REDIS_URL"]
     app.extensions["zaytoun_cache"] = RedisCache(url) if url else None
     app.extensions["zaytoun_memo"] = ProcessMemo()
 

@@ -25,6 +25,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def _database_url(url: str) -> str:
     # psycopg 3 is the driver; accept the plain postgres:// URLs hosts hand out.
     for prefix in ("postgres://", "postgresql://"):
@@ -36,6 +41,26 @@ def _database_url(url: str) -> str:
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
+
+# Big webmail providers: hundreds of signers a quarter hour from gmail.com is a
+# popular campaign, not an attack (trending detection leaves them out).
+COMMON_DOMAINS = (
+    "gmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "web.de",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+)
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -94,20 +119,44 @@ def from_environment() -> dict[str, Any]:
         "RATE_SUSTAINED_LIMIT": _int("RATE_SUSTAINED_LIMIT", 50),
         "RATE_SUSTAINED_SECONDS": _int("RATE_SUSTAINED_SECONDS", 3600),
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
-        "COUNT_INTERVAL_SECONDS": float(os.environ.get("COUNT_INTERVAL_SECONDS", "0.5")),
-        "RELAY_INTERVAL_SECONDS": float(os.environ.get("RELAY_INTERVAL_SECONDS", "1")),
+        "COUNT_INTERVAL_SECONDS": _float("COUNT_INTERVAL_SECONDS", 0.5),
+        "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 1),
         # The sweeps that recover lost work, and the email retry schedule (the
         # fault tests shorten them; 0 keeps the built-in lease and staleness).
-        "MAIL_DELIVER_SECONDS": float(os.environ.get("MAIL_DELIVER_SECONDS", "15")),
-        "MAIL_RETRY_SECONDS": float(os.environ.get("MAIL_RETRY_SECONDS", "30")),
-        "MAIL_LEASE_SECONDS": float(os.environ.get("MAIL_LEASE_SECONDS", "0")),
-        "REQUEUE_INTERVAL_SECONDS": float(os.environ.get("REQUEUE_INTERVAL_SECONDS", "60")),
-        "REQUEUE_STALE_SECONDS": float(os.environ.get("REQUEUE_STALE_SECONDS", "0")),
+        "MAIL_DELIVER_SECONDS": _float("MAIL_DELIVER_SECONDS", 15),
+        "MAIL_RETRY_SECONDS": _float("MAIL_RETRY_SECONDS", 30),
+        "MAIL_LEASE_SECONDS": _float("MAIL_LEASE_SECONDS", 0),
+        "REQUEUE_INTERVAL_SECONDS": _float("REQUEUE_INTERVAL_SECONDS", 60),
+        "REQUEUE_STALE_SECONDS": _float("REQUEUE_STALE_SECONDS", 0),
+        # How often the other periodic jobs run (campaigns/periodic.py).
+        "TRENDING_INTERVAL_SECONDS": _float("TRENDING_INTERVAL_SECONDS", 60),
+        "INVALIDATION_REQUEUE_INTERVAL_SECONDS": _float(
+            "INVALIDATION_REQUEUE_INTERVAL_SECONDS", 60
+        ),
+        "CLOSING_INTERVAL_SECONDS": _float("CLOSING_INTERVAL_SECONDS", 60),
+        "NOTICES_INTERVAL_SECONDS": _float("NOTICES_INTERVAL_SECONDS", 60),
+        "UPDATES_RESUME_INTERVAL_SECONDS": _float("UPDATES_RESUME_INTERVAL_SECONDS", 60),
+        "RETENTION_INTERVAL_SECONDS": _float("RETENTION_INTERVAL_SECONDS", 300),
+        # Signers' personal data is erased this many days after their campaign closes.
+        "RETENTION_DAYS": _int("RETENTION_DAYS", 180),
+        # Bulk invalidation: rows per batch; a name-pattern preview decrypts at
+        # most this many names, past it, it counts the candidates.
+        "INVALIDATION_BATCH_SIZE": _int("INVALIDATION_BATCH_SIZE", 1000),
+        "INVALIDATION_PREVIEW_NAME_LIMIT": _int("INVALIDATION_PREVIEW_NAME_LIMIT", 5000),
+        # Trending detection: signatures per fixed window from one client or one
+        # email domain that flag a burst, over the last lookback.
+        "TRENDING_IP_THRESHOLD": _int("TRENDING_IP_THRESHOLD", 20),
+        "TRENDING_DOMAIN_THRESHOLD": _int("TRENDING_DOMAIN_THRESHOLD", 200),
+        "TRENDING_WINDOW_SECONDS": _int("TRENDING_WINDOW_SECONDS", 600),
+        "TRENDING_LOOKBACK_SECONDS": _int("TRENDING_LOOKBACK_SECONDS", 3600),
+        "TRENDING_COMMON_DOMAINS": _list("TRENDING_COMMON_DOMAINS") or list(COMMON_DOMAINS),
+        # Connections each process keeps to PostgreSQL.
+        "DATABASE_POOL_SIZE": _int("DATABASE_POOL_SIZE", 10),
         # Aggregates are shared between requests for this long (0 turns caching off).
-        "COUNT_CACHE_SECONDS": float(os.environ.get("COUNT_CACHE_SECONDS", "0.5")),
-        "RESULTS_CACHE_SECONDS": float(os.environ.get("RESULTS_CACHE_SECONDS", "2")),
+        "COUNT_CACHE_SECONDS": _float("COUNT_CACHE_SECONDS", 0.5),
+        "RESULTS_CACHE_SECONDS": _float("RESULTS_CACHE_SECONDS", 2),
         # Each process keeps the campaign rows it reads this long (see campaign_cache).
-        "CAMPAIGN_CACHE_SECONDS": float(os.environ.get("CAMPAIGN_CACHE_SECONDS", "2")),
+        "CAMPAIGN_CACHE_SECONDS": _float("CAMPAIGN_CACHE_SECONDS", 2),
     }
     return config
 

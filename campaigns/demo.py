@@ -39,7 +39,7 @@ class DemoRefused(Exception):
 def seed_demo_signatures(campaign: Campaign, count: int, seed: int = 2013) -> int:
     """Add ``count`` validated demo signatures over the last three weeks, unless
     the campaign has some already; returns how many were added (flush only)."""
-    if current_app.config.get("REDIS_URL"):
+    if current_app.config["REDIS_URL"]:
         raise DemoRefused("demo signatures are never made in production")
     existing = db.session.execute(
         select(func.count())

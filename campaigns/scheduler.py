@@ -1,56 +1,45 @@
 """Periodic jobs on the embedded default: a daemon thread in the web process
-runs what Celery beat runs in production (outbox relay, counts, email sweep)."""
+runs what Celery beat runs in production, from the same registry
+(``periodic.py``) at the same configured intervals."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable
 
+from celery import Task
 from flask import Flask
+
+from .periodic import periodic_jobs
 
 log = logging.getLogger(__name__)
 _started = False
 _lock = threading.Lock()
 
 
-def _jobs() -> list[tuple[float, Callable[[], object]]]:
-    from celery import current_app as current_celery
-
-    from .counting.services import update_signature_counts
-    from .mail.services import deliver_due_emails
-    from .outbox import relay_outbox
-    from .signing.validation import requeue_stale_signatures
-    from .tasks import feature_periodic_jobs
-
-    jobs: list[tuple[float, Callable[[], object]]] = [
-        (0.5, relay_outbox),
-        (1.0, update_signature_counts),
-        (15.0, deliver_due_emails),
-        (60.0, requeue_stale_signatures),
-    ]
-    for seconds, task in feature_periodic_jobs().values():
-        jobs.append((seconds, current_celery.tasks[task].apply))
-    return jobs
+def embedded_jobs(app: Flask) -> list[tuple[float, Task]]:
+    """The periodic jobs beat runs in production, each with its interval."""
+    tasks = app.extensions["celery"].tasks
+    return [(job.interval(app.config), tasks[job.task]) for job in periodic_jobs()]
 
 
 def _loop(app: Flask) -> None:
     from .extensions import db
 
-    jobs = _jobs()
+    jobs = embedded_jobs(app)
     last = [0.0] * len(jobs)
     while True:
         now = time.monotonic()
-        for i, (period, job) in enumerate(jobs):
+        for i, (period, task) in enumerate(jobs):
             if now - last[i] < period:
                 continue
             last[i] = now
             with app.app_context():
                 try:
-                    job()
+                    task()  # in this thread, as a plain call: no broker, no retry loop
                 except Exception:
-                    log.exception("periodic job %s failed", job.__name__)
+                    log.exception("periodic job %s failed", task.name)
                     db.session.rollback()
         time.sleep(0.25)
 

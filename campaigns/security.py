@@ -100,7 +100,7 @@ def untrusted_host(error: SecurityError) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Only as many X-Forwarded-For hops as there are proxies we run.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

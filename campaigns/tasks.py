@@ -8,49 +8,23 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-# Periodic jobs go to their own queue so a backlog of signatures never delays
-# the counts or the outbox relay.
-PERIODIC_QUEUE = "periodic"
+from .periodic import load_task_modules, periodic_jobs
+
 DEFAULT_QUEUE = "zaytoun"
 
 
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
-    def every(seconds: float, task: str) -> dict[str, Any]:
-        # A periodic run that waited longer than its period is useless: expire it.
-        return {
-            "task": task,
+    """Celery beat's schedule: every periodic job at its configured interval."""
+    schedule = {}
+    for job in periodic_jobs():
+        seconds = job.interval(app.config)
+        schedule[job.name] = {
+            "task": job.task,
             "schedule": seconds,
-            "options": {"queue": PERIODIC_QUEUE, "expires": max(seconds * 5, 5)},
+            # A periodic run that waited longer than its period is useless: expire it.
+            "options": {"queue": job.queue, "expires": max(seconds * 5, 5)},
         }
-
-    schedule = {
-        "relay-outbox": every(app.config["RELAY_INTERVAL_SECONDS"], "zaytoun.relay_outbox"),
-        "update-signature-counts": every(
-            app.config["COUNT_INTERVAL_SECONDS"], "zaytoun.update_signature_counts"
-        ),
-        "deliver-due-emails": every(
-            app.config.get("MAIL_DELIVER_SECONDS", 15), "zaytoun.deliver_due_emails"
-        ),
-        "requeue-stale-signatures": every(
-            app.config.get("REQUEUE_INTERVAL_SECONDS", 60), "zaytoun.requeue_stale_signatures"
-        ),
-    }
-    for name, (seconds, task) in feature_periodic_jobs().items():
-        schedule[name] = every(seconds, task)
     return schedule
-
-
-# Worker modules besides workers.tasks; each may declare PERIODIC jobs.
-TASK_MODULES = ("workers.tasks", "workers.moderation", "workers.exports", "workers.updates")
-
-
-def feature_periodic_jobs() -> dict[str, tuple[float, str]]:
-    import importlib
-
-    jobs: dict[str, tuple[float, str]] = {}
-    for module in TASK_MODULES[1:]:
-        jobs.update(getattr(importlib.import_module(module), "PERIODIC", {}))
-    return jobs
 
 
 def init_celery(app: Flask) -> Celery:
@@ -78,20 +52,9 @@ def init_celery(app: Flask) -> Celery:
         task_publish_retry=False,
         worker_hijack_root_logger=False,
         beat_schedule=beat_schedule(app),
-        task_routes={
-            "zaytoun.relay_outbox": {"queue": PERIODIC_QUEUE},
-            "zaytoun.update_signature_counts": {"queue": PERIODIC_QUEUE},
-            "zaytoun.deliver_due_emails": {"queue": PERIODIC_QUEUE},
-            "zaytoun.requeue_stale_signatures": {"queue": PERIODIC_QUEUE},
-            **{task: {"queue": PERIODIC_QUEUE} for _, task in feature_periodic_jobs().values()},
-        },
+        task_routes={job.task: {"queue": job.queue} for job in periodic_jobs()},
     )
     celery.set_default()
     app.extensions["celery"] = celery
-
-    import importlib
-
-    for module in TASK_MODULES:  # registers the tasks on this app
-        importlib.import_module(module)
-
+    load_task_modules()
     return celery

@@ -9,15 +9,9 @@ from campaigns.mail.services import deliver_emails
 from campaigns.moderation.invalidation import requeue_pending_invalidations as _requeue
 from campaigns.moderation.invalidation import run_invalidation
 from campaigns.moderation.trending import detect_trending_signatures as _detect_trending
+from campaigns.periodic import periodic_task
 
 from .tasks import RETRY
-
-# name -> (seconds between runs, task name): merged into the beat schedule and
-# the embedded scheduler.
-PERIODIC: dict[str, tuple[float, str]] = {
-    "detect-trending-signatures": (60.0, "zaytoun.detect_trending_signatures"),
-    "requeue-pending-invalidations": (60.0, "zaytoun.requeue_pending_invalidations"),
-}
 
 
 @shared_task(name="zaytoun.invalidate_signatures", **RETRY)
@@ -33,13 +27,21 @@ def send_confirmation_emails(email_ids: list[int]) -> int:
     return deliver_emails(email_ids)
 
 
-@shared_task(name="zaytoun.detect_trending_signatures")
+@periodic_task(
+    "detect-trending-signatures",
+    task="zaytoun.detect_trending_signatures",
+    every="TRENDING_INTERVAL_SECONDS",
+)
 def detect_trending_signatures() -> int:
     """Flag bursts of signatures from one client or one email domain."""
     return _detect_trending()
 
 
-@shared_task(name="zaytoun.requeue_pending_invalidations")
+@periodic_task(
+    "requeue-pending-invalidations",
+    task="zaytoun.requeue_pending_invalidations",
+    every="INVALIDATION_REQUEUE_INTERVAL_SECONDS",
+)
 def requeue_pending_invalidations() -> int:
     """Publish again the invalidations whose task message was lost."""
     return _requeue()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from campaigns.counting.services import update_signature_counts as _update_signature_counts
 from campaigns.mail.services import deliver_due_emails as _deliver_due_emails
 from campaigns.outbox import relay_outbox as _relay_outbox
+from campaigns.periodic import periodic_task
 from campaigns.signing.validation import (
     notify_duplicate_signatures as _notify_duplicate_signatures,
 )
@@ -38,7 +39,7 @@ def notify_duplicate_signatures(signature_ids: list[int]) -> int:
     return _notify_duplicate_signatures(signature_ids)
 
 
-@shared_task(name="zaytoun.relay_outbox", **RETRY)
+@periodic_task("relay-outbox", task="zaytoun.relay_outbox", every="RELAY_INTERVAL_SECONDS", **RETRY)
 def relay_outbox() -> int:
     """Publish committed outbox rows, for at most about two seconds."""
     total = 0
@@ -48,19 +49,29 @@ def relay_outbox() -> int:
     return total
 
 
-@shared_task(name="zaytoun.update_signature_counts")
+@periodic_task(
+    "update-signature-counts",
+    task="zaytoun.update_signature_counts",
+    every="COUNT_INTERVAL_SECONDS",
+)
 def update_signature_counts() -> int:
     """Fold newly validated signatures into the count tables."""
     return _update_signature_counts()
 
 
-@shared_task(name="zaytoun.deliver_due_emails")
+@periodic_task(
+    "deliver-due-emails", task="zaytoun.deliver_due_emails", every="MAIL_DELIVER_SECONDS"
+)
 def deliver_due_emails() -> int:
     """Retry emails whose time has come."""
     return _deliver_due_emails()
 
 
-@shared_task(name="zaytoun.requeue_stale_signatures")
+@periodic_task(
+    "requeue-stale-signatures",
+    task="zaytoun.requeue_stale_signatures",
+    every="REQUEUE_INTERVAL_SECONDS",
+)
 def requeue_stale_signatures() -> int:
     """Re-enqueue signatures whose validation task was lost."""
     return _requeue_stale_signatures()

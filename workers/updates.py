@@ -6,22 +6,13 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
+from campaigns.periodic import periodic_task
 from campaigns.retention.services import erase_expired_personal_data as _erase_expired
 from campaigns.updates.closing import close_due_campaigns as _close_due_campaigns
 from campaigns.updates.notices import notify_campaign_notices as _notify_campaign_notices
 from campaigns.updates.services import publish_update, resume_stale_updates
 from campaigns.updates.services import send_update as _send_update
 from workers.tasks import RETRY
-
-# name -> (seconds between runs, task name): merged into the beat schedule and
-# the embedded scheduler.
-PERIODIC: dict[str, tuple[float, str]] = {
-    "close-due-campaigns": (60, "zaytoun.close_due_campaigns"),
-    "notify-campaign-notices": (60, "zaytoun.notify_campaign_notices"),
-    "resume-sending-updates": (60, "zaytoun.resume_sending_updates"),
-    "erase-expired-personal-data": (300, "zaytoun.erase_expired_personal_data"),
-}
-
 
 # How long one send task works before handing the rest of an update to the
 # next one: well inside the broker's visibility timeout (15 minutes).
@@ -36,7 +27,11 @@ def send_updates(update_ids: list[int]) -> int:
     return sum(_send_update(update_id, budget_seconds=budget) for update_id in update_ids)
 
 
-@shared_task(name="zaytoun.resume_sending_updates")
+@periodic_task(
+    "resume-sending-updates",
+    task="zaytoun.resume_sending_updates",
+    every="UPDATES_RESUME_INTERVAL_SECONDS",
+)
 def resume_sending_updates() -> int:
     """Hand the workers again the updates whose sending has stalled."""
     stale = resume_stale_updates()
@@ -45,19 +40,29 @@ def resume_sending_updates() -> int:
     return len(stale)
 
 
-@shared_task(name="zaytoun.close_due_campaigns")
+@periodic_task(
+    "close-due-campaigns", task="zaytoun.close_due_campaigns", every="CLOSING_INTERVAL_SECONDS"
+)
 def close_due_campaigns() -> int:
     """Close the open campaigns whose closing time has passed."""
     return len(_close_due_campaigns())
 
 
-@shared_task(name="zaytoun.notify_campaign_notices")
+@periodic_task(
+    "notify-campaign-notices",
+    task="zaytoun.notify_campaign_notices",
+    every="NOTICES_INTERVAL_SECONDS",
+)
 def notify_campaign_notices() -> int:
     """Email organizers about milestones reached and campaigns closed."""
     return _notify_campaign_notices()
 
 
-@shared_task(name="zaytoun.erase_expired_personal_data")
+@periodic_task(
+    "erase-expired-personal-data",
+    task="zaytoun.erase_expired_personal_data",
+    every="RETENTION_INTERVAL_SECONDS",
+)
 def erase_expired_personal_data() -> int:
     """Erase signers' personal data of campaigns closed past the retention time."""
     return _erase_expired()

@@ -50,7 +50,7 @@ def remember_device(response: Response, email: str) -> None:
         value,
         max_age=int(MAX_AGE.total_seconds()),
         path="/console",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
         httponly=True,
         samesite="Strict",
     )

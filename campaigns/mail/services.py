@@ -40,7 +40,7 @@ MAX_ATTEMPTS = 8
 
 
 def _lease() -> timedelta:
-    seconds = current_app.config.get("MAIL_LEASE_SECONDS")
+    seconds = current_app.config["MAIL_LEASE_SECONDS"]
     return timedelta(seconds=seconds) if seconds else LEASE
 
 
@@ -274,7 +274,7 @@ def _record_outcome(item: _Outgoing) -> None:
             values = {"status": EmailStatus.failed, "last_error": error}
             log.warning("email %s failed permanently: %s", item.id, error)
         else:
-            delay = retry_delay(item.attempts, current_app.config.get("MAIL_RETRY_SECONDS", 30))
+            delay = retry_delay(item.attempts, current_app.config["MAIL_RETRY_SECONDS"])
             values = {
                 "status": EmailStatus.queued,
                 "last_error": error,

@@ -45,9 +45,6 @@ CONDITIONS = ("since", "until", "email_domain_hash", "ip_hash", "country", "name
 # Also understood: "email_domain" (hashed when read), as the model documents it.
 # The console stores only the hash: a domain can say who signed.
 _ALL_CONDITIONS = (*CONDITIONS, "email_domain")
-DEFAULT_BATCH_SIZE = 1000
-# A preview decrypts at most this many names; past it, it counts the candidates.
-DEFAULT_PREVIEW_NAME_LIMIT = 5000
 # A pending invalidation whose task message was lost is published again after this.
 STALE_AFTER = timedelta(minutes=2)
 # Conditions on a signer's own data: with an exact count, narrowing a name
@@ -163,11 +160,13 @@ def preview_invalidation(campaign_id: int | None, conditions: Mapping[str, str])
     pattern = conditions.get("name_pattern")
     if not pattern:
         return Preview(candidates, exact=True)
-    limit = current_app.config.get("INVALIDATION_PREVIEW_NAME_LIMIT", DEFAULT_PREVIEW_NAME_LIMIT)
+    limit = current_app.config["INVALIDATION_PREVIEW_NAME_LIMIT"]
     if candidates > limit:
         return Preview(candidates, exact=False)
     matched, after = 0, 0
-    while batch := _candidates(campaign_id, conditions, after, DEFAULT_BATCH_SIZE):
+    while batch := _candidates(
+        campaign_id, conditions, after, current_app.config["INVALIDATION_BATCH_SIZE"]
+    ):
         matched += len(_names_matching(batch, pattern))
         after = batch[-1].id
     return Preview(matched, exact=True)
@@ -360,7 +359,7 @@ def run_invalidation(invalidation_id: int, batch_size: int | None = None) -> Job
     """Task body: batches until done or cancelled, then fold the changes into
     the counts. Idempotent: a finished invalidation is left as it is, a
     restarted one goes on from its cursor."""
-    size = batch_size or current_app.config.get("INVALIDATION_BATCH_SIZE", DEFAULT_BATCH_SIZE)
+    size = batch_size or current_app.config["INVALIDATION_BATCH_SIZE"]
     try:
         while invalidate_batch(invalidation_id, size):
             pass

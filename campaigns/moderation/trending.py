@@ -24,36 +24,10 @@ from .services import LIVE
 
 IP, DOMAIN = "ip", "domain"
 FLAG_REASONS = {IP: "trending_ip", DOMAIN: "trending_domain"}
-# Big webmail providers: hundreds of signers a quarter hour from gmail.com is a
-# popular campaign, not an attack.
-COMMON_DOMAINS = (
-    "gmail.com",
-    "hotmail.com",
-    "outlook.com",
-    "live.com",
-    "yahoo.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "web.de",
-    "mail.ru",
-    "yandex.ru",
-    "yandex.com",
-)
-DEFAULTS = {
-    "TRENDING_IP_THRESHOLD": 20,
-    "TRENDING_DOMAIN_THRESHOLD": 200,
-    "TRENDING_WINDOW_SECONDS": 600,
-    "TRENDING_LOOKBACK_SECONDS": 3600,
-    "TRENDING_COMMON_DOMAINS": COMMON_DOMAINS,
-}
 
 
 def setting(name: str) -> Any:
-    return current_app.config.get(name, DEFAULTS[name])
+    return current_app.config[name]
 
 
 def _key_column(kind: str) -> Any:

@@ -1,5 +1,5 @@
 """Retention: the personal data of a campaign's signers is erased
-``RETENTION_DAYS`` (default 180) days after the campaign closes.
+``RETENTION_DAYS`` (see config.py) days after the campaign closes.
 
 Erasing a signature clears everything that could lead back to the person —
 the encrypted name/email/phone/typed city or region, the email fingerprint,
@@ -37,7 +37,6 @@ from ..models import (
 from ..models.types import utcnow
 from ..upsert import insert_ignore
 
-DEFAULT_RETENTION_DAYS = 180
 BATCH = 1000
 # Statuses after closing; a reopened campaign keeps its data until it closes again.
 ENDED = (CampaignStatus.closed, CampaignStatus.archived)
@@ -50,7 +49,7 @@ class CampaignStillOpen(Exception):
 
 
 def retention_days() -> int:
-    return int(current_app.config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    return int(current_app.config["RETENTION_DAYS"])
 
 
 def last_closings(campaigns: list[Campaign]) -> dict[int, datetime]:

@@ -119,7 +119,7 @@ def _notice_section(
         "unit": text.unit_label or campaign.unit,
     }
     if notice.kind == "closed":
-        days = current_app.config.get("RETENTION_DAYS", 180)
+        days = current_app.config["RETENTION_DAYS"]
         subject = gettext("“%(title)s” is closed", **figures)
         lines = [
             ngettext(

@@ -44,11 +44,11 @@ from campaigns.models import (
     Signature,
 )
 from campaigns.models.types import utcnow
+from campaigns.periodic import PERIODIC_QUEUE
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
-from campaigns.retention.services import DEFAULT_RETENTION_DAYS
+from campaigns.retention.services import retention_days
 from campaigns.signing.personal import open_personal_data
 from campaigns.signing.services import email_fingerprint
-from campaigns.tasks import PERIODIC_QUEUE
 from tests.factories import create_campaign
 
 from .leak_support import (
@@ -482,7 +482,7 @@ def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Jour
             ).scalar_one()
             campaign.status = CampaignStatus.closed
             if slug == pledge:
-                campaign.closes_at = utcnow() - timedelta(days=DEFAULT_RETENTION_DAYS + 1)
+                campaign.closes_at = utcnow() - timedelta(days=retention_days() + 1)
         db.session.commit()
         db.session.remove()
     # The petition by the operator's command, the pledge by the periodic task
