@@ -32,6 +32,7 @@ def _loop(app: Flask) -> None:
     while True:
         now = time.monotonic()
         for i, (period, task) in enumerate(jobs):
+            job_id = task.name  # a Celery task name such as zaytoun.relay_outbox
             if now - last[i] < period:
                 continue
             last[i] = now
@@ -39,7 +40,7 @@ def _loop(app: Flask) -> None:
                 try:
                     task()  # in this thread, as a plain call: no broker, no retry loop
                 except Exception:
-                    log.exception("periodic job %s failed", task.name)
+                    log.exception("periodic job %s failed", job_id)
                     db.session.rollback()
         time.sleep(0.25)
 

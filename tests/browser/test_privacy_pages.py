@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from campaigns.accounts.services import create_user
@@ -26,8 +26,8 @@ from campaigns.paper.services import import_paper_signatures
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_campaign, create_signature, give_second_factor, unused_code
 
-from .conftest import LiveServer, format_number
-from .reach_support import DIRECTIONS, LANGS, SharedContexts, end_test, shared_contexts, translate
+from .conftest import LiveServer, SharedContexts, format_number
+from .reach_support import DIRECTIONS, LANGS, translate
 
 SIZES: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
@@ -111,18 +111,6 @@ def world(live_server: LiveServer) -> World:
         world = World(live_server, throttled, closed.slug, paper.id)
         db.session.remove()
     return world
-
-
-@pytest.fixture(scope="module")
-def shared(browser: Browser, live_server: LiveServer) -> Iterator[SharedContexts]:
-    with shared_contexts(browser, live_server) as contexts:
-        yield contexts
-
-
-@pytest.fixture
-def tabs(shared: SharedContexts, live_server: LiveServer) -> Iterator[SharedContexts]:
-    yield shared
-    end_test(shared, live_server)
 
 
 def open_page(tabs: SharedContexts, size: str, lang: str, **options: Any) -> Page:
