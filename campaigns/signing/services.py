@@ -224,7 +224,7 @@ def confirm_signature(token: str) -> Campaign:
             Signature.checked_at.is_not(None),
             campaign_open,
         )
-        .values(state=SignatureState.validated, validated_at=utcnow())
+        .values(state=SignatureState.validated, validated_at=now)
         .returning(Signature.id)
         .execution_options(synchronize_session=False)
     ).scalar()

@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from campaigns.extensions import db
-from campaigns.models import Invalidation, JobState, Signature, SignatureState
+from campaigns.models import Invalidation, JobState, Signature, SignatureState, User
 from campaigns.moderation.invalidation import create_invalidation
 from campaigns.privacy.crypto import hash_ip
 from tests.factories import code_for
@@ -33,6 +34,15 @@ def _token(client: FlaskClient, path: str) -> str:
     return found.group(1)
 
 
+def _organizer_client(app: Flask, organizer: User) -> FlaskClient:
+    """A client logged in as ``organizer`` through the login form, token and code included."""
+    client = app.test_client()
+    login = {"email": organizer.email, "password": PASSWORD, "code": code_for(organizer)}
+    token = _token(client, "/console/login")
+    assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
+    return client
+
+
 def test_moderation_posts_without_the_token_are_refused(
     tmp_path: Path, database_url: Callable[[str], str]
 ) -> None:
@@ -45,14 +55,7 @@ def test_moderation_posts_without_the_token_are_refused(
         with app.test_request_context():
             job = create_invalidation(console.campaign.id, {"country": "SY"}, "x", console.admin)
             db.session.commit()
-        client = app.test_client()
-        login = {
-            "email": console.organizer.email,
-            "password": PASSWORD,
-            "code": code_for(console.organizer),
-        }
-        token = _token(client, "/console/login")
-        assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
+        client = _organizer_client(app, console.organizer)
 
         accept = f"/console/moderation/signatures/{item.uuid}/accept"
         cancel = f"/console/moderation/invalidations/{job.id}/cancel"
@@ -100,14 +103,7 @@ def test_the_form_prefilled_from_trending_submits_as_rendered(
         for _ in range(6):
             signature(console.campaign, state=SignatureState.validated, ip="203.0.113.7")
         trending_flag(console.campaign, "ip", burst)
-        client = app.test_client()
-        login = {
-            "email": console.organizer.email,
-            "password": PASSWORD,
-            "code": code_for(console.organizer),
-        }
-        token = _token(client, "/console/login")
-        assert client.post("/console/login", data={**login, "csrf_token": token}).status_code == 303
+        client = _organizer_client(app, console.organizer)
 
         page = client.get(
             "/console/moderation/invalidations/new",
