@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import abort, current_app, has_app_context
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, selectinload
 
 from .cache import memo
 from .extensions import db
-from .models import Campaign, CampaignText, Organization
+from .models import VISIBLE, Campaign, CampaignText, Organization
 
 _PREFIX = "campaign:"
 
@@ -73,3 +73,12 @@ def forget_campaigns() -> None:
     """Drop this process's cached campaigns (after a change made without the ORM)."""
     if "zaytoun_memo" in current_app.extensions:
         memo().forget(_PREFIX)
+
+
+def load_campaign(slug: str) -> Campaign:
+    """A public campaign, from this process's copy of a second or two ago
+    (read-only: see campaign_cache)."""
+    campaign = cached_campaign(slug)
+    if campaign is None or campaign.status not in VISIBLE:
+        abort(404)
+    return campaign

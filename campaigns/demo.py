@@ -12,11 +12,11 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from .extensions import db
+from .kernel.regions import match_region
 from .models import CURRENT_CONSENT, Campaign, Signature, SignatureSource, SignatureState
 from .models.types import utcnow
 from .privacy.crypto import fingerprint, keyring
-from .signing.personal import PersonalData, seal_personal_data
-from .signing.regions import match_region
+from .privacy.personal import PersonalData, seal_personal_data
 
 FIRST_NAMES = (
     "أحمد", "محمد", "فاطمة", "مريم", "خالد", "رنا", "عمر", "هبة", "يوسف", "سلمى",

@@ -109,7 +109,7 @@ def _format_date(value: date, format: str = "medium") -> str:
 
 
 def _country_name(code: str) -> str:
-    from .signing.countries import country_name
+    from .kernel.countries import country_name
 
     return country_name(code, current_language())
 

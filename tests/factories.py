@@ -26,7 +26,7 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_ip
-from campaigns.signing.personal import PersonalData, seal_personal_data
+from campaigns.privacy.personal import PersonalData, seal_personal_data
 from campaigns.signing.services import email_fingerprint
 
 _seq = itertools.count(1)

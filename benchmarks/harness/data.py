@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text
 
 from campaigns import create_app
 from campaigns.extensions import db
+from campaigns.kernel.regions import OTHER, REGION_COUNTRIES, match_region
 from campaigns.models import (
     CURRENT_CONSENT,
     Campaign,
@@ -28,8 +29,7 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_ip
-from campaigns.signing.personal import PersonalData, seal_personal_data
-from campaigns.signing.regions import OTHER, REGION_COUNTRIES, match_region
+from campaigns.privacy.personal import PersonalData, seal_personal_data
 from campaigns.signing.services import email_fingerprint
 
 # Where the bulk-loaded signers live: every bucket holds at least 5 in 1,000

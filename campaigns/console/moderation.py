@@ -19,6 +19,8 @@ from ..accounts.services import visible_campaigns
 from ..extensions import db
 from ..forms import Form
 from ..i18n import current_language
+from ..kernel.countries import country_choices
+from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Campaign, Invalidation, Role, Signature
 from ..moderation.invalidation import (
     PERSONAL_CONDITIONS,
@@ -44,8 +46,6 @@ from ..moderation.services import (
 )
 from ..moderation.trending import DOMAIN, IP, recent_flags, sample_domain, window_end
 from ..privacy.crypto import hash_email_domain
-from ..signing.countries import country_choices
-from ..signing.normalize import InvalidEmail, email_domain
 from .access import MANAGERS, managed_campaign, require, user
 
 bp = Blueprint("console_moderation", __name__, url_prefix="/console")

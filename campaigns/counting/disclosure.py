@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..signing.regions import OTHER
+from ..kernel.regions import OTHER
 
 # Fewer signers than this in a published figure could point at a person.
 K_MIN = 5

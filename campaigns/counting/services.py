@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import case, delete, func, select, text, update
 
 from ..extensions import db
+from ..kernel.regions import OTHER, REGION_COUNTRIES
 from ..models import (
     Campaign,
     CampaignCount,
@@ -25,7 +26,6 @@ from ..models import (
     SignatureState,
 )
 from ..models.types import utcnow
-from ..signing.regions import OTHER, REGION_COUNTRIES
 from ..upsert import insert_add, insert_ignore
 from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_series
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask_babel import gettext
 
 from ..counting.services import campaign_count, published_breakdowns, published_days
+from ..kernel.countries import country_name
+from ..kernel.regions import OTHER, region_name
 from ..models import Campaign
-from ..signing.countries import country_name
-from ..signing.regions import OTHER, region_name
 from .spreadsheet import Cell
 
 

@@ -33,9 +33,9 @@ from sqlalchemy import select
 
 from ..counting.disclosure import K_MIN, Cell, as_rows, publish_beside_names
 from ..extensions import db
+from ..kernel.countries import country_name
 from ..models import Campaign, CampaignText, Signature, SignatureState
 from ..models.types import utcnow
-from ..signing.countries import country_name
 from .signatures import personal_data_of
 
 BATCH = 2000

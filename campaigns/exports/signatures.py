@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Signature, SignatureState
 from ..privacy.crypto import DecryptionError, Keyring, keyring
-from ..signing.personal import PersonalData, open_personal_data
+from ..privacy.personal import PersonalData, open_personal_data
 from .spreadsheet import Cell
 
 BATCH = 2000

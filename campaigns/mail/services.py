@@ -20,7 +20,7 @@ from ..extensions import db, execute_alone
 from ..models import Campaign, EmailKind, EmailLog, EmailStatus, Signature
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
-from ..signing.personal import read_personal_data
+from ..privacy.personal import read_personal_data
 from ..signing.tokens import confirm_url
 from ..updates.emails import compose_notice, compose_update
 from ..upsert import insert_ignore

@@ -49,7 +49,7 @@ class DailyCount(db.Model):  # type: ignore[name-defined,misc]
 
 
 class RegionCount(db.Model):  # type: ignore[name-defined,misc]
-    """Per region, for the countries in ``signing.regions.REGION_COUNTRIES``;
+    """Per region, for the countries in ``kernel.regions.REGION_COUNTRIES``;
     ``region`` is an ISO 3166-2 code or ``other``."""
 
     __tablename__ = "region_counts"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import load_only
 from ..accounts.audit import record
 from ..counting.services import update_signature_counts
 from ..extensions import db
+from ..kernel.normalize import match_name
 from ..models import (
     ACTIVE_JOBS,
     Invalidation,
@@ -33,8 +34,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError, hash_email_domain
-from ..signing.normalize import match_name
-from ..signing.personal import read_personal_data
+from ..privacy.personal import read_personal_data
 from .services import LIVE
 from .trending import DOMAIN, IP
 

@@ -16,7 +16,7 @@ from ..mail.services import queue_email
 from ..models import EmailKind, Signature, SignatureState
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
-from ..signing.personal import PersonalData, read_personal_data
+from ..privacy.personal import PersonalData, read_personal_data
 
 log = logging.getLogger(__name__)
 

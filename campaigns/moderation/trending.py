@@ -14,11 +14,11 @@ from sqlalchemy import Integer, cast, extract, func, literal_column, select, upd
 
 from ..counting.services import single_flight
 from ..extensions import db
+from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Signature, TrendingFlag
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError, hash_email_domain
-from ..signing.normalize import InvalidEmail, email_domain
-from ..signing.personal import read_personal_data
+from ..privacy.personal import read_personal_data
 from ..upsert import insert_add
 from .services import LIVE
 

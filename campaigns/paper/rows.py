@@ -7,10 +7,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from ..models import Campaign
-from ..signing.countries import country_codes
-from ..signing.forms import MAX_PLEDGE
-from ..signing.normalize import (
+from ..kernel.countries import country_codes
+from ..kernel.normalize import (
     InvalidEmail,
     InvalidPhone,
     ascii_digits,
@@ -19,6 +17,8 @@ from ..signing.normalize import (
     clean_text,
     display_email,
 )
+from ..models import Campaign
+from ..signing.forms import MAX_PLEDGE
 
 COLUMNS = (
     "full_name", "email", "phone", "country", "region", "amount", "show_name", "deliver_name",

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
+from ..kernel.normalize import clean_text, match_name
+from ..kernel.regions import match_region
 from ..models import (
     CURRENT_CONSENT,
     Campaign,
@@ -21,9 +23,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..privacy.crypto import Keyring, fingerprint, hash_email_domain, keyring
-from ..signing.normalize import clean_text, match_name
-from ..signing.personal import PersonalData, seal_personal_data
-from ..signing.regions import match_region
+from ..privacy.personal import PersonalData, seal_personal_data
 from ..signing.services import record_signatures
 from ..upsert import insert_ignore
 from .rows import FileRefused, PaperRow, RowRejected, check_row, read_rows

@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
-from ..signing.personal import read_personal_data
+from ..privacy.personal import read_personal_data
 
 MILESTONES = (25, 50, 75, 100)
 CHART_DAYS = 28

@@ -11,11 +11,11 @@ from flask_babel import format_date, gettext
 
 from ..assets import RenderedPage
 from ..cache import memo
+from ..campaign_cache import load_campaign
 from ..i18n import current_language, languages, pull_lang, push_lang, text_direction
+from ..kernel.countries import country_name
+from ..kernel.regions import OTHER, region_name
 from ..models import Campaign
-from ..signing.countries import country_name
-from ..signing.regions import OTHER, region_name
-from ..signing.views import load_campaign
 from .charts import column_chart, row_chart
 from .services import campaign_results
 from .share import share_image

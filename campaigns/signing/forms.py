@@ -8,9 +8,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import Form
 from ..i18n import format_number
-from ..models import Campaign
-from .countries import country_choices, country_codes
-from .normalize import (
+from ..kernel.countries import country_choices, country_codes
+from ..kernel.normalize import (
     InvalidEmail,
     InvalidPhone,
     ascii_digits,
@@ -18,6 +17,7 @@ from .normalize import (
     canonical_phone,
     clean_text,
 )
+from ..models import Campaign
 
 MAX_PLEDGE = 10_000
 

@@ -12,6 +12,14 @@ from sqlalchemy import Insert, String, bindparam, insert, literal, or_, select, 
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db, execute_alone
+from ..kernel.normalize import (
+    canonical_email,
+    canonical_of_display,
+    canonical_phone,
+    clean_text,
+    display_email,
+)
+from ..kernel.regions import match_region
 from ..models import (
     CONFIRMABLE,
     CURRENT_CONSENT,
@@ -25,17 +33,9 @@ from ..models import (
 from ..models.types import utcnow
 from ..outbox import enqueue_all
 from ..privacy.crypto import fingerprint, hash_email_domain, hash_ip, keyring
+from ..privacy.personal import PersonalData, seal_personal_data
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
-from .normalize import (
-    canonical_email,
-    canonical_of_display,
-    canonical_phone,
-    clean_text,
-    display_email,
-)
-from .personal import PersonalData, seal_personal_data
-from .regions import match_region
 from .tokens import read_confirm_token
 
 # The outbox task of a new signature (see outbox.TASKS).

@@ -20,7 +20,7 @@ from ..models import EmailKind, OutboxMessage, Signature, SignatureState
 from ..models.types import utcnow
 from ..outbox import enqueue
 from ..privacy.crypto import DecryptionError
-from .personal import read_personal_data
+from ..privacy.personal import read_personal_data
 
 log = logging.getLogger(__name__)
 

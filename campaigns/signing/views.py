@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ..campaign_cache import cached_campaign
+from ..campaign_cache import load_campaign
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
@@ -27,15 +27,6 @@ from .tokens import ExpiredToken, InvalidToken
 bp = Blueprint("signing", __name__, url_prefix="/<lang>")
 bp.url_value_preprocessor(pull_lang)
 bp.url_defaults(push_lang)
-
-
-def load_campaign(slug: str) -> Campaign:
-    """A public campaign, from this process's copy of a second or two ago
-    (read-only: see campaign_cache)."""
-    campaign = cached_campaign(slug)
-    if campaign is None or campaign.status not in VISIBLE:
-        abort(404)
-    return campaign
 
 
 def render_campaign(campaign: Campaign, form: SignForm, status: int = 200) -> ResponseReturnValue:

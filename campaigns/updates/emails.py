@@ -23,7 +23,7 @@ from ..models import (
     SignatureState,
     User,
 )
-from ..signing.personal import read_personal_data
+from ..privacy.personal import read_personal_data
 from .unsubscribe import unsubscribe_url
 
 # Organizers have no language setting: notices carry both.

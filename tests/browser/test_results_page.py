@@ -13,8 +13,8 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 from playwright.sync_api import FloatRect, Locator, Page, expect
 
-from campaigns.signing.countries import country_name
-from campaigns.signing.regions import OTHER, region_name
+from campaigns.kernel.countries import country_name
+from campaigns.kernel.regions import OTHER, region_name
 
 from .conftest import SLUG, Contexts, LiveServer, format_number
 

@@ -655,7 +655,7 @@ def signer_emails(site: Deployment, slug: str) -> dict[int, str]:
     from sqlalchemy import select
 
     from campaigns.models import Campaign, Signature, SignatureSource
-    from campaigns.signing.personal import read_personal_data
+    from campaigns.privacy.personal import read_personal_data
 
     assert site.app is not None
     with site.app.app_context():

@@ -24,6 +24,7 @@ from campaigns.counting.services import (
     update_signature_counts,
 )
 from campaigns.extensions import db
+from campaigns.kernel.regions import OTHER, REGION_COUNTRIES
 from campaigns.models import (
     Campaign,
     CampaignCount,
@@ -35,7 +36,6 @@ from campaigns.models import (
     SignatureState,
 )
 from campaigns.models.types import utcnow
-from campaigns.signing.regions import OTHER, REGION_COUNTRIES
 from tests.factories import create_campaign, create_signature
 
 THREAD_TIMEOUT = 120

@@ -18,7 +18,7 @@ from campaigns.counting.disclosure import (
     publish_level,
     publish_series,
 )
-from campaigns.signing.regions import OTHER
+from campaigns.kernel.regions import OTHER
 
 # Many small cells and zeros, some mid-sized, now and then one large one.
 signers = st.one_of(

@@ -14,9 +14,9 @@ from campaigns.counting.services import update_signature_counts
 from campaigns.exports.signatures import signature_batches
 from campaigns.exports.spreadsheet import safe_cell
 from campaigns.extensions import db
+from campaigns.kernel.regions import match_region
 from campaigns.models import Campaign, Role, SignatureSource, SignatureState
-from campaigns.signing.personal import PersonalData, seal_personal_data
-from campaigns.signing.regions import match_region
+from campaigns.privacy.personal import PersonalData, seal_personal_data
 from tests.factories import create_campaign, create_signature
 from tests.paper.support import audit_entries, logged_in, read_csv, stranger
 

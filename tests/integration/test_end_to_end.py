@@ -29,7 +29,7 @@ from campaigns.models import (
     SignatureState,
 )
 from campaigns.models.types import utcnow
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.services import email_fingerprint
 from campaigns.signing.tokens import read_confirm_token
 

@@ -26,7 +26,7 @@ from campaigns.models import (
     SignatureState,
 )
 from campaigns.outbox import relay_outbox
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.services import confirm_signature
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_campaign, create_signature, unused_code

@@ -19,7 +19,7 @@ from campaigns.counting.services import recount_signatures
 from campaigns.extensions import db
 from campaigns.models import Campaign, Signature, SignatureSource, SignatureState
 from campaigns.models.types import utcnow
-from campaigns.signing.personal import PersonalData, seal_personal_data
+from campaigns.privacy.personal import PersonalData, seal_personal_data
 from tests.factories import create_campaign, create_signature
 
 from .support import count_now, sql_log, touches_figures

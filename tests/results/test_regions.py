@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.signing.regions import match_region, region_name
+from campaigns.kernel.regions import match_region, region_name
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.moderation.invalidation import audited_preview, create_invalidation
 from campaigns.outbox import relay_outbox
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from campaigns.updates.closing import close_due_campaigns
 from campaigns.updates.notices import notify_campaign_notices
 from campaigns.updates.services import send_update, start_sending

@@ -406,7 +406,7 @@ class Canary:
 
     def derive(self) -> None:
         """The forms the app stores or sends: display and canonical email, E.164 phone."""
-        from campaigns.signing.normalize import canonical_email, canonical_phone, display_email
+        from campaigns.kernel.normalize import canonical_email, canonical_phone, display_email
 
         self.derived = {
             "display_email": display_email(self.email),

@@ -46,8 +46,8 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.periodic import PERIODIC_QUEUE
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
+from campaigns.privacy.personal import open_personal_data
 from campaigns.retention.services import retention_days
-from campaigns.signing.personal import open_personal_data
 from campaigns.signing.services import email_fingerprint
 from tests.factories import create_campaign
 

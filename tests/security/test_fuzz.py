@@ -54,7 +54,7 @@ from campaigns.models import (
     User,
 )
 from campaigns.privacy.crypto import keyring
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_signature
 

@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 from campaigns.counting.services import update_signature_counts
 from campaigns.exports.delivery import collect_delivery, delivery_html
 from campaigns.extensions import db
+from campaigns.kernel.normalize import clean_text
 from campaigns.models import Campaign, EmailLog, EmailStatus
 from campaigns.moderation.services import PAGE_SIZE
-from campaigns.signing.normalize import clean_text
 from tests.conftest import ENGINES
 from tests.factories import create_campaign
 from tests.moderation.support import Console, logged_in, make_console

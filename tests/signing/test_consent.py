@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from campaigns.models import CURRENT_CONSENT
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from tests.factories import create_campaign
 
 from . import pages

@@ -7,7 +7,7 @@ import socket
 import email_validator.deliverability
 import pytest
 
-from campaigns.signing.normalize import (
+from campaigns.kernel.normalize import (
     InvalidEmail,
     InvalidPhone,
     ascii_digits,

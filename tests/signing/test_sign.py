@@ -23,7 +23,7 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_ip
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.services import email_fingerprint
 from tests.factories import create_campaign
 

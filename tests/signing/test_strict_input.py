@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from campaigns.config import Defaults
-from campaigns.signing.personal import read_personal_data
+from campaigns.privacy.personal import read_personal_data
 from tests.factories import create_campaign
 
 from .support import sign_url, stored_outbox, stored_signatures, valid_form

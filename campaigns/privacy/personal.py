@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from ..models import PERSONAL_DATA_PURPOSE, Signature
-from ..privacy.crypto import Keyring, decrypt_json, encrypt_json
+from .crypto import Keyring, decrypt_json, encrypt_json
 
 
 class PersonalData(TypedDict):
