@@ -5,7 +5,7 @@ sent when the same address signs again. ``mail`` delivers them."""
 from __future__ import annotations
 
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 
 from ..mail.composers import Composers, Draft, isolate, signer
 from ..mail.transport import PermanentFailure
@@ -32,10 +32,8 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
             "already_validated": signature.validated_at is not None,
             "site_url": current_app.config["SITE_URL"],
         }
-        if email.kind is EmailKind.confirm:
-            subject = gettext("Please confirm your signature: %(title)s", title=text.title)
-        else:
-            subject = gettext("You have already signed: %(title)s", title=text.title)
+        # In the words of the campaign's kind: a pledge is never called a signature.
+        subject = render_template("email/subject.txt", kind=email.kind.value, **context).strip()
         plain = render_template(f"email/{email.kind.value}.txt", **context)
         html = render_template(f"email/{email.kind.value}.html", **context)
     return Draft(
