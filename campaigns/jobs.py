@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+TASK_PREFIX = "zaytoun."
 DEFAULT_QUEUE = "zaytoun"
 # Periodic jobs go to their own queue so a backlog of signatures never delays
 # the counts or the outbox relay.
@@ -22,11 +23,11 @@ PERIODIC_QUEUE = "periodic"
 @dataclass(frozen=True)
 class OutboxKind:
     """Work that follows a state change: an outbox row (``name``, object id)
-    written in the change's transaction (``outbox.enqueue``), published to
-    ``task`` by the relay."""
+    written in the change's transaction (``outbox.enqueue``), published by the
+    relay to the Celery task ``zaytoun.<job>``."""
 
     name: str  # the outbox row's ``task``
-    task: str  # the Celery task
+    job: str
     # The task takes a list of ids, sent in chunks; otherwise one id a message.
     batch: bool = True
     # Without a broker, run right after the commit that wrote it: someone in
@@ -34,15 +35,27 @@ class OutboxKind:
     after_commit: bool = False
     queue: str = DEFAULT_QUEUE
 
+    @property
+    def task(self) -> str:
+        return f"{TASK_PREFIX}{self.job}"
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """A task run every ``config[every]`` seconds, as the beat entry ``name``."""
+    """The Celery task ``zaytoun.<name>``, run every ``config[every]`` seconds
+    as the beat entry ``<name>`` spelled with hyphens."""
 
-    name: str  # the beat entry
-    task: str  # the Celery task
+    name: str
     every: str  # the setting that holds the seconds between runs
     queue: str = PERIODIC_QUEUE
+
+    @property
+    def task(self) -> str:
+        return f"{TASK_PREFIX}{self.name}"
+
+    @property
+    def beat_entry(self) -> str:
+        return self.name.replace("_", "-")
 
     def interval(self, config: Mapping[str, Any]) -> float:
         return float(config[self.every])
@@ -50,18 +63,16 @@ class PeriodicJob:
 
 # --- work that follows a state change (the outbox) ---------------------------
 
-VALIDATE_SIGNATURE = OutboxKind("validate_signature", "zaytoun.validate_signatures")
-NOTIFY_DUPLICATE_SIGNATURE = OutboxKind(
-    "notify_duplicate_signature", "zaytoun.notify_duplicate_signatures"
-)
+VALIDATE_SIGNATURE = OutboxKind("validate_signature", "validate_signatures")
+NOTIFY_DUPLICATE_SIGNATURE = OutboxKind("notify_duplicate_signature", "notify_duplicate_signatures")
 # The confirmation email of a signature an organizer accepted (object: the email).
 SEND_CONFIRMATION_EMAIL = OutboxKind(
-    "send_confirmation_email", "zaytoun.send_confirmation_emails", after_commit=True
+    "send_confirmation_email", "send_confirmation_emails", after_commit=True
 )
 INVALIDATE_SIGNATURES = OutboxKind(
-    "invalidate_signatures", "zaytoun.invalidate_signatures", batch=False, after_commit=True
+    "invalidate_signatures", "invalidate_signatures", batch=False, after_commit=True
 )
-SEND_UPDATE = OutboxKind("send_update", "zaytoun.send_updates", after_commit=True)
+SEND_UPDATE = OutboxKind("send_update", "send_updates", after_commit=True)
 
 OUTBOX_KINDS: dict[str, OutboxKind] = {
     kind.name: kind
@@ -76,35 +87,19 @@ OUTBOX_KINDS: dict[str, OutboxKind] = {
 
 # --- periodic jobs ------------------------------------------------------------
 
-RELAY_OUTBOX = PeriodicJob("relay-outbox", "zaytoun.relay_outbox", "RELAY_INTERVAL_SECONDS")
-UPDATE_SIGNATURE_COUNTS = PeriodicJob(
-    "update-signature-counts", "zaytoun.update_signature_counts", "COUNT_INTERVAL_SECONDS"
-)
+RELAY_OUTBOX = PeriodicJob("relay_outbox", "RELAY_INTERVAL_SECONDS")
+UPDATE_SIGNATURE_COUNTS = PeriodicJob("update_signature_counts", "COUNT_INTERVAL_SECONDS")
 # The email retry schedule: due retries (with backoff) and leases run out.
-DELIVER_DUE_EMAILS = PeriodicJob(
-    "deliver-due-emails", "zaytoun.deliver_due_emails", "MAIL_DELIVER_SECONDS"
-)
+DELIVER_DUE_EMAILS = PeriodicJob("deliver_due_emails", "MAIL_DELIVER_SECONDS")
 # The one recovery sweep for work the relay did publish but that never got
 # done (a message lost by the broker, a task that died): handed back through
 # the outbox.
-REQUEUE_STALE_WORK = PeriodicJob(
-    "requeue-stale-work", "zaytoun.requeue_stale_work", "REQUEUE_INTERVAL_SECONDS"
-)
-DETECT_TRENDING_SIGNATURES = PeriodicJob(
-    "detect-trending-signatures",
-    "zaytoun.detect_trending_signatures",
-    "TRENDING_INTERVAL_SECONDS",
-)
-CLOSE_DUE_CAMPAIGNS = PeriodicJob(
-    "close-due-campaigns", "zaytoun.close_due_campaigns", "CLOSING_INTERVAL_SECONDS"
-)
-NOTIFY_CAMPAIGN_NOTICES = PeriodicJob(
-    "notify-campaign-notices", "zaytoun.notify_campaign_notices", "NOTICES_INTERVAL_SECONDS"
-)
+REQUEUE_STALE_WORK = PeriodicJob("requeue_stale_work", "REQUEUE_INTERVAL_SECONDS")
+DETECT_TRENDING_SIGNATURES = PeriodicJob("detect_trending_signatures", "TRENDING_INTERVAL_SECONDS")
+CLOSE_DUE_CAMPAIGNS = PeriodicJob("close_due_campaigns", "CLOSING_INTERVAL_SECONDS")
+NOTIFY_CAMPAIGN_NOTICES = PeriodicJob("notify_campaign_notices", "NOTICES_INTERVAL_SECONDS")
 ERASE_EXPIRED_PERSONAL_DATA = PeriodicJob(
-    "erase-expired-personal-data",
-    "zaytoun.erase_expired_personal_data",
-    "RETENTION_INTERVAL_SECONDS",
+    "erase_expired_personal_data", "RETENTION_INTERVAL_SECONDS"
 )
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (

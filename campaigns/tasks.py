@@ -19,7 +19,7 @@ def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
     schedule = {}
     for job in PERIODIC_JOBS:
         seconds = job.interval(app.config)
-        schedule[job.name] = {
+        schedule[job.beat_entry] = {
             "task": job.task,
             "schedule": seconds,
             # A periodic run that waited longer than its period is useless: expire it.
