@@ -9,6 +9,15 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+# The composition root: the worker modules bind the task names of the registry
+# (jobs.py) to the plain functions they run. Importing them here registers
+# those tasks on every Celery app create_app builds; nothing else in campaigns/
+# imports workers.
+import workers.exports
+import workers.moderation
+import workers.tasks
+import workers.updates  # noqa: F401
+
 from . import assets, forms, i18n, security
 from .config import ROOT, Defaults, from_environment, trusted_hosts
 from .extensions import babel, csrf, db, login_manager, migrate

@@ -128,14 +128,10 @@ def from_environment() -> dict[str, Any]:
         "MAIL_LEASE_SECONDS": _float("MAIL_LEASE_SECONDS", 0),
         "REQUEUE_INTERVAL_SECONDS": _float("REQUEUE_INTERVAL_SECONDS", 60),
         "REQUEUE_STALE_SECONDS": _float("REQUEUE_STALE_SECONDS", 0),
-        # How often the other periodic jobs run (campaigns/periodic.py).
+        # How often the other periodic jobs run (campaigns/jobs.py).
         "TRENDING_INTERVAL_SECONDS": _float("TRENDING_INTERVAL_SECONDS", 60),
-        "INVALIDATION_REQUEUE_INTERVAL_SECONDS": _float(
-            "INVALIDATION_REQUEUE_INTERVAL_SECONDS", 60
-        ),
         "CLOSING_INTERVAL_SECONDS": _float("CLOSING_INTERVAL_SECONDS", 60),
         "NOTICES_INTERVAL_SECONDS": _float("NOTICES_INTERVAL_SECONDS", 60),
-        "UPDATES_RESUME_INTERVAL_SECONDS": _float("UPDATES_RESUME_INTERVAL_SECONDS", 60),
         "RETENTION_INTERVAL_SECONDS": _float("RETENTION_INTERVAL_SECONDS", 300),
         # Signers' personal data is erased this many days after their campaign closes.
         "RETENTION_DAYS": _int("RETENTION_DAYS", 180),

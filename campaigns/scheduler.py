@@ -1,6 +1,6 @@
 """Periodic jobs on the embedded default: a daemon thread in the web process
 runs what Celery beat runs in production, from the same registry
-(``periodic.py``) at the same configured intervals."""
+(``jobs.py``) at the same configured intervals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from celery import Task
 from flask import Flask
 
-from .periodic import periodic_jobs
+from .jobs import PERIODIC_JOBS
 
 log = logging.getLogger(__name__)
 _started = False
@@ -21,7 +21,7 @@ _lock = threading.Lock()
 def embedded_jobs(app: Flask) -> list[tuple[float, Task]]:
     """The periodic jobs beat runs in production, each with its interval."""
     tasks = app.extensions["celery"].tasks
-    return [(job.interval(app.config), tasks[job.task]) for job in periodic_jobs()]
+    return [(job.interval(app.config), tasks[job.task]) for job in PERIODIC_JOBS]
 
 
 def _loop(app: Flask) -> None:

@@ -1,5 +1,8 @@
 """Celery, set up the Flask way: one Celery app per Flask app, every task run
-inside an app context. Without ``REDIS_URL`` tasks run in-process (eager)."""
+inside an app context. Without ``REDIS_URL`` tasks run in-process (eager).
+The beat schedule and the routes come from the registry (``jobs.py``); the
+tasks themselves are the worker modules', which ``create_app``'s package
+imports."""
 
 from __future__ import annotations
 
@@ -8,17 +11,15 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-from .periodic import load_task_modules, periodic_jobs
-
-DEFAULT_QUEUE = "zaytoun"
+from .jobs import DEFAULT_QUEUE, PERIODIC_JOBS
 
 
 def beat_schedule(app: Flask) -> dict[str, dict[str, Any]]:
     """Celery beat's schedule: every periodic job at its configured interval."""
     schedule = {}
-    for job in periodic_jobs():
+    for job in PERIODIC_JOBS:
         seconds = job.interval(app.config)
-        schedule[job.name] = {
+        schedule[job.beat_entry] = {
             "task": job.task,
             "schedule": seconds,
             # A periodic run that waited longer than its period is useless: expire it.
@@ -52,9 +53,8 @@ def init_celery(app: Flask) -> Celery:
         task_publish_retry=False,
         worker_hijack_root_logger=False,
         beat_schedule=beat_schedule(app),
-        task_routes={job.task: {"queue": job.queue} for job in periodic_jobs()},
+        task_routes={job.task: {"queue": job.queue} for job in PERIODIC_JOBS},
     )
     celery.set_default()
     app.extensions["celery"] = celery
-    load_task_modules()
     return celery

@@ -39,7 +39,7 @@ from ..moderation.services import (
     QUEUE_PARTS,
     NotReviewable,
     accept_signature,
-    deliver_after_commit,
+    queue_confirmation,
     reject_signature,
     reveal_personal_data,
     review_queue,
@@ -197,11 +197,10 @@ def _back(signature: Signature) -> ResponseReturnValue:
 def accept(signature_uuid: uuid.UUID) -> ResponseReturnValue:
     signature = _signature(signature_uuid)
     try:
-        email_id = accept_signature(signature)
+        queue_confirmation(accept_signature(signature))
     except NotReviewable:
         abort(409)
     db.session.commit()
-    deliver_after_commit([email_id] if email_id else [])
     return _back(signature)
 
 
@@ -315,8 +314,8 @@ def new_invalidation() -> ResponseReturnValue:
                 except NoConditions:
                     abort(400)
                 item_id = item.id
-                db.session.commit()
                 start_invalidation(item_id)
+                db.session.commit()
                 return redirect(url_for(".invalidation", invalidation_id=item_id), 303)
     if form.errors:
         status = 422

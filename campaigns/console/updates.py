@@ -23,7 +23,7 @@ from ..updates.services import (
     UpdateNotDraft,
     create_update,
     edit_update,
-    publish_update,
+    queue_sending,
     recipients_by_language,
     start_sending,
 )
@@ -111,12 +111,8 @@ def create(slug: str) -> ResponseReturnValue:
     form = update_form_class()()
     if form.validate_on_submit():
         item = create_update(campaign, _texts(form), user())
-        db.session.commit()
-        return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template(
-        "console/updates/form.html", campaign=campaign, form=form, item=None
-    ), status
+        return _saved(campaign, item)
+    return _form_page(campaign, form, None)
 
 
 @bp.route("/campaigns/<slug>/updates/<int:update_id>/edit", methods=["GET", "POST"])
@@ -134,8 +130,19 @@ def edit(slug: str, update_id: int) -> ResponseReturnValue:
         except UpdateNotDraft:
             db.session.rollback()
             abort(409)
-        db.session.commit()
-        return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
+        return _saved(campaign, item)
+    return _form_page(campaign, form, item)
+
+
+def _saved(campaign: Campaign, item: CampaignUpdate) -> ResponseReturnValue:
+    """Commit a written draft and show its preview."""
+    item_id = item.id
+    db.session.commit()
+    return redirect(url_for(".preview", slug=campaign.slug, update_id=item_id), 303)
+
+
+def _form_page(campaign: Campaign, form: Form, item: CampaignUpdate | None) -> ResponseReturnValue:
+    """The form to write (``item`` None) or edit a draft; 422 when a POST failed."""
     status = 422 if request.method == "POST" else 200
     return render_template(
         "console/updates/form.html", campaign=campaign, form=form, item=item
@@ -186,8 +193,8 @@ def send(slug: str, update_id: int) -> ResponseReturnValue:
     except UpdateNotDraft:
         db.session.rollback()
         abort(409)
+    queue_sending(item.id)
     db.session.commit()
-    publish_update(item.id)
     return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
 
 

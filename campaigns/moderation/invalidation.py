@@ -6,14 +6,12 @@ progress so that it can be cancelled and, restarted, goes on from where it was.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from celery import current_app as current_celery
 from flask import current_app
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import OperationalError
@@ -22,6 +20,7 @@ from sqlalchemy.orm import load_only
 from ..accounts.audit import record
 from ..counting.services import update_signature_counts
 from ..extensions import db
+from ..jobs import INVALIDATE_SIGNATURES
 from ..kernel.normalize import match_name
 from ..models import (
     ACTIVE_JOBS,
@@ -33,19 +32,17 @@ from ..models import (
     User,
 )
 from ..models.types import utcnow
+from ..outbox import enqueue, waiting
 from ..privacy.crypto import DecryptionError, hash_email_domain
 from ..privacy.personal import read_personal_data
 from ..signing.lifecycle import invalidate
 from .trending import DOMAIN, IP
 
-log = logging.getLogger(__name__)
-
-TASK = "zaytoun.invalidate_signatures"
 CONDITIONS = ("since", "until", "email_domain_hash", "ip_hash", "country", "name_pattern")
 # Also understood: "email_domain" (hashed when read), as the model documents it.
 # The console stores only the hash: a domain can say who signed.
 _ALL_CONDITIONS = (*CONDITIONS, "email_domain")
-# A pending invalidation whose task message was lost is published again after this.
+# A pending invalidation whose task message was lost is handed over again after this.
 STALE_AFTER = timedelta(minutes=2)
 # Conditions on a signer's own data: with an exact count, narrowing a name
 # letter by letter (or probing a domain) tells whether one person signed.
@@ -251,8 +248,8 @@ def audited_preview(
 def create_invalidation(
     campaign_id: int | None, conditions: Mapping[str, str], reason: str, user: User
 ) -> Invalidation:
-    """Record an invalidation to run (flush only); publish it with
-    ``start_invalidation`` after the commit."""
+    """Record an invalidation to run (flush only); hand it to the workers with
+    ``start_invalidation`` in the same transaction."""
     conditions = check_conditions(conditions)
     invalidation = Invalidation(
         campaign_id=campaign_id,
@@ -281,13 +278,10 @@ def create_invalidation(
 
 
 def start_invalidation(invalidation_id: int) -> None:
-    """Publish the task (after the commit); in-process mode runs it now. A
-    publish that fails is retried by ``requeue_pending_invalidations``; a run
-    that fails is marked failed."""
-    try:
-        current_celery.tasks[TASK].apply_async(args=[invalidation_id])
-    except Exception:
-        log.exception("invalidation %s not published; the sweep will retry", invalidation_id)
+    """Hand an invalidation to the workers: its task goes into the caller's
+    transaction (flush only), and the outbox relays it once that commits. A
+    run that fails is marked failed."""
+    enqueue(INVALIDATE_SIGNATURES.name, invalidation_id)
 
 
 def cancel_invalidation(invalidation: Invalidation) -> bool:
@@ -368,21 +362,22 @@ def run_invalidation(invalidation_id: int, batch_size: int | None = None) -> Job
 
 
 def requeue_pending_invalidations() -> int:
-    """Sweep: publish again the invalidations that never started (the message
-    was lost between the commit and the broker)."""
+    """Sweep: hand back to the workers the invalidations that never started
+    and are not on their way (their task message was lost); commits."""
     stale = (
         db.session.execute(
             select(Invalidation.id).where(
                 Invalidation.state == JobState.pending,
                 Invalidation.created_at < utcnow() - STALE_AFTER,
+                ~waiting(INVALIDATE_SIGNATURES.name, Invalidation.id),
             )
         )
         .scalars()
         .all()
     )
-    db.session.rollback()
     for invalidation_id in stale:
         start_invalidation(invalidation_id)
+    db.session.commit()
     return len(stale)
 
 

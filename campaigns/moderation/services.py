@@ -4,24 +4,21 @@ tabs, a double click) acts once. Flush only: the request commits."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
-from celery import current_app as current_celery
 from sqlalchemy import ColumnElement, select
 
 from ..accounts.audit import record
 from ..extensions import db
+from ..jobs import SEND_CONFIRMATION_EMAIL
 from ..mail.services import queue_email
 from ..models import EmailKind, Signature, SignatureState
 from ..models.types import utcnow
+from ..outbox import enqueue
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import PersonalData, read_personal_data
 from ..signing.lifecycle import clear_flag, flagged, reinstate, reject, under_review
 
-log = logging.getLogger(__name__)
-
-SEND_TASK = "zaytoun.send_confirmation_emails"
 PAGE_SIZE = 50
 
 
@@ -76,7 +73,7 @@ def reveal_personal_data(signatures: Iterable[Signature]) -> dict[int, PersonalD
 def accept_signature(signature: Signature) -> int | None:
     """Clear a signature's flags. A fraudulent one goes back to pending, as if
     it had passed the checks, and gets its confirmation email: returns that
-    email's id for delivery after the commit (None when there is none)."""
+    email's id for ``queue_confirmation`` (None when there is none)."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
     fraudulent = before is SignatureState.fraudulent
     won = reinstate(signature.id, utcnow()) if fraudulent else clear_flag(signature.id)
@@ -111,12 +108,9 @@ def _decided(
     )
 
 
-def deliver_after_commit(email_ids: list[int]) -> None:
-    """Hand emails decided in a request to a worker (in-process mode sends them
-    now). A publish that fails leaves them queued for the 15-second sweep."""
-    if not email_ids:
-        return
-    try:
-        current_celery.tasks[SEND_TASK].apply_async(args=[email_ids])
-    except Exception:
-        log.exception("emails %s not published; the sweep will send them", email_ids)
+def queue_confirmation(email_id: int | None) -> None:
+    """Hand an accepted signature's confirmation email to the workers: its task
+    goes into the caller's transaction (flush only), and the outbox relays it
+    once that commits (the 15-second sweep of due emails would send it too)."""
+    if email_id is not None:
+        enqueue(SEND_CONFIRMATION_EMAIL.name, email_id)

@@ -12,6 +12,7 @@ from sqlalchemy import Insert, String, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db, execute_alone
+from ..jobs import NOTIFY_DUPLICATE_SIGNATURE, VALIDATE_SIGNATURE
 from ..kernel.normalize import (
     canonical_email,
     canonical_of_display,
@@ -28,9 +29,6 @@ from ..site_settings import signing_paused
 from ..upsert import insert_ignore
 from .lifecycle import ROW_COLUMNS, confirm, signature_row
 from .tokens import read_confirm_token
-
-# The outbox task of a new signature (see outbox.TASKS).
-OUTBOX_VALIDATE = "validate_signature"
 
 
 class SigningClosed(Exception):
@@ -124,7 +122,7 @@ def record_signatures(campaign_id: int, rows: list[dict[str, Any]]) -> None:
             rows,
         )
     }
-    enqueue_all(OUTBOX_VALIDATE, list(inserted.values()))
+    enqueue_all(VALIDATE_SIGNATURE.name, list(inserted.values()))
     repeated = [row["fingerprint"] for row in rows if row["fingerprint"] not in inserted]
     if repeated:
         _notify_signed_before(campaign_id, repeated)
@@ -137,7 +135,7 @@ def _notify_signed_before(campaign_id: int, fingerprints: list[bytes]) -> None:
             Signature.campaign_id == campaign_id, Signature.fingerprint.in_(fingerprints)
         )
     ).scalars()
-    enqueue_all("notify_duplicate_signature", list(existing))
+    enqueue_all(NOTIFY_DUPLICATE_SIGNATURE.name, list(existing))
 
 
 @cache
@@ -160,7 +158,7 @@ def _pg_sign_statement() -> Insert:
         .from_select(
             ["task", "object_id", "created_at"],
             select(
-                literal(OUTBOX_VALIDATE, String),
+                literal(VALIDATE_SIGNATURE.name, String),
                 signature.c.id,
                 bindparam("created_at", type_=outbox.c.created_at.type),
             ),

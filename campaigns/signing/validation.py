@@ -11,14 +11,15 @@ from typing import Any
 
 from disposable_email_domains import blocklist as disposable_domains
 from flask import current_app
-from sqlalchemy import Interval, exists, func, literal, select
+from sqlalchemy import Interval, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
+from ..jobs import VALIDATE_SIGNATURE
 from ..mail.services import deliver_emails, queue_email, queue_emails
-from ..models import EmailKind, OutboxMessage, Signature, SignatureState
+from ..models import EmailKind, Signature, SignatureState
 from ..models.types import utcnow
-from ..outbox import enqueue
+from ..outbox import enqueue, waiting
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import read_personal_data
 from .lifecycle import FraudReason, mark_checked, mark_fraudulent
@@ -173,14 +174,11 @@ def requeue_stale_signatures(limit: int = 1000) -> int:
             Signature.state == SignatureState.pending,
             Signature.checked_at.is_(None),
             Signature.created_at < utcnow() - _stale_after(),
-            ~exists().where(
-                OutboxMessage.task == "validate_signature",
-                OutboxMessage.object_id == Signature.id,
-            ),
+            ~waiting(VALIDATE_SIGNATURE.name, Signature.id),
         )
         .limit(limit)
     ).scalars().all()
     for signature_id in stale:
-        enqueue("validate_signature", signature_id)
+        enqueue(VALIDATE_SIGNATURE.name, signature_id)
     db.session.commit()
     return len(stale)

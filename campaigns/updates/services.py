@@ -10,19 +10,17 @@ or a worker killed half-way never sends anyone the update twice.
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app as current_celery
 from flask import current_app
-from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import Select, delete, func, select, update
 
 from ..accounts.audit import record
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
+from ..jobs import SEND_UPDATE
 from ..mail.services import deliver_emails
 from ..models import (
     Campaign,
@@ -37,15 +35,16 @@ from ..models import (
     User,
 )
 from ..models.types import utcnow
+from ..outbox import enqueue, waiting
 from ..upsert import insert_ignore
 
-log = logging.getLogger(__name__)
-
 BATCH = 500
-SEND_TASK = "zaytoun.send_updates"
 # A sending update whose worker has not moved it on for this long is handed
-# to the workers again (its task was lost, or never published).
+# to the workers again (its task was lost, or its worker died).
 STALE_AFTER = timedelta(minutes=10)
+# How long one send task works before handing the rest of an update to the
+# next one: well inside the broker's visibility timeout (15 minutes).
+SEND_BUDGET_SECONDS = 300.0
 
 
 class UpdateNotDraft(Exception):
@@ -93,17 +92,23 @@ def edit_update(item: CampaignUpdate, texts: dict[str, dict[str, str]]) -> None:
     flush only)."""
     if DEFAULT_LANGUAGE not in texts:
         raise ValueError("the Arabic text is required")
+    _change_draft(item, texts=texts)
+    record("update_edited", "update", item.id, languages=sorted(texts))
+
+
+def _change_draft(item: CampaignUpdate, **values: Any) -> None:
+    """Set ``values`` on a draft, once (a guarded update: UpdateNotDraft if it
+    is a draft no longer; flush only)."""
     won = db.session.execute(
         update(CampaignUpdate)
         .where(CampaignUpdate.id == item.id, CampaignUpdate.state == UpdateState.draft)
-        .values(texts=texts)
+        .values(**values)
         .returning(CampaignUpdate.id)
         .execution_options(synchronize_session=False)
     ).scalar()
     if won is None:
         raise UpdateNotDraft
-    db.session.expire(item, ["texts"])
-    record("update_edited", "update", item.id, languages=sorted(texts))
+    db.session.expire(item, list(values))
 
 
 def _heartbeat_name(update_id: int) -> str:
@@ -118,35 +123,20 @@ def _heartbeat(update_id: int) -> None:
 
 
 def start_sending(item: CampaignUpdate) -> None:
-    """Draft → sending, once (a guarded update; flush only). The caller
-    commits, then calls ``publish_update``."""
-    won = db.session.execute(
-        update(CampaignUpdate)
-        .where(CampaignUpdate.id == item.id, CampaignUpdate.state == UpdateState.draft)
-        .values(state=UpdateState.sending)
-        .returning(CampaignUpdate.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if won is None:
-        raise UpdateNotDraft
-    db.session.expire(item, ["state"])
+    """Draft → sending, once (a guarded update; flush only). The caller hands
+    it to the workers with ``queue_sending`` in the same transaction."""
+    _change_draft(item, state=UpdateState.sending)
     _heartbeat(item.id)
     campaign = db.session.get_one(Campaign, item.campaign_id)
     recipients = sum(recipients_by_language(campaign).values())
     record("update_send", "update", item.id, recipients=recipients)
 
 
-def publish_update(update_id: int) -> None:
-    """Hand a committed sending update to the workers. If the broker cannot
-    take it now, ``resume_stale_updates`` hands it over later."""
-    task = current_celery.tasks[SEND_TASK]
-    if current_app.config["TASKS_EAGER"]:
-        task.apply(args=[[update_id]])
-        return
-    try:
-        task.apply_async(args=[[update_id]])
-    except (BrokerError, OSError):
-        log.warning("update %s not published; the sweep will publish it", update_id)
+def queue_sending(update_id: int) -> None:
+    """Hand a sending update to the workers: its send task goes into the
+    caller's transaction (flush only), and the outbox relays it once that
+    commits."""
+    enqueue(SEND_UPDATE.name, update_id)
 
 
 def decide_update_batch(update_id: int, batch: int = BATCH) -> tuple[list[int], bool]:
@@ -214,13 +204,22 @@ def _undelivered(update_id: int) -> list[int]:
     return list(ids)
 
 
+def send_updates(update_ids: list[int]) -> int:
+    """Task body: send updates to their signers, batch by batch; returns how
+    many emails were sent."""
+    # In-process, the caller is already the worker: no hand-over.
+    budget = None if current_app.config["TASKS_EAGER"] else SEND_BUDGET_SECONDS
+    return sum(send_update(update_id, budget_seconds=budget) for update_id in update_ids)
+
+
 def send_update(update_id: int, batch: int = BATCH, budget_seconds: float | None = None) -> int:
-    """Task body: send what an interrupted run left, then decide and send the
-    rest batch by batch; returns how many emails were sent.
+    """Send what an interrupted run left, then decide and send the rest batch
+    by batch; returns how many emails were sent.
 
     With ``budget_seconds``, a long update hands its remainder to a fresh task
-    once the budget is spent, so no task outlives the broker's visibility
-    timeout (which would deliver it to a second worker while it runs)."""
+    (through the outbox) once the budget is spent, so no task outlives the
+    broker's visibility timeout (which would deliver it to a second worker
+    while it runs)."""
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     leftovers = _undelivered(update_id)
     sent = deliver_emails(leftovers) if leftovers else 0
@@ -231,15 +230,20 @@ def send_update(update_id: int, batch: int = BATCH, budget_seconds: float | None
         if done:
             return sent
         if deadline is not None and time.monotonic() > deadline:
-            publish_update(update_id)
+            queue_sending(update_id)
+            db.session.commit()
             return sent
 
 
 def resume_stale_updates() -> list[int]:
-    """Sweep: ids of sending updates nobody has moved on lately, their
-    heartbeat renewed (committed); the caller publishes them."""
+    """Sweep: hand back to the workers the sending updates nobody has moved on
+    lately (and none is on its way to), their heartbeat renewed in the same
+    transaction (committed); returns their ids."""
     sending = db.session.execute(
-        select(CampaignUpdate.id).where(CampaignUpdate.state == UpdateState.sending)
+        select(CampaignUpdate.id).where(
+            CampaignUpdate.state == UpdateState.sending,
+            ~waiting(SEND_UPDATE.name, CampaignUpdate.id),
+        )
     ).scalars().all()
     if not sending:
         db.session.rollback()
@@ -258,6 +262,7 @@ def resume_stale_updates() -> list[int]:
         beat = beats.get(_heartbeat_name(update_id))
         if beat is None or beat < cutoff:
             _heartbeat(update_id)
+            queue_sending(update_id)
             stale.append(update_id)
     db.session.commit()
     return stale

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 
 from campaigns.accounts.services import create_user
 from campaigns.extensions import db
+from campaigns.jobs import PERIODIC_QUEUE
 from campaigns.models import (
     Campaign,
     CampaignCount,
@@ -44,7 +45,6 @@ from campaigns.models import (
     Signature,
 )
 from campaigns.models.types import utcnow
-from campaigns.periodic import PERIODIC_QUEUE
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
 from campaigns.privacy.personal import open_personal_data
 from campaigns.retention.services import retention_days

@@ -285,9 +285,9 @@ def test_the_send_task_is_an_update_job_run_by_the_workers(app: Flask, campaign:
     db.session.get(JobLock, f"update:{item.id}").last_run_at = utcnow() - STALE_AFTER * 2
     db.session.commit()
     celery = app.extensions["celery"]
-    assert celery.tasks["zaytoun.resume_sending_updates"].apply().get() == 1
+    assert celery.tasks["zaytoun.requeue_stale_work"].apply().get() == 1
     assert recipients(sent_mail(app)) == ["english@example.org"]
     db.session.rollback()
     assert db.session.get(CampaignUpdate, item.id).state is UpdateState.sent
     schedule = celery.conf.beat_schedule
-    assert schedule["resume-sending-updates"]["task"] == "zaytoun.resume_sending_updates"
+    assert schedule["requeue-stale-work"]["task"] == "zaytoun.requeue_stale_work"

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from campaigns import create_app
-from campaigns.periodic import PERIODIC_QUEUE
+from campaigns.jobs import PERIODIC_QUEUE
 from campaigns.scheduler import embedded_jobs
 from tests.conftest import base_config
 
@@ -22,22 +22,18 @@ INTERVALS = {
     "MAIL_DELIVER_SECONDS": 17.0,
     "REQUEUE_INTERVAL_SECONDS": 61.0,
     "TRENDING_INTERVAL_SECONDS": 62.0,
-    "INVALIDATION_REQUEUE_INTERVAL_SECONDS": 63.0,
     "CLOSING_INTERVAL_SECONDS": 64.0,
     "NOTICES_INTERVAL_SECONDS": 65.0,
-    "UPDATES_RESUME_INTERVAL_SECONDS": 66.0,
     "RETENTION_INTERVAL_SECONDS": 301.0,
 }
 EXPECTED = {
     "zaytoun.relay_outbox": 1.25,
     "zaytoun.update_signature_counts": 0.75,
     "zaytoun.deliver_due_emails": 17.0,
-    "zaytoun.requeue_stale_signatures": 61.0,
+    "zaytoun.requeue_stale_work": 61.0,
     "zaytoun.detect_trending_signatures": 62.0,
-    "zaytoun.requeue_pending_invalidations": 63.0,
     "zaytoun.close_due_campaigns": 64.0,
     "zaytoun.notify_campaign_notices": 65.0,
-    "zaytoun.resume_sending_updates": 66.0,
     "zaytoun.erase_expired_personal_data": 301.0,
 }
 
