@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .extensions import db
+from .retention.cli import retention_cli
 
 campaigns_cli = AppGroup("campaigns", help="Campaigns and their counts.")
 users_cli = AppGroup("users", help="Console accounts.")
@@ -107,5 +108,6 @@ def run_jobs_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (campaigns_cli, users_cli, keys_cli, jobs_cli):
+    # Retention's operator command lives with the feature that schedules it.
+    for group in (campaigns_cli, users_cli, keys_cli, jobs_cli, retention_cli):
         app.cli.add_command(group)

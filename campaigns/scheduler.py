@@ -11,6 +11,7 @@ import time
 from celery import Task
 from flask import Flask
 
+from .extensions import db
 from .jobs import PERIODIC_JOBS
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,6 @@ def embedded_jobs(app: Flask) -> list[tuple[float, Task]]:
 
 
 def _loop(app: Flask) -> None:
-    from .extensions import db
-
     jobs = embedded_jobs(app)
     last = [0.0] * len(jobs)
     while True:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -197,9 +197,3 @@ def send(slug: str, update_id: int) -> ResponseReturnValue:
     db.session.commit()
     return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
 
-
-def register_cli(app: Flask) -> None:
-    # Retention's operator command lives with the feature that schedules it.
-    from ..retention.cli import retention_cli
-
-    app.cli.add_command(retention_cli)
