@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, StopValidation
 
 from .config import Defaults
+from .extensions import csrf
 
 # Flask-WTF's marker for "read the request" (a form built without formdata).
 _AUTO = FlaskForm.__init__.__defaults__[0]  # type: ignore[index]
@@ -103,17 +104,28 @@ def largest_body(form_class: type[FlaskForm]) -> int:
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def accepts_form(form_class: Callable[[], type[FlaskForm]]) -> Callable[[View], View]:
+def accepts_form(
+    form_class: Callable[[], type[FlaskForm]], files: int = 0
+) -> Callable[[View], View]:
     """Let a view's requests be as large as its form's largest valid
-    submission, rather than the site-wide limit (a sign form's few hundred
-    bytes, with a margin): a long campaign text must not answer 413. Goes
-    right under the route decorator."""
+    submission (plus ``files`` bytes of uploads), rather than the site-wide
+    limit (a sign form's few hundred bytes, with a margin): a long campaign
+    text must not answer 413. Goes right under the route decorator."""
 
     def decorate(view: View) -> View:
-        view.body_limit = max(largest_body(form_class()), Defaults.MAX_CONTENT_LENGTH)  # type: ignore[attr-defined]
+        limit = largest_body(form_class()) + files
+        view.body_limit = max(limit, Defaults.MAX_CONTENT_LENGTH)  # type: ignore[attr-defined]
         return view
 
     return decorate
+
+
+def check_csrf_now() -> None:
+    """The CSRF check, in a view exempt from the global one because it reads
+    its (upload's) body itself, after checking who is asking: a body past its
+    limit is then an error the view shows on its form."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
 
 
 class Request(flask.Request):
