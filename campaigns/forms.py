@@ -108,13 +108,15 @@ def accepts_form(
     form_class: Callable[[], type[FlaskForm]], files: int = 0
 ) -> Callable[[View], View]:
     """Let a view's requests be as large as its form's largest valid
-    submission (plus ``files`` bytes of uploads), rather than the site-wide
-    limit (a sign form's few hundred bytes, with a margin): a long campaign
-    text must not answer 413. Goes right under the route decorator."""
+    submission, rather than the site-wide limit (a sign form's few hundred
+    bytes, with a margin): a long campaign text must not answer 413. A
+    multipart body may also carry ``files`` bytes of uploads. Goes right under
+    the route decorator."""
 
     def decorate(view: View) -> View:
-        limit = largest_body(form_class()) + files
+        limit = largest_body(form_class())
         view.body_limit = max(limit, Defaults.MAX_CONTENT_LENGTH)  # type: ignore[attr-defined]
+        view.upload_limit = files  # type: ignore[attr-defined]
         return view
 
     return decorate
@@ -133,15 +135,21 @@ class Request(flask.Request):
     read when the body is parsed, after the URL is matched and before any
     before-request function (the CSRF check) reads the form."""
 
-    def _view_limit(self) -> int | None:
+    def _view_limit(self, uploads: bool = False) -> int | None:
+        """The view's limit for text fields, plus with ``uploads`` what a
+        multipart body may carry in files."""
         endpoint = self.endpoint
         if endpoint is None or not current_app:
             return None
-        return getattr(current_app.view_functions.get(endpoint), "body_limit", None)
+        view = current_app.view_functions.get(endpoint)
+        limit: int | None = getattr(view, "body_limit", None)
+        if limit and uploads and self.mimetype == "multipart/form-data":
+            limit += getattr(view, "upload_limit", 0)
+        return limit
 
     @property  # type: ignore[override]
     def max_content_length(self) -> int | None:
-        if self._max_content_length is None and (limit := self._view_limit()):
+        if self._max_content_length is None and (limit := self._view_limit(uploads=True)):
             return limit
         return super().max_content_length
 
@@ -151,7 +159,8 @@ class Request(flask.Request):
 
     @property  # type: ignore[override]
     def max_form_memory_size(self) -> int | None:
-        # For a url-encoded body this is the limit of the whole body.
+        # For a url-encoded body this is the limit of the whole body; for a
+        # multipart one, of its text fields (files are spooled to disk).
         if self._max_form_memory_size is None and (limit := self._view_limit()):
             return limit
         return super().max_form_memory_size

@@ -203,7 +203,7 @@ def _fill(campaign: Campaign, form: Any) -> None:
         text.summary = _plain(form[f"summary_{lang}"].data)
         text.body = _plain(form[f"body_{lang}"].data)
         text.unit_label = _plain(form[f"unit_label_{lang}"].data)
-        text.image_alt = " ".join(_plain(form[f"image_alt_{lang}"].data).split())
+        text.image_alt = " ".join(_plain(form[f"image_alt_{lang}"].data).split()) or None
         campaign.texts[lang] = text
 
 

@@ -77,6 +77,8 @@ def read_upload() -> FileStorage | None:
         check_csrf_now()
         upload = request.files.get("image")
     except RequestEntityTooLarge as error:
+        if request.mimetype != "multipart/form-data":
+            raise  # no file: texts past their limit, the site's own answer
         raise UploadTooLarge from error
     return upload if upload is not None and upload.filename else None
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.collections import attribute_keyed_dict
 
 from ..extensions import db
@@ -141,8 +141,9 @@ class CampaignText(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(Text)
     # The unit's name in this language ("signatures", "أشجار زيتون").
     unit_label: Mapped[str] = mapped_column(String(64), default="")
-    # What the campaign image shows, for those who cannot see it.
-    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    # What the campaign image shows, for those who cannot see it (None: not
+    # written in this language).
+    image_alt: Mapped[str | None] = mapped_column(String(300))
 
     campaign: Mapped[Campaign] = relationship(back_populates="texts")
 
@@ -176,5 +177,5 @@ class CampaignImage(db.Model):  # type: ignore[name-defined,misc]
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     # Read only by the route that serves it, never with the campaign.
-    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

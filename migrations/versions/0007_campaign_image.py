@@ -8,8 +8,8 @@ An organizer's upload is re-encoded (AVIF and WebP at a few widths, without
 metadata) and only those variants are kept, in ``campaign_images``: every web
 node can serve them and a database backup holds them. What the image shows
 is written per language next to the campaign's other texts
-(``campaign_texts.image_alt``; existing texts get ""). The downgrade drops
-both, images included.
+(``campaign_texts.image_alt``, NULL where it is not written). The downgrade
+drops both, images included.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -40,9 +40,6 @@ def upgrade():
     )
     with op.batch_alter_table('campaign_texts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('image_alt', sa.String(length=300), nullable=True))
-    op.execute("UPDATE campaign_texts SET image_alt = ''")
-    with op.batch_alter_table('campaign_texts', schema=None) as batch_op:
-        batch_op.alter_column('image_alt', existing_type=sa.String(length=300), nullable=False)
 
 
 def downgrade():

@@ -46,11 +46,16 @@ def _upload(data: bytes, name: str = "olives.jpg") -> tuple[io.BytesIO, str]:
     return (io.BytesIO(data), name)
 
 
+# The console in English (its default is Arabic), to read its messages.
+ENGLISH = {"Accept-Language": "en"}
+
+
 def _post(client: FlaskClient, slug: str, **fields: Any) -> Any:
     return client.post(
         f"/console/campaigns/{slug}/edit",
         data=_form(slug, **fields),
         content_type="multipart/form-data",
+        headers=ENGLISH,
     )
 
 
@@ -256,6 +261,7 @@ def test_a_body_past_the_forms_limit_is_an_error_on_the_form(
         "/console/campaigns/new",
         data=_form("too-big", image=_upload(huge, "huge.jpg")),
         content_type="multipart/form-data",
+        headers=ENGLISH,
     )
     assert created.status_code == 413 and "larger than 10 MB" in created.text
     assert not diff(before, snapshot())
