@@ -104,12 +104,13 @@ def image_change(
     language the campaign is written in. Call after the form's validation
     (which clears every field's errors)."""
     variants = None
+    refused = False
     if upload is not None:
         try:
             variants = process_image(upload.read(MAX_BYTES + 1))
-        except ImageRefused as refused:
-            form.image.errors = [REASONS[refused.reason]]
-            return None
+        except ImageRefused as error:
+            form.image.errors = [REASONS[error.reason]]
+            refused = True
     remove = variants is None and bool(form.remove_image.data)
     kept = campaign is not None and bool(campaign.images) and not remove
     has_image = variants is not None or kept
@@ -123,7 +124,7 @@ def image_change(
     ]
     for name in missing:
         form[name].errors = [*form[name].errors, ALT_REQUIRED]
-    return None if missing else ImageChange(variants, remove)
+    return None if missing or refused else ImageChange(variants, remove)
 
 
 def apply_image_change(campaign: Campaign, change: ImageChange) -> None:
