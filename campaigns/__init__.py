@@ -12,6 +12,9 @@ from sqlalchemy.engine import Engine
 from . import assets, forms, i18n, security
 from .config import ROOT, Defaults, from_environment, trusted_hosts
 from .extensions import babel, csrf, db, login_manager, migrate
+from .mail.composers import init_composers
+from .signing.emails import register_emails as register_signing_emails
+from .updates.emails import register_emails as register_update_emails
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -60,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     assets.init_app(app)
+
+    # Each domain composes its own emails; mail only delivers them.
+    init_composers(app, register_signing_emails, register_update_emails)
 
     from .tasks import init_celery
 

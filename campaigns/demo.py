@@ -12,11 +12,11 @@ from flask import current_app
 from sqlalchemy import func, insert, select
 
 from .extensions import db
-from .kernel.regions import match_region
-from .models import CURRENT_CONSENT, Campaign, Signature, SignatureSource, SignatureState
+from .models import Campaign, Signature, SignatureSource
 from .models.types import utcnow
 from .privacy.crypto import fingerprint, keyring
-from .privacy.personal import PersonalData, seal_personal_data
+from .privacy.personal import PersonalData
+from .signing.lifecycle import Choices, signature_row
 
 FIRST_NAMES = (
     "أحمد", "محمد", "فاطمة", "مريم", "خالد", "رنا", "عمر", "هبة", "يوسف", "سلمى",
@@ -58,29 +58,29 @@ def seed_demo_signatures(campaign: Campaign, count: int, seed: int = 2013) -> in
         # More signatures in the last days, as a campaign picks up.
         when = now - timedelta(minutes=int(21 * 24 * 60 * rng.random() ** 1.6))
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(FAMILY_NAMES)}"
+        # Drawn in this order, so that a seed makes the same signatures.
+        signature_uuid = uuid.UUID(int=rng.getrandbits(128))
+        digest = fingerprint("demo", str(uuid.UUID(int=rng.getrandbits(128))))
+        answers = Choices(
+            country=country,
+            amount=rng.choice((1, 1, 1, 2, 3, 5)) if campaign.is_pledge else None,
+            show_name=rng.random() < 0.5,
+            deliver_name=rng.random() < 0.4,
+        )
         rows.append(
-            {
-                "uuid": uuid.UUID(int=rng.getrandbits(128)),
-                "campaign_id": campaign.id,
-                "state": SignatureState.validated,
-                "source": SignatureSource.demo,
-                "fingerprint": fingerprint("demo", str(uuid.UUID(int=rng.getrandbits(128)))),
-                "personal_data": seal_personal_data(
-                    PersonalData(name=name, email=None, phone=None, region=city), ring
-                ),
-                "country": country,
-                "region_code": match_region(country, city),
-                "amount": rng.choice((1, 1, 1, 2, 3, 5)) if campaign.is_pledge else None,
-                "show_name": rng.random() < 0.5,
-                "deliver_name": rng.random() < 0.4,
-                "consent_version": CURRENT_CONSENT,
-                "contact_ok": False,
-                "locale": rng.choice(("ar", "ar", "en")),
-                "created_at": when - timedelta(minutes=3),
-                "checked_at": when - timedelta(minutes=2),
-                "validated_at": when,
-                "counted": False,
-            }
+            signature_row(
+                campaign,
+                answers,
+                source=SignatureSource.demo,
+                personal=PersonalData(name=name, email=None, phone=None, region=city),
+                fingerprint=digest,
+                locale=rng.choice(("ar", "ar", "en")),
+                ring=ring,
+                signature_uuid=signature_uuid,
+                created_at=when - timedelta(minutes=3),
+                checked_at=when - timedelta(minutes=2),
+                validated_at=when,
+            )
         )
     db.session.execute(insert(Signature), rows)
     return count

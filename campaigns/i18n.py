@@ -12,6 +12,8 @@ from flask import Flask, Response, abort, current_app, g, has_request_context, r
 from flask_babel import format_date, format_decimal, format_percent
 from werkzeug.routing import BuildError
 
+from .kernel.countries import country_name
+
 DEFAULT_LANGUAGE = "ar"
 
 
@@ -109,8 +111,6 @@ def _format_date(value: date, format: str = "medium") -> str:
 
 
 def _country_name(code: str) -> str:
-    from .kernel.countries import country_name
-
     return country_name(code, current_language())
 
 

@@ -79,9 +79,7 @@ def users() -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/role")
 @require(*ADMINS)
 def change_role(user_id: int) -> ResponseReturnValue:
-    account = db.session.get(User, user_id)
-    if account is None:
-        abort(404)
+    account = db.get_or_404(User, user_id)
     try:
         role = Role(request.form.get("role", ""))
     except ValueError:
@@ -99,9 +97,7 @@ def change_role(user_id: int) -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/active")
 @require(*ADMINS)
 def toggle_active(user_id: int) -> ResponseReturnValue:
-    account = db.session.get(User, user_id)
-    if account is None:
-        abort(404)
+    account = db.get_or_404(User, user_id)
     if account.id == user().id:
         abort(409)
     account.active = request.form.get("active") == "1"

@@ -46,20 +46,11 @@ from ..moderation.services import (
 )
 from ..moderation.trending import DOMAIN, IP, recent_flags, sample_domain, window_end
 from ..privacy.crypto import hash_email_domain
+from ..signing.lifecycle import REASON_LABELS
 from .access import MANAGERS, managed_campaign, require, user
 
 bp = Blueprint("console_moderation", __name__, url_prefix="/console")
 
-# Why a signature is under review (codes set by the fraud rules and trending).
-REASONS = {
-    "rate_burst": _l("Many signatures from one address within a minute"),
-    "rate_sustained": _l("Many signatures from one address within an hour"),
-    "disposable_domain": _l("Disposable email address"),
-    "blocked_domain": _l("Blocked email domain"),
-    "unreadable": _l("Unreadable signature data"),
-    "trending_ip": _l("Burst from one address"),
-    "trending_domain": _l("Burst from one email domain"),
-}
 CONDITION_LABELS = {
     "since": _l("Signed from (UTC)"),
     "until": _l("Signed before (UTC)"),
@@ -165,7 +156,7 @@ def _queue(campaign: Campaign | None) -> ResponseReturnValue:
         campaigns=visible_campaigns(user()),
         signatures=signatures,
         personal=personal,
-        reasons=REASONS,
+        reasons=REASON_LABELS,
         page=page,
         part=part,
         more=len(signatures) == PAGE_SIZE,

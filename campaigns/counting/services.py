@@ -9,12 +9,14 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
 
 from ..extensions import db
 from ..kernel.regions import OTHER, REGION_COUNTRIES
 from ..models import (
+    UNCOUNTED,
     Campaign,
     CampaignCount,
     CountryCount,
@@ -28,9 +30,6 @@ from ..models import (
 from ..models.types import utcnow
 from ..upsert import insert_add, insert_ignore
 from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_series
-
-# Must read exactly as the partial index's predicate so the planner uses it.
-UNCOUNTED = text("counted <> (state = 'validated')")
 
 
 @contextmanager
@@ -65,7 +64,7 @@ def _fold_batch(limit: int) -> int:
             Signature.source,
             Signature.region_code,
         )
-        .where(UNCOUNTED)
+        .where(text(UNCOUNTED))
         .order_by(Signature.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -109,30 +108,9 @@ def _fold_batch(limit: int) -> int:
                 updated_at=now,
             )
         )
-    for (campaign_id, country), (signers, total) in countries.items():
-        db.session.execute(
-            insert_add(CountryCount, ["campaign_id", "country"], ["signers", "total"]).values(
-                campaign_id=campaign_id, country=country, signers=signers, total=total
-            )
-        )
-    for (campaign_id, country, region), (signers, total) in regions.items():
-        db.session.execute(
-            insert_add(
-                RegionCount, ["campaign_id", "country", "region"], ["signers", "total"]
-            ).values(
-                campaign_id=campaign_id,
-                country=country,
-                region=region,
-                signers=signers,
-                total=total,
-            )
-        )
-    for (campaign_id, day), (signers, total) in days.items():
-        db.session.execute(
-            insert_add(DailyCount, ["campaign_id", "day"], ["signers", "total"]).values(
-                campaign_id=campaign_id, day=day, signers=signers, total=total
-            )
-        )
+    _add_deltas(CountryCount, ["campaign_id", "country"], countries)
+    _add_deltas(RegionCount, ["campaign_id", "country", "region"], regions)
+    _add_deltas(DailyCount, ["campaign_id", "day"], days)
     db.session.execute(
         update(Signature)
         .where(Signature.id.in_([row.id for row in rows]))
@@ -140,6 +118,15 @@ def _fold_batch(limit: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return len(rows)
+
+
+def _add_deltas(model: Any, keys: list[str], deltas: dict[Any, list[int]]) -> None:
+    """Add each bucket's [signers, total] to its row of a count table, keyed by ``keys``."""
+    statement = insert_add(model, keys, ["signers", "total"])
+    for key, (signers, total) in deltas.items():
+        db.session.execute(
+            statement.values(**dict(zip(keys, key, strict=True)), signers=signers, total=total)
+        )
 
 
 def update_signature_counts(batch: int = 5000, budget_seconds: float = 0.8) -> int:

@@ -29,16 +29,13 @@ from urllib.parse import unquote, urlsplit
 
 from flask import render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import select
 
 from ..counting.disclosure import K_MIN, Cell, as_rows, publish_beside_names
-from ..extensions import db
 from ..kernel.countries import country_name
-from ..models import Campaign, CampaignText, Signature, SignatureState
+from ..models import Campaign, CampaignText, Signature
 from ..models.types import utcnow
-from .signatures import personal_data_of
+from .signatures import personal_data_of, validated_batches
 
-BATCH = 2000
 SHORT = 12  # hex digits of each line's chain value printed beside it
 FONT_DIRS = (
     Path(__file__).resolve().parent / "fonts",
@@ -151,24 +148,13 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     unnamed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     chain = delivery.start
-    last_id = 0
-    while True:
-        rows = db.session.execute(
-            select(
-                Signature.id,
-                Signature.country,
-                Signature.amount,
-                Signature.deliver_name,
-                Signature.personal_data,
-            )
-            .where(
-                Signature.campaign_id == campaign.id,
-                Signature.state == SignatureState.validated,
-                Signature.id > last_id,
-            )
-            .order_by(Signature.id)
-            .limit(BATCH)
-        ).all()
+    for rows in validated_batches(
+        campaign.id,
+        Signature.country,
+        Signature.amount,
+        Signature.deliver_name,
+        Signature.personal_data,
+    ):
         for row in rows:
             units = row.amount if row.amount is not None else 1
             delivery.signers += 1
@@ -187,9 +173,6 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
             line = canonical_line(number, name, row.country)
             chain = chain_step(chain, line)
             delivery.named.append(NamedSigner(number, name, row.country, line, chain))
-        if len(rows) < BATCH:
-            break
-        last_id = rows[-1].id
     delivery.by_country, delivery.unnamed_by_country = _published(counts, unnamed)
     return delivery
 

@@ -4,10 +4,11 @@ that memory stays at one batch whatever the campaign's size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from ..extensions import db
 from ..models import Signature, SignatureState
@@ -54,26 +55,16 @@ def personal_data_of(blob: bytes | None, ring: Keyring | None = None) -> Persona
         return empty
 
 
-def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[list[Cell]]]:
-    """The campaign's validated signatures in id order (rows under HEADER), one
-    list of rows per batch. Each batch ends its read transaction, so a slow
-    download never holds one open."""
+def validated_batches(
+    campaign_id: int, *columns: Any, batch: int = BATCH, end_reads: bool = False
+) -> Iterator[Sequence[Row[Any]]]:
+    """The campaign's validated signatures in id order, keyset-paginated: the
+    id and ``columns`` of each, one list of rows per batch. With
+    ``end_reads``, each read's transaction ends as soon as it is read."""
     last_id = 0
     while True:
         rows = db.session.execute(
-            select(
-                Signature.id,
-                Signature.created_at,
-                Signature.validated_at,
-                Signature.source,
-                Signature.personal_data,
-                Signature.country,
-                Signature.amount,
-                Signature.show_name,
-                Signature.deliver_name,
-                Signature.contact_ok,
-                Signature.consent_version,
-            )
+            select(Signature.id, *columns)
             .where(
                 Signature.campaign_id == campaign_id,
                 Signature.state == SignatureState.validated,
@@ -82,11 +73,37 @@ def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[lis
             .order_by(Signature.id)
             .limit(batch)
         ).all()
-        db.session.rollback()
+        if end_reads:
+            db.session.rollback()
         if not rows:
             return
-        out: list[list[Cell]] = []
+        yield rows
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+
+
+def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[list[Cell]]]:
+    """The campaign's validated signatures in id order (rows under HEADER), one
+    list of rows per batch. Each batch ends its read transaction, so a slow
+    download never holds one open."""
+    for rows in validated_batches(
+        campaign_id,
+        Signature.created_at,
+        Signature.validated_at,
+        Signature.source,
+        Signature.personal_data,
+        Signature.country,
+        Signature.amount,
+        Signature.show_name,
+        Signature.deliver_name,
+        Signature.contact_ok,
+        Signature.consent_version,
+        batch=batch,
+        end_reads=True,
+    ):
         ring = keyring()
+        out: list[list[Cell]] = []
         for row in rows:
             person = personal_data_of(row.personal_data, ring)
             out.append(
@@ -107,6 +124,3 @@ def signature_batches(campaign_id: int, batch: int = BATCH) -> Iterator[list[lis
                 ]
             )
         yield out
-        if len(rows) < batch:
-            return
-        last_id = rows[-1].id

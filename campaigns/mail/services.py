@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
 
-from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
@@ -20,16 +19,9 @@ from ..extensions import db, execute_alone
 from ..models import Campaign, EmailKind, EmailLog, EmailStatus, Signature
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
-from ..privacy.personal import read_personal_data
-from ..signing.tokens import confirm_url
-from ..updates.emails import compose_notice, compose_update
 from ..upsert import insert_ignore
-from .transport import (
-    PermanentFailure,
-    TemporaryFailure,
-    build_message,
-    open_transport,
-)
+from .composers import compose
+from .transport import PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 
@@ -120,48 +112,6 @@ def _claim(email_ids: list[int]) -> list[int]:
     return sorted(claimed)
 
 
-def compose(email: EmailLog, signature: Signature | None) -> Message:
-    """The message for one email log row: to the signer in their language, or
-    for a notice to the organizer (``user_id``)."""
-    if email.kind is EmailKind.notice:
-        return compose_notice(email)
-    if signature is None:
-        raise PermanentFailure("signer data erased")
-    if email.kind is EmailKind.update:
-        return compose_update(email, signature)
-    personal = read_personal_data(signature)
-    if not personal["email"]:
-        raise PermanentFailure("no email address")
-    campaign = signature.campaign
-    with force_locale(signature.locale):
-        text = campaign.text(signature.locale)
-        context = {
-            "lang": signature.locale,
-            # First-strong isolates: a Latin name cannot scramble an Arabic line.
-            "name": f"\u2068{personal['name']}\u2069",
-            "campaign": campaign,
-            "title": text.title,
-            "confirm_url": confirm_url(signature),
-            "already_validated": signature.validated_at is not None,
-            "site_url": current_app.config["SITE_URL"],
-        }
-        if email.kind is EmailKind.confirm:
-            subject = gettext("Please confirm your signature: %(title)s", title=text.title)
-        else:
-            subject = gettext("You have already signed: %(title)s", title=text.title)
-        plain = render_template(f"email/{email.kind.value}.txt", **context)
-        html = render_template(f"email/{email.kind.value}.html", **context)
-    return build_message(
-        subject=subject,
-        to=personal["email"],
-        plain=plain,
-        html=html,
-        lang=signature.locale,
-        email_id=email.id,
-        headers=(("Auto-Submitted", "auto-generated"),),
-    )
-
-
 # Emails are claimed, loaded and composed this many at a time.
 GROUP = 25
 
@@ -242,9 +192,6 @@ def _compose_claimed(email_ids: list[int]) -> list[_Outgoing]:
         item = _Outgoing(id=email.id, attempts=email.attempts)
         signature = signatures.get(email.signature_id) if email.signature_id else None
         try:
-            needs_signer = email.kind is not EmailKind.notice
-            if needs_signer and (signature is None or signature.personal_data is None):
-                raise PermanentFailure("signer data erased")
             item.message = compose(email, signature)
         except (PermanentFailure, DecryptionError, LookupError) as exc:
             item.failure = PermanentFailure(str(exc))

@@ -7,6 +7,7 @@ import re
 import smtplib
 import ssl
 import sys
+from abc import abstractmethod
 from contextlib import AbstractContextManager, suppress
 from email import policy as email_policy
 from email.header import Header, decode_header, make_header
@@ -16,7 +17,6 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 from flask import Flask, current_app
 
@@ -94,19 +94,31 @@ def plain_text(message: Message) -> str:
     return ""
 
 
-class Transport(Protocol):
+class Transport(AbstractContextManager["Transport"]):
+    """Sends the messages of a batch; closed (as a context manager, on exit)
+    when the batch is done."""
+
+    @abstractmethod
     def send(self, message: Message) -> None: ...
 
+    def close(self) -> None:
+        return None
 
-class FolderTransport(AbstractContextManager["FolderTransport"]):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FolderTransport(Transport):
     """Writes each message as an .eml file; the person running the site reads them."""
 
     def __init__(self, folder: Path, echo: bool) -> None:
         self.folder = folder
         self.echo = echo
-
-    def close(self) -> None:
-        return None
 
     def send(self, message: Message) -> None:
         private_directory(self.folder)
@@ -122,16 +134,8 @@ class FolderTransport(AbstractContextManager["FolderTransport"]):
             for link in dict.fromkeys(links):
                 print(f"Link: {link}", file=sys.stderr)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
-
-class SMTPTransport(AbstractContextManager["SMTPTransport"]):
+class SMTPTransport(Transport):
     """One SMTP connection, opened on first use and reused for a batch."""
 
     def __init__(self, app: Flask) -> None:
@@ -181,14 +185,6 @@ class SMTPTransport(AbstractContextManager["SMTPTransport"]):
                 self.connection.quit()
             self.connection = None
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def _classify(code: int, what: str) -> Exception:
     if 500 <= code < 600:
@@ -196,7 +192,7 @@ def _classify(code: int, what: str) -> Exception:
     return TemporaryFailure(f"{what} {code}")
 
 
-def open_transport() -> FolderTransport | SMTPTransport:
+def open_transport() -> Transport:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["MAIL_SERVER"]:
         return SMTPTransport(app)

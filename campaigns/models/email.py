@@ -3,11 +3,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
+from .types import BigId, StrEnumType, UTCDateTime, enum_check, partial_index, utcnow
 
 
 class EmailKind(enum.Enum):
@@ -36,11 +36,8 @@ class EmailLog(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         CheckConstraint(enum_check("kind", EmailKind), name="kind"),
         CheckConstraint(enum_check("status", EmailStatus), name="status"),
-        Index(
-            "ix_email_log_due",
-            "next_attempt_at",
-            postgresql_where=text("status IN ('queued', 'sending')"),
-            sqlite_where=text("status IN ('queued', 'sending')"),
+        partial_index(
+            "ix_email_log_due", "next_attempt_at", where="status IN ('queued', 'sending')"
         ),
     )
 

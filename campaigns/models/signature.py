@@ -15,13 +15,12 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Uuid,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .campaign import Campaign
-from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
+from .types import BigId, StrEnumType, UTCDateTime, enum_check, partial_index, utcnow
 
 
 class SignatureState(enum.Enum):
@@ -43,6 +42,8 @@ class SignatureState(enum.Enum):
 
 COUNTED = frozenset({SignatureState.validated})
 CONFIRMABLE = frozenset({SignatureState.pending})
+# Counted, or will be once confirmed: what a flag or an invalidation acts on.
+LIVE = frozenset({SignatureState.pending, SignatureState.validated})
 
 
 class SignatureSource(enum.Enum):
@@ -51,6 +52,9 @@ class SignatureSource(enum.Enum):
     # Made up by `flask campaigns seed --demo` on the embedded default only.
     demo = "demo"
 
+
+# The count job's predicate, read by its query word for word as the index has it.
+UNCOUNTED = "counted <> (state = 'validated')"
 
 # What the encrypted blob is bound to: it cannot be replayed into another column.
 PERSONAL_DATA_PURPOSE = b"signature.personal_data"
@@ -84,27 +88,16 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
         # Recent signatures of a campaign: trending detection, moderation.
         Index("ix_signatures_campaign_created", "campaign_id", "created_at"),
         # The sweeper's view: signatures whose validation task may have been lost.
-        Index(
-            "ix_signatures_unchecked",
-            "created_at",
-            postgresql_where=text("checked_at IS NULL"),
-            sqlite_where=text("checked_at IS NULL"),
-        ),
+        partial_index("ix_signatures_unchecked", "created_at", where="checked_at IS NULL"),
         # The latest public signers of a campaign, newest first.
-        Index(
+        partial_index(
             "ix_signatures_public",
             "campaign_id",
             "validated_at",
-            postgresql_where=text("show_name AND state = 'validated'"),
-            sqlite_where=text("show_name AND state = 'validated'"),
+            where="show_name AND state = 'validated'",
         ),
         # The count job's work queue: rows whose counted flag disagrees with their state.
-        Index(
-            "ix_signatures_uncounted",
-            "id",
-            postgresql_where=text("counted <> (state = 'validated')"),
-            sqlite_where=text("counted <> (state = 'validated')"),
-        ),
+        partial_index("ix_signatures_uncounted", "id", where=UNCOUNTED),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

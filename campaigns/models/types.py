@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
@@ -60,3 +60,9 @@ def enum_check(column: str, enum_class: type[enum.Enum]) -> str:
     """SQL for a check constraint that holds a column to an enum's values."""
     values = ", ".join(f"'{member.value}'" for member in enum_class)
     return f"{column} IN ({values})"
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index over the rows matching ``where``, on PostgreSQL and SQLite alike.
+    A query must repeat ``where`` word for word for PostgreSQL to use it."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))

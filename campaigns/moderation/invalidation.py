@@ -25,17 +25,17 @@ from ..extensions import db
 from ..kernel.normalize import match_name
 from ..models import (
     ACTIVE_JOBS,
+    LIVE,
     Invalidation,
     JobState,
     Signature,
-    SignatureState,
     TrendingFlag,
     User,
 )
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError, hash_email_domain
 from ..privacy.personal import read_personal_data
-from .services import LIVE
+from ..signing.lifecycle import invalidate
 from .trending import DOMAIN, IP
 
 log = logging.getLogger(__name__)
@@ -329,21 +329,7 @@ def invalidate_batch(invalidation_id: int, batch_size: int) -> bool:
     batch = _candidates(invalidation.campaign_id, conditions, invalidation.cursor, batch_size)
     pattern = conditions.get("name_pattern")
     ids = _names_matching(batch, pattern) if pattern else [s.id for s in batch]
-    invalidated: list[int] = []
-    if ids:
-        invalidated = list(
-            db.session.execute(
-                update(Signature)
-                .where(Signature.id.in_(ids), Signature.state.in_(LIVE))
-                .values(
-                    state=SignatureState.invalidated,
-                    invalidated_at=now,
-                    invalidation_id=invalidation.id,
-                )
-                .returning(Signature.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )
+    invalidated = invalidate(ids, invalidation.id, now) if ids else []
     if batch:
         invalidation.cursor = batch[-1].id
     invalidation.matched += len(ids)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 
 from celery import current_app as current_celery
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, select
 
 from ..accounts.audit import record
 from ..extensions import db
@@ -17,13 +17,11 @@ from ..models import EmailKind, Signature, SignatureState
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import PersonalData, read_personal_data
+from ..signing.lifecycle import clear_flag, flagged, reinstate, reject, under_review
 
 log = logging.getLogger(__name__)
 
 SEND_TASK = "zaytoun.send_confirmation_emails"
-# The states a flag or an invalidation acts on: the signature still counts, or
-# will once confirmed.
-LIVE = (SignatureState.pending, SignatureState.validated)
 PAGE_SIZE = 50
 
 
@@ -37,13 +35,11 @@ QUEUE_PARTS = ("all", "flagged", "fraudulent")
 
 def awaiting_review(part: str = "all") -> ColumnElement[bool]:
     """Fraudulent signatures, and live ones that trending detection flagged."""
-    fraudulent = Signature.state == SignatureState.fraudulent
-    flagged = and_(Signature.flag_reason.is_not(None), Signature.state.in_(LIVE))
     if part == "flagged":
-        return flagged
+        return flagged()
     if part == "fraudulent":
-        return fraudulent
-    return or_(fraudulent, flagged)
+        return Signature.state == SignatureState.fraudulent
+    return under_review()
 
 
 def review_queue(
@@ -82,35 +78,10 @@ def accept_signature(signature: Signature) -> int | None:
     it had passed the checks, and gets its confirmation email: returns that
     email's id for delivery after the commit (None when there is none)."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
-    if before is SignatureState.fraudulent:
-        guard = Signature.state == SignatureState.fraudulent
-        values: dict[str, object] = {
-            "state": SignatureState.pending,
-            "checked_at": utcnow(),
-            "fraud_reason": None,
-            "flag_reason": None,
-        }
-    else:
-        guard = and_(Signature.flag_reason.is_not(None), Signature.state.in_(LIVE))
-        values = {"flag_reason": None}
-    won = db.session.execute(
-        update(Signature)
-        .where(Signature.id == signature.id, guard)
-        .values(**values)
-        .returning(Signature.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if won is None:
-        raise NotReviewable(signature.id)
-    record(
-        "signature_accepted",
-        "signature",
-        signature.id,
-        campaign_id=signature.campaign_id,
-        state=before.value,
-        reason=reason,
-    )
-    if before is not SignatureState.fraudulent:
+    fraudulent = before is SignatureState.fraudulent
+    won = reinstate(signature.id, utcnow()) if fraudulent else clear_flag(signature.id)
+    _decided("signature_accepted", signature, won, before, reason)
+    if not fraudulent:
         return None
     # Fraudulent signatures never had a confirmation email: the dedupe key is free.
     return queue_email(EmailKind.confirm, signature.id, f"confirm:{signature.id}")
@@ -120,17 +91,18 @@ def reject_signature(signature: Signature) -> None:
     """Invalidate a signature under review; the count job takes it out of the
     figures if it was counted."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
-    won = db.session.execute(
-        update(Signature)
-        .where(Signature.id == signature.id, awaiting_review())
-        .values(state=SignatureState.invalidated, invalidated_at=utcnow())
-        .returning(Signature.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if won is None:
+    _decided("signature_rejected", signature, reject(signature.id, utcnow()), before, reason)
+
+
+def _decided(
+    action: str, signature: Signature, won: bool, before: SignatureState, reason: str | None
+) -> None:
+    """Audit a decision the guarded update took; NotReviewable when it found
+    the signature no longer awaiting one."""
+    if not won:
         raise NotReviewable(signature.id)
     record(
-        "signature_rejected",
+        action,
         "signature",
         signature.id,
         campaign_id=signature.campaign_id,

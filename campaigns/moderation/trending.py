@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Integer, cast, extract, func, literal_column, select, update
+from sqlalchemy import Integer, cast, extract, func, literal_column, select
 
 from ..counting.services import single_flight
 from ..extensions import db
@@ -19,11 +19,11 @@ from ..models import Signature, TrendingFlag
 from ..models.types import utcnow
 from ..privacy.crypto import DecryptionError, hash_email_domain
 from ..privacy.personal import read_personal_data
+from ..signing.lifecycle import FlagReason, flag
 from ..upsert import insert_add
-from .services import LIVE
 
 IP, DOMAIN = "ip", "domain"
-FLAG_REASONS = {IP: "trending_ip", DOMAIN: "trending_domain"}
+FLAG_REASONS = {IP: FlagReason.trending_ip, DOMAIN: FlagReason.trending_domain}
 
 
 def setting(name: str) -> Any:
@@ -80,23 +80,7 @@ def _flag_signatures(
     ).scalar()
     if first_new is None:
         return 0
-    flagged = (
-        db.session.execute(
-            update(Signature)
-            .where(
-                *in_window,
-                Signature.id >= first_new,
-                Signature.flag_reason.is_(None),
-                Signature.state.in_(LIVE),
-            )
-            .values(flag_reason=FLAG_REASONS[kind])
-            .returning(Signature.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    return len(flagged)
+    return len(flag((*in_window, Signature.id >= first_new), FLAG_REASONS[kind]))
 
 
 def detect_trending_signatures(now: datetime | None = None) -> int:

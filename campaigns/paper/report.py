@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..exports.spreadsheet import BOM, Cell, csv_text
 from ..models import Campaign, PaperImport
+from ..signing.limits import MAX_NAME, MAX_REGION
 from .rows import COLUMNS, EXAMPLE_EMAIL
 
 REASONS = {
@@ -18,11 +19,13 @@ REASONS = {
         "The row has more cells than there are columns (a comma inside a cell needs quotes)."
     ),
     "name_missing": _l("The name is missing."),
-    "name_too_long": _l("The name is longer than 100 characters."),
+    "name_too_long": _l("The name is longer than %(max)s characters.", max=MAX_NAME),
     "country_missing": _l("The country is missing."),
     "country_unknown": _l("The country is not a two-letter code such as SY or TR."),
     "region_missing": _l("The city or region is missing."),
-    "region_too_long": _l("The city or region is longer than 80 characters."),
+    "region_too_long": _l(
+        "The city or region is longer than %(max)s characters.", max=MAX_REGION
+    ),
     "email_invalid": _l("The email address is not valid."),
     "email_too_long": _l("The email address is too long."),
     "example_row": _l("This is the example row of the template: delete it."),
@@ -63,7 +66,9 @@ FILE_REASONS = {
 
 # What to write in each column, for the upload page.
 COLUMN_HELP = {
-    "full_name": _l("Full name as the person wrote it (required, at most 100 characters)."),
+    "full_name": _l(
+        "Full name as the person wrote it (required, at most %(max)s characters).", max=MAX_NAME
+    ),
     "email": _l(
         "Email address (optional). With an email, the person is asked to confirm by email "
         "and counts once, online and on paper; without one, the signature counts at once."
@@ -72,7 +77,7 @@ COLUMN_HELP = {
         "Phone (optional), valid for the country; a local number is read in that country's plan."
     ),
     "country": _l("Country where the person lives, as a two-letter code such as SY, TR or DE."),
-    "region": _l("City or region (required, at most 80 characters)."),
+    "region": _l("City or region (required, at most %(max)s characters).", max=MAX_REGION),
     "amount": _l("How many the person pledges (pledges only: a whole number up to the cap)."),
     "show_name": _l(
         "yes if the person agreed to show their first name and city on this campaign's public "

@@ -11,14 +11,13 @@ from ..kernel.countries import country_codes
 from ..kernel.normalize import (
     InvalidEmail,
     InvalidPhone,
-    ascii_digits,
     canonical_email,
     canonical_phone,
     clean_text,
     display_email,
 )
 from ..models import Campaign
-from ..signing.forms import MAX_PLEDGE
+from ..signing import limits
 
 COLUMNS = (
     "full_name", "email", "phone", "country", "region", "amount", "show_name", "deliver_name",
@@ -27,8 +26,6 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("full_name", "country", "region")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
-# The web form's limits, applied to the cleaned text as the form does.
-MAX_NAME, MAX_REGION, MAX_EMAIL, MAX_PHONE = 100, 80, 254, 32
 # Answers to the yes/no columns, as organizers type them in the languages we serve.
 YES = frozenset({"1", "yes", "y", "true", "x", "✓", "نعم", "evet", "erê", "belê"})
 NO = frozenset({"", "0", "no", "n", "false", "لا", "hayır", "hayir", "na", "nexêr"})
@@ -147,6 +144,16 @@ def _yes_no(value: str) -> bool | None:
     return None
 
 
+def _text(raw: RawRow, column: str, limit: int, code: str, reasons: list[str]) -> str:
+    """A required text cell, cleaned; ``<code>_missing`` or ``<code>_too_long``
+    added to ``reasons`` when it is empty or longer than ``limit``."""
+    value = _cell(raw, column)
+    refused = limits.text_refusal(value, limit)
+    if refused:
+        reasons.append(f"{code}_{refused}")
+    return value
+
+
 def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
     """The row normalized like a web signature, or RowRejected with every reason."""
     reasons: list[str] = []
@@ -154,11 +161,7 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
     if raw.extra_cells:
         reasons.append("extra_cells")
 
-    name = _cell(raw, "full_name")
-    if not name:
-        reasons.append("name_missing")
-    elif len(name) > MAX_NAME:
-        reasons.append("name_too_long")
+    name = _text(raw, "full_name", limits.MAX_NAME, "name", reasons)
 
     country = _cell(raw, "country").upper()
     if not country:
@@ -166,15 +169,11 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
     elif country not in country_codes():
         reasons.append("country_unknown")
 
-    region = _cell(raw, "region")
-    if not region:
-        reasons.append("region_missing")
-    elif len(region) > MAX_REGION:
-        reasons.append("region_too_long")
+    region = _text(raw, "region", limits.MAX_REGION, "region", reasons)
 
     email = canonical = None
     typed_email = _cell(raw, "email")
-    if len(typed_email) > MAX_EMAIL:
+    if len(typed_email) > limits.MAX_EMAIL:
         reasons.append("email_too_long")
     elif typed_email:
         try:
@@ -187,7 +186,7 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
 
     phone = None
     typed_phone = _cell(raw, "phone")
-    if len(typed_phone) > MAX_PHONE:
+    if len(typed_phone) > limits.MAX_PHONE:
         reasons.append("phone_too_long")
     elif typed_phone and "country_unknown" not in reasons:
         try:
@@ -197,17 +196,13 @@ def check_row(campaign: Campaign, raw: RawRow) -> PaperRow:
 
     amount = None
     if campaign.is_pledge:
-        cap = campaign.max_amount_per_signer or MAX_PLEDGE
-        digits = ascii_digits(_cell(raw, "amount"))
-        if not digits:
-            reasons.append("amount_missing")
-        elif not (digits.isascii() and digits.isdigit() and len(digits) <= 6):
-            reasons.append("amount_invalid")
-        elif not 1 <= int(digits) <= cap:
-            reasons.append("amount_range")
-            params["cap"] = cap
-        else:
-            amount = int(digits)
+        cap = limits.pledge_cap(campaign)
+        try:
+            amount = limits.parse_amount(_cell(raw, "amount"), cap)
+        except limits.AmountRefused as refused:
+            reasons.append(f"amount_{refused.reason}")
+            if refused.reason == "range":
+                params["cap"] = cap
 
     show_name = _yes_no(_cell(raw, "show_name"))
     if show_name is None:

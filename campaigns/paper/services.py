@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -11,19 +10,11 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
 from ..kernel.normalize import clean_text, match_name
-from ..kernel.regions import match_region
-from ..models import (
-    CURRENT_CONSENT,
-    Campaign,
-    CampaignStatus,
-    PaperImport,
-    Signature,
-    SignatureSource,
-    SignatureState,
-)
+from ..models import Campaign, CampaignStatus, PaperImport, Signature, SignatureSource
 from ..models.types import utcnow
-from ..privacy.crypto import Keyring, fingerprint, hash_email_domain, keyring
-from ..privacy.personal import PersonalData, seal_personal_data
+from ..privacy.crypto import Keyring, fingerprint, keyring
+from ..privacy.personal import PersonalData
+from ..signing.lifecycle import signature_row
 from ..signing.services import record_signatures
 from ..upsert import insert_ignore
 from .rows import FileRefused, PaperRow, RowRejected, check_row, read_rows
@@ -49,36 +40,18 @@ def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> 
     """A paper row as a signature: pending with an email (its owner confirms
     it, as online), validated without one (signed in front of a collector)."""
     now = utcnow()
-    values: dict[str, Any] = {
-        "uuid": uuid.uuid4(),
-        "campaign_id": campaign.id,
-        "state": SignatureState.pending,
-        "source": SignatureSource.paper,
-        "fingerprint": digest,
-        "personal_data": seal_personal_data(
-            PersonalData(name=row.name, email=row.email, phone=row.phone, region=row.region),
-            ring,
-        ),
-        "country": row.country,
-        "region_code": match_region(row.country, row.region),
-        "amount": row.amount if campaign.is_pledge else None,
-        "show_name": row.show_name,
-        "deliver_name": row.deliver_name,
-        "consent_version": CURRENT_CONSENT,
-        "contact_ok": row.contact_ok,
-        "locale": DEFAULT_LANGUAGE,
-        "ip_hash": None,
-        "email_domain_hash": (
-            hash_email_domain(row.canonical_email.rpartition("@")[2], ring)
-            if row.canonical_email
-            else None
-        ),
-        "created_at": now,
-        "counted": False,
-    }
-    if not row.canonical_email:
-        values.update(state=SignatureState.validated, checked_at=now, validated_at=now)
-    return values
+    return signature_row(
+        campaign,
+        row,
+        source=SignatureSource.paper,
+        personal=PersonalData(name=row.name, email=row.email, phone=row.phone, region=row.region),
+        fingerprint=digest,
+        locale=DEFAULT_LANGUAGE,
+        ring=ring,
+        canonical_email=row.canonical_email,
+        created_at=now,
+        validated_at=None if row.canonical_email else now,
+    )
 
 
 def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Label, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -9,17 +10,30 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..forms import Form
 from ..i18n import format_number
 from ..kernel.countries import country_choices, country_codes
-from ..kernel.normalize import (
-    InvalidEmail,
-    InvalidPhone,
-    ascii_digits,
-    canonical_email,
-    canonical_phone,
-    clean_text,
-)
+from ..kernel.normalize import InvalidEmail, InvalidPhone, canonical_email, canonical_phone
 from ..models import Campaign
+from .limits import (
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_REGION,
+    AmountRefused,
+    parse_amount,
+    pledge_cap,
+    text_refusal,
+)
 
-MAX_PLEDGE = 10_000
+NAME_TOO_LONG = _l("Your name must be at most %(max)s characters.", max=MAX_NAME)
+REGION_TOO_LONG = _l("The city or region must be at most %(max)s characters.", max=MAX_REGION)
+
+
+def _check_text(
+    value: str | None, limit: int, missing: LazyString, too_long: LazyString
+) -> None:
+    """A required free-text field, judged on what would be stored."""
+    refused = text_refusal(value or "", limit)
+    if refused:
+        raise ValidationError(missing if refused == "missing" else too_long)
 
 
 class SignForm(Form):
@@ -29,21 +43,21 @@ class SignForm(Form):
         _l("Full name"),
         validators=[
             DataRequired(message=_l("Please enter your name.")),
-            Length(max=100, message=_l("Your name must be at most 100 characters.")),
+            Length(max=MAX_NAME, message=NAME_TOO_LONG),
         ],
     )
     email = StringField(
         _l("Email address"),
         validators=[
             DataRequired(message=_l("Please enter your email address.")),
-            Length(max=254, message=_l("This email address is too long.")),
+            Length(max=MAX_EMAIL, message=_l("This email address is too long.")),
         ],
     )
     phone = StringField(
         _l("Phone (optional)"),
         validators=[
             Optional(),
-            Length(max=32, message=_l("This phone number is too long.")),
+            Length(max=MAX_PHONE, message=_l("This phone number is too long.")),
         ],
     )
     country = SelectField(
@@ -55,7 +69,7 @@ class SignForm(Form):
         _l("City or region"),
         validators=[
             DataRequired(message=_l("Please enter your city or region.")),
-            Length(max=80, message=_l("The city or region must be at most 80 characters.")),
+            Length(max=MAX_REGION, message=REGION_TOO_LONG),
         ],
     )
     amount = StringField(_l("How many do you pledge?"))  # labelled per campaign below
@@ -83,6 +97,7 @@ class SignForm(Form):
         self.campaign = campaign
         self.country.choices = [("", _l("Choose…")), *country_choices(lang)]
         self.parsed_amount: int | None = None
+        self.pledge_cap = pledge_cap(campaign)
         if campaign.is_pledge:
             unit = campaign.text(lang).unit_label
             self.amount.label = Label(
@@ -90,12 +105,7 @@ class SignForm(Form):
             )
 
     def validate_full_name(self, field: StringField) -> None:
-        cleaned = clean_text(field.data or "")
-        if not cleaned:
-            raise ValidationError(_l("Please enter your name."))
-        # NFKC can lengthen text (ligatures): the limit holds for what is stored.
-        if len(cleaned) > 100:
-            raise ValidationError(_l("Your name must be at most 100 characters."))
+        _check_text(field.data, MAX_NAME, _l("Please enter your name."), NAME_TOO_LONG)
 
     def validate_email(self, field: StringField) -> None:
         try:
@@ -118,25 +128,19 @@ class SignForm(Form):
             ) from None
 
     def validate_region(self, field: StringField) -> None:
-        cleaned = clean_text(field.data or "")
-        if not cleaned:
-            raise ValidationError(_l("Please enter your city or region."))
-        if len(cleaned) > 80:
-            raise ValidationError(_l("The city or region must be at most 80 characters."))
+        missing = _l("Please enter your city or region.")
+        _check_text(field.data, MAX_REGION, missing, REGION_TOO_LONG)
 
     def validate_amount(self, field: StringField) -> None:
         if not self.campaign.is_pledge:
             return
-        text = (field.data or "").strip()
-        cap = self.campaign.max_amount_per_signer or MAX_PLEDGE
-        if not text:
-            raise ValidationError(_l("Please enter how many you pledge."))
-        digits = ascii_digits(text)
-        if not digits.isascii() or not digits.isdigit() or len(digits) > 6:
-            raise ValidationError(_l("Please enter a whole number."))
-        value = int(digits)
-        if not 1 <= value <= cap:
+        try:
+            self.parsed_amount = parse_amount(field.data or "", self.pledge_cap)
+        except AmountRefused as refused:
+            if refused.reason == "missing":
+                raise ValidationError(_l("Please enter how many you pledge.")) from None
+            if refused.reason == "invalid":
+                raise ValidationError(_l("Please enter a whole number.")) from None
             raise ValidationError(
-                _l("Please enter a number from 1 to %(cap)s.", cap=format_number(cap))
-            )
-        self.parsed_amount = value
+                _l("Please enter a number from 1 to %(cap)s.", cap=format_number(self.pledge_cap))
+            ) from None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, String, bindparam, insert, literal, or_, select, update
+from sqlalchemy import Insert, String, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql
 
 from ..extensions import db, execute_alone
@@ -19,23 +19,14 @@ from ..kernel.normalize import (
     clean_text,
     display_email,
 )
-from ..kernel.regions import match_region
-from ..models import (
-    CONFIRMABLE,
-    CURRENT_CONSENT,
-    SIGNABLE,
-    Campaign,
-    OutboxMessage,
-    Signature,
-    SignatureSource,
-    SignatureState,
-)
+from ..models import Campaign, OutboxMessage, Signature, SignatureSource, SignatureState
 from ..models.types import utcnow
 from ..outbox import enqueue_all
-from ..privacy.crypto import fingerprint, hash_email_domain, hash_ip, keyring
-from ..privacy.personal import PersonalData, seal_personal_data
+from ..privacy.crypto import fingerprint, hash_ip, keyring
+from ..privacy.personal import PersonalData
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
+from .lifecycle import ROW_COLUMNS, confirm, signature_row
 from .tokens import read_confirm_token
 
 # The outbox task of a new signature (see outbox.TASKS).
@@ -91,34 +82,24 @@ def sign_campaign(
         raise SigningClosed(campaign.slug)
     ring = keyring()
     address = display_email(data.email)
-    personal = PersonalData(
-        name=clean_text(data.full_name),
-        email=address,
-        phone=canonical_phone(data.phone, data.country) if data.phone else None,
-        region=clean_text(data.region),
-    )
     canonical = canonical_of_display(address)
     digest = fingerprint("email", canonical, ring=ring)
-    values = {
-        "uuid": uuid.uuid4(),
-        "campaign_id": campaign.id,
-        "state": SignatureState.pending,
-        "source": SignatureSource.web,
-        "fingerprint": digest,
-        "personal_data": seal_personal_data(personal, ring),
-        "country": data.country,
-        "region_code": match_region(data.country, data.region),
-        "amount": data.amount if campaign.is_pledge else None,
-        "show_name": data.show_name,
-        "deliver_name": data.deliver_name,
-        "consent_version": CURRENT_CONSENT,
-        "contact_ok": data.contact_ok,
-        "locale": locale,
-        "ip_hash": hash_ip(client_ip, ring) if client_ip else None,
-        "email_domain_hash": hash_email_domain(canonical.rpartition("@")[2], ring),
-        "created_at": utcnow(),
-        "counted": False,
-    }
+    values = signature_row(
+        campaign,
+        data,
+        source=SignatureSource.web,
+        personal=PersonalData(
+            name=clean_text(data.full_name),
+            email=address,
+            phone=canonical_phone(data.phone, data.country) if data.phone else None,
+            region=clean_text(data.region),
+        ),
+        fingerprint=digest,
+        locale=locale,
+        ring=ring,
+        canonical_email=canonical,
+        ip_hash=hash_ip(client_ip, ring) if client_ip else None,
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         # The signature and its outbox row in one statement: one round trip.
         new_id = execute_alone(_pg_sign_statement(), values)
@@ -166,14 +147,9 @@ def _pg_sign_statement() -> Insert:
     Core statement of bound parameters, so no ORM work and a cheap cache key on
     the hot path. Nothing is inserted in the outbox when the signature existed."""
     table = Signature.__table__
-    columns = [
-        "uuid", "campaign_id", "state", "source", "fingerprint", "personal_data", "country",
-        "region_code", "amount", "show_name", "deliver_name", "consent_version", "contact_ok",
-        "locale", "ip_hash", "email_domain_hash", "created_at", "counted",
-    ]  # fmt: skip
     signature = (
         postgresql.insert(table)
-        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+        .values({name: bindparam(name, type_=table.c[name].type) for name in ROW_COLUMNS})
         .on_conflict_do_nothing(index_elements=["campaign_id", "fingerprint"])
         .returning(table.c.id)
         .cte("new_signature")
@@ -205,30 +181,7 @@ def confirm_signature(token: str) -> Campaign:
     if signature is None:
         raise NotConfirmable
     now = utcnow()
-    # In the same guarded statement, so that a campaign closing meanwhile
-    # either counts this confirmation or refuses it.
-    campaign_open = (
-        select(Campaign.id)
-        .where(
-            Campaign.id == signature.campaign_id,
-            Campaign.status.in_(SIGNABLE),
-            or_(Campaign.closes_at.is_(None), Campaign.closes_at > now),
-        )
-        .exists()
-    )
-    changed = db.session.execute(
-        update(Signature)
-        .where(
-            Signature.id == signature.id,
-            Signature.state.in_(CONFIRMABLE),
-            Signature.checked_at.is_not(None),
-            campaign_open,
-        )
-        .values(state=SignatureState.validated, validated_at=now)
-        .returning(Signature.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if changed is not None:
+    if confirm(signature.id, signature.campaign_id, now):
         return signature.campaign
     if signature.validated_at is not None and signature.state is SignatureState.validated:
         raise AlreadyConfirmed

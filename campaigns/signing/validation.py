@@ -11,7 +11,7 @@ from typing import Any
 
 from disposable_email_domains import blocklist as disposable_domains
 from flask import current_app
-from sqlalchemy import Interval, exists, func, literal, select, update
+from sqlalchemy import Interval, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -21,6 +21,7 @@ from ..models.types import utcnow
 from ..outbox import enqueue
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import read_personal_data
+from .lifecycle import FraudReason, mark_checked, mark_fraudulent
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,15 @@ def _seconds_before(column: Any, seconds: int) -> Any:
     return column - literal(timedelta(seconds=seconds), Interval)
 
 
-def _rate_counts(signature_ids: list[int]) -> dict[int, dict[str, int]]:
+def _rate_counts(signature_ids: list[int]) -> dict[int, dict[FraudReason, int]]:
     """For each signature of the batch with an IP hash: how many earlier
     signatures of the same campaign came from the same hash within each rule's
     window. One statement for the batch, a correlated count per rule on the
     ``ix_signatures_rate`` index."""
     config = current_app.config
     windows = {
-        "rate_burst": config["RATE_BURST_SECONDS"],
-        "rate_sustained": config["RATE_SUSTAINED_SECONDS"],
+        FraudReason.rate_burst: config["RATE_BURST_SECONDS"],
+        FraudReason.rate_sustained: config["RATE_SUSTAINED_SECONDS"],
     }
     earlier = aliased(Signature)
     counts = [
@@ -56,7 +57,7 @@ def _rate_counts(signature_ids: list[int]) -> dict[int, dict[str, int]]:
             earlier.id < Signature.id,
         )
         .scalar_subquery()
-        .label(reason)
+        .label(reason.value)
         for reason, seconds in windows.items()
     ]
     rows = db.session.execute(
@@ -64,33 +65,33 @@ def _rate_counts(signature_ids: list[int]) -> dict[int, dict[str, int]]:
             Signature.id.in_(signature_ids), Signature.ip_hash.is_not(None)
         )
     ).all()
-    return {row.id: {reason: getattr(row, reason) for reason in windows} for row in rows}
+    return {row.id: {reason: getattr(row, reason.value) for reason in windows} for row in rows}
 
 
-def _rate_reason(counts: dict[str, int] | None) -> str | None:
+def _rate_reason(counts: dict[FraudReason, int] | None) -> FraudReason | None:
     if counts is None:
         return None
     config = current_app.config
-    if counts["rate_burst"] >= config["RATE_BURST_LIMIT"]:
-        return "rate_burst"
-    if counts["rate_sustained"] >= config["RATE_SUSTAINED_LIMIT"]:
-        return "rate_sustained"
+    if counts[FraudReason.rate_burst] >= config["RATE_BURST_LIMIT"]:
+        return FraudReason.rate_burst
+    if counts[FraudReason.rate_sustained] >= config["RATE_SUSTAINED_LIMIT"]:
+        return FraudReason.rate_sustained
     return None
 
 
-def _domain_reason(signature: Signature) -> str | None:
+def _domain_reason(signature: Signature) -> FraudReason | None:
     try:
         email = read_personal_data(signature)["email"] or ""
     except (LookupError, DecryptionError):
-        return "unreadable"
+        return FraudReason.unreadable
     domain = email.rpartition("@")[2].lower()
     # x@mail.mailinator.com is as disposable as x@mailinator.com.
     labels = domain.split(".")
     parents = {".".join(labels[i:]) for i in range(len(labels) - 1)}
     if parents & disposable_domains:
-        return "disposable_domain"
+        return FraudReason.disposable_domain
     if parents & set(current_app.config["BLOCKED_EMAIL_DOMAINS"]):
-        return "blocked_domain"
+        return FraudReason.blocked_domain
     return None
 
 
@@ -110,32 +111,18 @@ def check_signatures(signature_ids: list[int]) -> list[int]:
     if not signatures:
         return []
     rates = _rate_counts([s.id for s in signatures])
-    by_reason: dict[str | None, list[int]] = defaultdict(list)
+    by_reason: dict[FraudReason | None, list[int]] = defaultdict(list)
     for signature in signatures:
         reason = _domain_reason(signature) or _rate_reason(rates.get(signature.id))
         by_reason[reason].append(signature.id)
     now = utcnow()
     won: list[int] = []
     for reason, ids in by_reason.items():
-        values: dict[str, object] = {"checked_at": now}
-        if reason:
-            values.update(state=SignatureState.fraudulent, fraud_reason=reason)
-        changed = db.session.execute(
-            update(Signature)
-            .where(
-                Signature.id.in_(ids),
-                Signature.state == SignatureState.pending,
-                Signature.checked_at.is_(None),
-            )
-            .values(**values)
-            .returning(Signature.id)
-            .execution_options(synchronize_session=False)
-        ).scalars().all()
-        if reason:
-            for signature_id in changed:
-                log.info("signature %s marked fraudulent: %s", signature_id, reason)
-        else:
-            won.extend(changed)
+        if reason is None:
+            won.extend(mark_checked(ids, now))
+            continue
+        for signature_id in mark_fraudulent(ids, reason, now):
+            log.info("signature %s marked fraudulent: %s", signature_id, reason.value)
     return queue_emails(EmailKind.confirm, {sid: f"confirm:{sid}" for sid in sorted(won)})
 
 

@@ -1,10 +1,9 @@
-"""The messages of updates (to a signer, in their language) and notices (to an
-organizer, in Arabic and English in one message). ``mail.services.compose``
-dispatches here; the address is read at send time and never stored."""
+"""The emails of updates (to a signer, in their language) and notices (to an
+organizer, in Arabic and English in one message), registered with ``mail``,
+which delivers them; the address is read at send time and never stored."""
 
 from __future__ import annotations
 
-from email.message import Message
 from typing import TypedDict
 
 from flask import current_app, render_template
@@ -13,11 +12,13 @@ from flask_babel import force_locale, format_decimal, format_percent, gettext, n
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
-from ..mail.transport import PermanentFailure, build_message
+from ..mail.composers import Composers, Draft, isolate, signer
+from ..mail.transport import PermanentFailure
 from ..models import (
     Campaign,
     CampaignNotice,
     CampaignUpdate,
+    EmailKind,
     EmailLog,
     Signature,
     SignatureState,
@@ -47,11 +48,6 @@ def update_text(item: CampaignUpdate, locale: str) -> tuple[str, dict[str, str]]
     return DEFAULT_LANGUAGE, item.texts[DEFAULT_LANGUAGE]
 
 
-def _isolate(text: str) -> str:
-    # First-strong isolates: a Latin name cannot scramble an Arabic line.
-    return f"\u2068{text}\u2069"
-
-
 def render_update(
     item: CampaignUpdate, campaign: Campaign, locale: str, name: str, unsubscribe_link: str
 ) -> tuple[str, str, str, str]:
@@ -62,7 +58,7 @@ def render_update(
     with force_locale(lang):
         context = {
             "lang": lang,
-            "name": _isolate(name),
+            "name": isolate(name),
             "title": campaign.text(lang).title,
             "subject": text["subject"],
             "body": text["body"],
@@ -75,9 +71,10 @@ def render_update(
     return lang, text["subject"], plain, html
 
 
-def compose_update(email: EmailLog, signature: Signature) -> Message:
+def compose_update(email: EmailLog, signature: Signature | None) -> Draft:
     """One signer's copy of an update, in their language (else Arabic), with a
     one-click unsubscribe link (RFC 8058)."""
+    signature = signer(signature)
     if signature.state is not SignatureState.validated or not signature.contact_ok:
         raise PermanentFailure("no longer a recipient")
     item = db.session.get(CampaignUpdate, email.update_id) if email.update_id else None
@@ -90,13 +87,12 @@ def compose_update(email: EmailLog, signature: Signature) -> Message:
     lang, subject, plain, html = render_update(
         item, signature.campaign, signature.locale, personal["name"], link
     )
-    return build_message(
-        subject=subject,
+    return Draft(
         to=personal["email"],
+        subject=subject,
         plain=plain,
         html=html,
         lang=lang,
-        email_id=email.id,
         headers=(
             ("List-Unsubscribe", f"<{link}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
@@ -153,15 +149,16 @@ def _notice_section(
     return NoticeSection(
         lang=lang,
         subject=subject,
-        greeting=gettext("Hello %(name)s,", name=_isolate(user.name)),
+        greeting=gettext("Hello %(name)s,", name=isolate(user.name)),
         lines=lines,
         link_label=gettext("Open the campaign in the console:"),
         signature=gettext("Aleppo Revolutionaries Union"),
     )
 
 
-def compose_notice(email: EmailLog) -> Message:
-    """A milestone or closing notice to one organizer, in Arabic and English."""
+def compose_notice(email: EmailLog, signature: Signature | None) -> Draft:
+    """A milestone or closing notice to one organizer, in Arabic and English
+    (the row names no signature)."""
     user = db.session.get(User, email.user_id) if email.user_id else None
     if user is None or not user.active:
         raise PermanentFailure("no active account")
@@ -180,12 +177,16 @@ def compose_notice(email: EmailLog) -> Message:
     plain = render_template("email/notice.txt", **context)
     html = render_template("email/notice.html", **context)
     subject = " | ".join(section["subject"] for section in sections)
-    return build_message(
-        subject=subject,
+    return Draft(
         to=user.email,
+        subject=subject,
         plain=plain,
         html=html,
         lang=", ".join(NOTICE_LANGUAGES),
-        email_id=email.id,
         headers=(("Auto-Submitted", "auto-generated"),),
     )
+
+
+def register_emails(composers: Composers) -> None:
+    composers.register(EmailKind.update, compose_update)
+    composers.register(EmailKind.notice, compose_notice)

@@ -13,7 +13,8 @@ from flask.typing import ResponseReturnValue
 
 from ..extensions import csrf, db
 from ..i18n import current_language, pull_lang, push_lang
-from .unsubscribe import InvalidUnsubscribeToken, signature_for_unsubscribe, unsubscribe
+from ..tokens import InvalidToken
+from .unsubscribe import signature_for_unsubscribe, unsubscribe
 
 bp = Blueprint("updates", __name__, url_prefix="/<lang>")
 bp.url_value_preprocessor(pull_lang)
@@ -25,7 +26,7 @@ bp.url_defaults(push_lang)
 def unsubscribe_page(token: str) -> ResponseReturnValue:
     try:
         signature = signature_for_unsubscribe(token)
-    except InvalidUnsubscribeToken:
+    except InvalidToken:
         signature = None
     if signature is None:
         # Unknown, tampered with, or its signer's data already erased.

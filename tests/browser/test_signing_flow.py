@@ -93,7 +93,7 @@ def test_sign_and_confirm(
     (message,) = email_to(app, signer.email)
     assert message["Content-Language"] == lang
     assert message["Subject"] == translate(
-        app, lang, "Please confirm your signature: %(title)s", title=TITLES[lang]
+        app, lang, "Please confirm your pledge: %(title)s", title=TITLES[lang]
     )
     link = confirm_link(message, live_server)
     assert urlsplit(link).path.startswith(f"/{lang}/confirm/")

@@ -40,8 +40,8 @@ pytestmark = pytest.mark.integration
 
 SLUG = "olive-trees-afrin"
 TITLE = {"en": "We are the olive trees", "ar": "نحن أشجار الزيتون"}
-CONFIRM_SUBJECT = "Please confirm your signature: %(title)s"
-ALREADY_SIGNED_SUBJECT = "You have already signed: %(title)s"
+CONFIRM_SUBJECT = "Please confirm your pledge: %(title)s"
+ALREADY_SIGNED_SUBJECT = "You have already pledged: %(title)s"
 GREETING = "Hello %(name)s,"
 ARABIC_CATALOG = REPO / "campaigns/translations/ar/LC_MESSAGES/messages.mo"
 

@@ -6,7 +6,7 @@ def test_an_arabic_subject_survives_the_trip_through_bytes(app):
     from email import message_from_bytes
     from email import policy as email_policy
 
-    from campaigns.mail.services import compose
+    from campaigns.mail.composers import compose
     from campaigns.models import EmailKind, EmailLog
     from tests.factories import create_campaign, create_signature
 

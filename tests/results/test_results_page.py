@@ -4,13 +4,13 @@ the way a visitor (or a screen reader) reads them, in Arabic and English."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import Flask
 from flask.testing import FlaskClient
@@ -127,6 +127,11 @@ def latest_signers(client: FlaskClient, slug: str) -> tuple[Element, list[list[s
     return page, shown
 
 
+def day_label(day: date, lang: str) -> str:
+    """A day as the time axis labels it: the locale's day and short month."""
+    return str(format_skeleton("MMMd", day, locale=lang))
+
+
 def meta(page: Element) -> dict[str, str]:
     tags = {}
     for tag in page.find_all("meta"):
@@ -183,8 +188,8 @@ def test_daily_chart_is_described_for_screen_readers_and_tabulated(
         assert tooltip is not None
         label, _, value = tooltip.text.rpartition(": ")
         labels[label] = (float(bar.attrs["x"]), value)
-    today = format_date(sample.today, "d MMM", locale=lang)
-    oldest = format_date(sample.today - timedelta(days=27), "d MMM", locale=lang)
+    today = day_label(sample.today, lang)
+    oldest = day_label(sample.today - timedelta(days=27), lang)
     assert labels[today][1] == number(PER_DAY[0], lang)
     heights = sorted(float(b.attrs["height"]) for b in bars)
     assert heights[:24] == [0.0] * 24 and heights[-1] > 0
