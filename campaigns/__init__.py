@@ -94,6 +94,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp, updates_bp):
         app.register_blueprint(blueprint)
 
+    from .media.views import init_app as init_media
+
+    init_media(app)
+
     from .accounts.services import load_user
     from .console import register as register_console
 

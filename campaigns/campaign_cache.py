@@ -2,9 +2,9 @@
 kept per process for ``CAMPAIGN_CACHE_SECONDS`` (2 s; 0 turns it off) instead
 of a SELECT per request.
 
-The cached object is detached from any session with its texts, partners and
-organization loaded: it is read, never changed, and shared by the threads of
-the process. A change made
+The cached object is detached from any session with its texts, partners,
+organization and image variants (not their bytes) loaded: it is read, never
+changed, and shared by the threads of the process. A change made
 in this process (the console saving a campaign) forgets it at once; other
 processes see the change within the time to live, as they see a paused site."""
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .cache import memo
 from .extensions import db
-from .models import VISIBLE, Campaign, CampaignText, Organization
+from .models import VISIBLE, Campaign, CampaignImage, CampaignText, Organization
 
 _PREFIX = "campaign:"
 
@@ -30,6 +30,7 @@ def _query(slug: str) -> Select[Campaign]:
             selectinload(Campaign.texts),
             selectinload(Campaign.partners),
             selectinload(Campaign.organization),
+            selectinload(Campaign.images),
         )
         .where(Campaign.slug == slug)
     )
@@ -58,7 +59,7 @@ def cached_campaign(slug: str) -> Campaign | None:
 
 def _touches_campaigns(session: Session) -> bool:
     return any(
-        isinstance(obj, Campaign | CampaignText | Organization)
+        isinstance(obj, Campaign | CampaignText | CampaignImage | Organization)
         for obj in (*session.new, *session.dirty, *session.deleted)
     )
 

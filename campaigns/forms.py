@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, StopValidation
 
 from .config import Defaults
+from .extensions import csrf
 
 # Flask-WTF's marker for "read the request" (a form built without formdata).
 _AUTO = FlaskForm.__init__.__defaults__[0]  # type: ignore[index]
@@ -103,17 +104,30 @@ def largest_body(form_class: type[FlaskForm]) -> int:
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def accepts_form(form_class: Callable[[], type[FlaskForm]]) -> Callable[[View], View]:
+def accepts_form(
+    form_class: Callable[[], type[FlaskForm]], files: int = 0
+) -> Callable[[View], View]:
     """Let a view's requests be as large as its form's largest valid
     submission, rather than the site-wide limit (a sign form's few hundred
-    bytes, with a margin): a long campaign text must not answer 413. Goes
-    right under the route decorator."""
+    bytes, with a margin): a long campaign text must not answer 413. A
+    multipart body may also carry ``files`` bytes of uploads. Goes right under
+    the route decorator."""
 
     def decorate(view: View) -> View:
-        view.body_limit = max(largest_body(form_class()), Defaults.MAX_CONTENT_LENGTH)  # type: ignore[attr-defined]
+        limit = largest_body(form_class())
+        view.body_limit = max(limit, Defaults.MAX_CONTENT_LENGTH)  # type: ignore[attr-defined]
+        view.upload_limit = files  # type: ignore[attr-defined]
         return view
 
     return decorate
+
+
+def check_csrf_now() -> None:
+    """The CSRF check, in a view exempt from the global one because it reads
+    its (upload's) body itself, after checking who is asking: a body past its
+    limit is then an error the view shows on its form."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
 
 
 class Request(flask.Request):
@@ -121,15 +135,21 @@ class Request(flask.Request):
     read when the body is parsed, after the URL is matched and before any
     before-request function (the CSRF check) reads the form."""
 
-    def _view_limit(self) -> int | None:
+    def _view_limit(self, uploads: bool = False) -> int | None:
+        """The view's limit for text fields, plus with ``uploads`` what a
+        multipart body may carry in files."""
         endpoint = self.endpoint
         if endpoint is None or not current_app:
             return None
-        return getattr(current_app.view_functions.get(endpoint), "body_limit", None)
+        view = current_app.view_functions.get(endpoint)
+        limit: int | None = getattr(view, "body_limit", None)
+        if limit and uploads and self.mimetype == "multipart/form-data":
+            limit += getattr(view, "upload_limit", 0)
+        return limit
 
     @property  # type: ignore[override]
     def max_content_length(self) -> int | None:
-        if self._max_content_length is None and (limit := self._view_limit()):
+        if self._max_content_length is None and (limit := self._view_limit(uploads=True)):
             return limit
         return super().max_content_length
 
@@ -139,7 +159,8 @@ class Request(flask.Request):
 
     @property  # type: ignore[override]
     def max_form_memory_size(self) -> int | None:
-        # For a url-encoded body this is the limit of the whole body.
+        # For a url-encoded body this is the limit of the whole body; for a
+        # multipart one, of its text fields (files are spooled to disk).
         if self._max_form_memory_size is None and (limit := self._view_limit()):
             return limit
         return super().max_form_memory_size

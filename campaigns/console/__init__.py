@@ -11,6 +11,7 @@ from flask import Flask
 FEATURES = (
     "campaigns.console.auth",
     "campaigns.console.campaigns",
+    "campaigns.console.images",
     "campaigns.console.admin",
     "campaigns.console.moderation",
     "campaigns.console.paper",

@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from ..accounts.audit import record
 from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
-from ..extensions import db
+from ..extensions import csrf, db
 from ..forms import Form, accepts_form
 from ..models import (
     Campaign,
@@ -38,6 +38,15 @@ from ..models import (
     SignatureState,
 )
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
+from .images import (
+    UPLOAD_LIMIT,
+    UploadTooLarge,
+    add_image_fields,
+    apply_image_change,
+    image_change,
+    read_upload,
+    refuse_too_large,
+)
 
 bp = Blueprint("console_campaigns", __name__, url_prefix="/console")
 
@@ -125,6 +134,7 @@ def campaign_form_class() -> type[Form]:
             f"unit_label_{lang}",
             StringField(_l("Name of the unit"), [Optional(), Length(max=64)]),
         )
+    add_image_fields(CampaignForm, CONTENT_LANGUAGES)
     return CampaignForm
 
 
@@ -193,6 +203,7 @@ def _fill(campaign: Campaign, form: Any) -> None:
         text.summary = _plain(form[f"summary_{lang}"].data)
         text.body = _plain(form[f"body_{lang}"].data)
         text.unit_label = _plain(form[f"unit_label_{lang}"].data)
+        text.image_alt = " ".join(_plain(form[f"image_alt_{lang}"].data).split()) or None
         campaign.texts[lang] = text
 
 
@@ -201,13 +212,29 @@ def _slug_taken(slug: str, campaign_id: int | None) -> bool:
     return other is not None and other != campaign_id
 
 
+def _form_page(form: Any, item: Campaign | None, status: int | None = None) -> ResponseReturnValue:
+    form.partners.choices = _partner_choices()
+    status = status or (422 if request.method == "POST" else 200)
+    return render_template("console/campaign_form.html", form=form, item=item), status
+
+
+# Exempt from the global CSRF check, done by read_upload once access is checked.
 @bp.route("/campaigns/new", methods=["GET", "POST"])
-@accepts_form(campaign_form_class)
+@csrf.exempt  # nosemgrep: csrf-exempt -- checked in read_upload, after the access check
+@accepts_form(campaign_form_class, files=UPLOAD_LIMIT)
 @require(*MANAGERS)
 def create() -> ResponseReturnValue:
+    try:
+        upload = read_upload()
+    except UploadTooLarge:
+        form = campaign_form_class()(formdata=None)
+        refuse_too_large(form)
+        return _form_page(form, None, 413)
     form = campaign_form_class()()
     form.partners.choices = _partner_choices()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    change = image_change(form, upload, None) if form.is_submitted() else None
+    if valid and change is not None:
         if _slug_taken(form.slug.data, None):
             form.slug.errors.append(_l("This address is taken."))
         else:
@@ -216,29 +243,38 @@ def create() -> ResponseReturnValue:
             db.session.add(item)
             db.session.flush()
             record("campaign_created", "campaign", item.id, slug=item.slug)
+            apply_image_change(item, change)
             db.session.commit()
             return redirect(url_for(".campaign", slug=item.slug), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("console/campaign_form.html", form=form, item=None), status
+    return _form_page(form, None)
 
 
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
-@accepts_form(campaign_form_class)
+@csrf.exempt  # nosemgrep: csrf-exempt -- checked in read_upload, after the access check
+@accepts_form(campaign_form_class, files=UPLOAD_LIMIT)
 @require(*MANAGERS)
 def edit(slug: str) -> ResponseReturnValue:
     item = managed_campaign(slug)
+    try:
+        upload = read_upload()
+    except UploadTooLarge:
+        form = campaign_form_class()(formdata=None, obj=_as_form_data(item))
+        refuse_too_large(form)
+        return _form_page(form, item, 413)
     form = campaign_form_class()(obj=None if request.method == "POST" else _as_form_data(item))
     form.partners.choices = _partner_choices()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    change = image_change(form, upload, item) if form.is_submitted() else None
+    if valid and change is not None:
         if _slug_taken(form.slug.data, item.id):
             form.slug.errors.append(_l("This address is taken."))
         else:
             _fill(item, form)
+            apply_image_change(item, change)
             record("campaign_edited", "campaign", item.id, slug=item.slug)
             db.session.commit()
             return redirect(url_for(".campaign", slug=item.slug), 303)
-    status = 422 if request.method == "POST" else 200
-    return render_template("console/campaign_form.html", form=form, item=item), status
+    return _form_page(form, item)
 
 
 class _FormData:
@@ -261,7 +297,7 @@ def _as_form_data(item: Campaign) -> _FormData:
     }
     for lang in CONTENT_LANGUAGES:
         text = item.texts.get(lang)
-        for name in ("title", "summary", "body", "unit_label"):
+        for name in ("title", "summary", "body", "unit_label", "image_alt"):
             values[f"{name}_{lang}"] = getattr(text, name) if text else ""
     return _FormData(**values)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask.cli import AppGroup
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
@@ -18,6 +18,7 @@ from ..accounts.audit import record
 from ..counting.services import update_signature_counts
 from ..exports.spreadsheet import csv_download
 from ..extensions import csrf, db
+from ..forms import check_csrf_now
 from ..models import Campaign, PaperImport
 from ..paper.report import (
     COLUMN_HELP,
@@ -83,8 +84,7 @@ def upload(slug: str) -> ResponseReturnValue:
     # would refuse any file larger than that.
     request.max_form_memory_size = 1024 * 1024
     try:
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
+        check_csrf_now()
         upload = request.files.get("file")
     except RequestEntityTooLarge:
         reason = file_reason("too_large", {"megabytes": MAX_BYTES // (1024 * 1024)})

@@ -10,9 +10,11 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.collections import attribute_keyed_dict
@@ -93,6 +95,12 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
         cascade="all, delete-orphan",
         back_populates="campaign",
     )
+    # The campaign image, as re-encoded variants (none: no image).
+    images: Mapped[list[CampaignImage]] = relationship(
+        order_by="(CampaignImage.media_type, CampaignImage.width)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     @property
     def is_pledge(self) -> bool:
@@ -133,5 +141,41 @@ class CampaignText(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(Text)
     # The unit's name in this language ("signatures", "أشجار زيتون").
     unit_label: Mapped[str] = mapped_column(String(64), default="")
+    # What the campaign image shows, for those who cannot see it (None: not
+    # written in this language).
+    image_alt: Mapped[str | None] = mapped_column(String(300))
 
     campaign: Mapped[Campaign] = relationship(back_populates="texts")
+
+
+IMAGE_TYPES = ("image/avif", "image/webp")
+
+
+class CampaignImage(db.Model):  # type: ignore[name-defined,misc]
+    """One re-encoded variant (a format at a width) of a campaign's image,
+    kept in the database: every web node serves it, and a backup holds it.
+    The upload itself is never kept. ``name`` holds a hash of the bytes, so a
+    URL always means the same bytes (cached for a year)."""
+
+    __tablename__ = "campaign_images"
+    __table_args__ = (
+        CheckConstraint(
+            "media_type IN ({})".format(", ".join(f"'{t}'" for t in IMAGE_TYPES)),
+            name="media_type",
+        ),
+        CheckConstraint("width > 0 AND height > 0", name="size_positive"),
+        # Named by their first column: the route finds a variant by name.
+        UniqueConstraint("name", "campaign_id"),
+        UniqueConstraint("campaign_id", "media_type", "width"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    # Read only by the route that serves it, never with the campaign.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

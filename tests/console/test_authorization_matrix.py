@@ -20,6 +20,7 @@ from campaigns.models import (
     SignatureState,
 )
 from tests.factories import create_signature
+from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
 
 ACTORS = ("anonymous", "partner", "other_organizer", "organizer", "admin")
@@ -37,6 +38,7 @@ POLICY: dict[str, set[str]] = {
     "console_campaigns.create": ORGANIZERS,
     "console_campaigns.toggle_pause": CAMPAIGN_MANAGERS,
     "console_campaigns.change_status": CAMPAIGN_MANAGERS,
+    "console_images.preview": CAMPAIGN_MANAGERS,
     "console_exports.index": CAMPAIGN_VIEWERS,
     "console_exports.figures": CAMPAIGN_VIEWERS,
     "console_exports.delivery": CAMPAIGN_MANAGERS,
@@ -94,6 +96,7 @@ def _objects(console: Console) -> dict[str, Any]:
     db.session.add_all([update, paper, invalidation])
     db.session.commit()
     signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
+    give_image(campaign)
     return {
         "slug": campaign.slug,
         "update_id": update.id,
@@ -101,6 +104,7 @@ def _objects(console: Console) -> dict[str, Any]:
         "invalidation_id": invalidation.id,
         "signature_uuid": signature.uuid,
         "user_id": console.partner.id,
+        "variant": campaign.images[0].name,
     }
 
 
@@ -171,6 +175,7 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/paper",
         f"/console/campaigns/{slug}/updates",
         f"/console/moderation/campaigns/{slug}",
+        f"/console/campaigns/{slug}/image/anything-360.webp",
     ):
         assert client.get(path).status_code == 404, path
     page = client.get("/console/").get_data(as_text=True)

@@ -27,7 +27,8 @@ from campaigns.models import SignatureState
 from campaigns.models.types import StrEnumType
 from campaigns.signing.validation import validate_signatures
 from tests.conftest import ENGINES, _create_postgres_database, _drop_postgres_database, base_config
-from tests.factories import create_campaign, create_signature
+from tests.factories import create_signature
+from tests.models.support import create_campaign
 from tests.services import require_postgres
 
 

@@ -48,6 +48,7 @@ from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
 from tests.factories import code_for, create_campaign, create_signature
+from tests.media.support import give_image, phone_jpeg
 from tests.moderation.support import PASSWORD, Console, make_console, signature
 from tests.signing.support import valid_form
 
@@ -107,6 +108,7 @@ class World:
     import_id: int
     invalidation_id: int
     static_file: str
+    image_variant: str
 
     @property
     def slug(self) -> str:
@@ -125,6 +127,7 @@ class World:
             "invalidation_id": self.invalidation_id,
             "user_id": self.console.partner.id,
             "filename": self.static_file,
+            "variant": self.image_variant,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -208,6 +211,7 @@ def make_world(app: Flask) -> World:
         state=JobState.pending,
     )
     db.session.add_all([update, paper, invalidation])
+    give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
     # them depend on the world alone, so that two worlds hold the same rows.
     for campaign in (console.campaign, console.other_campaign, pledge):
@@ -234,6 +238,7 @@ def make_world(app: Flask) -> World:
         import_id=paper.id,
         invalidation_id=invalidation.id,
         static_file=str(next(static.glob("css/*.css")).relative_to(static)),
+        image_variant=console.campaign.images[0].name,
     )
 
 
@@ -337,15 +342,18 @@ def _campaign_form(slug: str, title: str, partners: list[int]) -> dict[str, Any]
         "title_en": "An olive campaign",
         "summary_en": "Summary",
         "body_en": "Body",
+        "image_alt_ar": "أشجار زيتون على تلة",
+        "image_alt_en": "Olive trees on a hill",
         "partners": [str(p) for p in partners],
     }
 
 
 CAMPAIGN_FIELDS = frozenset(
     {"slug", "kind", "goal", "unit", "max_amount_per_signer", "opens_at", "closes_at", "partners"}
+    | {"image", "remove_image"}
     | {
         f"{name}_{lang}"
-        for name in ("title", "summary", "body", "unit_label")
+        for name in ("title", "summary", "body", "unit_label", "image_alt")
         for lang in ("ar", "en", "ku", "tr")
     }
 )
@@ -388,6 +396,17 @@ def _edit_form(world: World, client: FlaskClient) -> dict[str, Any]:
 
 def _create_form(world: World, client: FlaskClient) -> dict[str, Any]:
     return _campaign_form("new-olive-campaign", "حملة جديدة", [])
+
+
+def _image_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    """The edit form with another picture than the world's."""
+    form = _edit_form(world, client)
+    form["image"] = (io.BytesIO(phone_jpeg(640, 480)), "olives.jpg")
+    return form
+
+
+def _remove_image_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    return {**_edit_form(world, client), "remove_image": "y"}
 
 
 def _update_form(subject: str) -> FormBuilder:
@@ -450,6 +469,21 @@ STEPS: tuple[Step, ...] = (
     Step("confirm", "signing.confirm", "signer", _nothing),
     Step("unsubscribe", "updates.unsubscribe_page", "signer", _nothing),
     Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
+    Step(
+        "replace a campaign's image",
+        "console_campaigns.edit",
+        "organizer",
+        _image_form,
+        CAMPAIGN_FIELDS,
+        multipart=True,
+    ),
+    Step(
+        "remove a campaign's image",
+        "console_campaigns.edit",
+        "organizer",
+        _remove_image_form,
+        CAMPAIGN_FIELDS,
+    ),
     Step(
         "create a campaign", "console_campaigns.create", "organizer", _create_form, CAMPAIGN_FIELDS
     ),

@@ -35,6 +35,7 @@ from campaigns.jobs import PERIODIC_QUEUE
 from campaigns.models import (
     Campaign,
     CampaignCount,
+    CampaignImage,
     CampaignKind,
     CampaignStatus,
     CountryCount,
@@ -50,6 +51,7 @@ from campaigns.privacy.personal import open_personal_data
 from campaigns.retention.services import retention_days
 from campaigns.signing.services import email_fingerprint
 from tests.factories import create_campaign
+from tests.media.support import give_image
 
 from .leak_support import (
     EMAIL_TIMEOUT,
@@ -124,6 +126,9 @@ def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str]:
                 slug=f"canary-pledge-{tag}", kind=CampaignKind.pledge, partners=[partner]
             ).slug,
         ]
+        # The petition shows an image: its variants are public answers too.
+        petition = select(Campaign).where(Campaign.slug == slugs[0])
+        give_image(db.session.execute(petition).scalar_one())
         email = f"partner-{tag}@partners.zaytoun.test"
         create_user(email, "Partner Viewer", PARTNER_PASSWORD, Role.partner, partner)
         db.session.commit()
@@ -267,6 +272,20 @@ def public_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
         page = client.get(stack.url + path)
         assert page.status == 200, (path, page.status)
         pages.append((f"public {path}", page.body.decode("utf-8")))
+    with stack.app.app_context():
+        images = db.session.execute(
+            select(Campaign.slug, CampaignImage.name)
+            .join(CampaignImage, CampaignImage.campaign_id == Campaign.id)
+            .where(Campaign.slug.in_(journey.slugs))
+        ).all()
+        db.session.remove()
+    assert images, "no campaign image to look into"
+    for slug, name in images:
+        path = f"/media/{slug}/{name}"
+        image = client.get(stack.url + path)
+        assert image.status == 200, (path, image.status)
+        # Bytes, one character each: an ASCII canary (an email, a token) shows as itself.
+        pages.append((f"public {path}", image.body.decode("latin-1")))
     return pages
 
 
