@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,13 +18,10 @@ from playwright.sync_api import Page, expect
 from campaigns.seed import CAMPAIGNS
 
 from .conftest import SCREENSHOTS, Contexts, LiveServer
-from .reach_support import LANGS, PHONE, confirm_token
+from .layout_support import SIZES
+from .reach_support import LANGS, confirm_token
 
 PHASE = os.environ.get("SCREENSHOT_PHASE", "after")
-SIZES: dict[str, dict[str, Any]] = {
-    "phone": PHONE,
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-}
 SLUGS = [spec["slug"] for spec in CAMPAIGNS]
 
 
