@@ -8,8 +8,9 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
+from babel.numbers import get_group_symbol
 from flask import Flask, Response, abort, current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_decimal, format_percent
+from flask_babel import format_date, format_decimal, format_percent, get_locale
 from werkzeug.routing import BuildError
 
 from .kernel.countries import country_name
@@ -106,6 +107,15 @@ def format_number(value: int | float) -> str:
     return str(format_decimal(value))
 
 
+def number_grouping() -> dict[str, str]:
+    """How ``format_number`` groups a whole number's digits in the current
+    language (Babel's group symbol and group sizes), handed to the live-count
+    script so that it writes numbers as the server does, from one definition."""
+    locale = get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+    primary, secondary = locale.decimal_formats[None].grouping
+    return {"symbol": get_group_symbol(locale), "sizes": f"{primary} {secondary}"}
+
+
 def _format_date(value: date, format: str = "medium") -> str:
     return str(format_date(value, format))
 
@@ -130,4 +140,5 @@ def init_app(app: Flask) -> None:
         text_direction=text_direction,
         language_name=language_name,
         languages=languages,
+        number_grouping=number_grouping,
     )

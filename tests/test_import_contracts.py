@@ -47,6 +47,7 @@ LAYERS: dict[str, set[str]] = {
         "updates",
         "exports",
         "results",
+        "sharing",
         "retention",
         "media",
         "demo",

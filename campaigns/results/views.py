@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
@@ -26,6 +25,7 @@ from ..i18n import (
 from ..kernel.countries import country_name
 from ..kernel.regions import OTHER, region_name
 from ..models import Campaign, CampaignText
+from ..sharing import share_links
 from .charts import Chart, column_chart, row_chart
 from .services import campaign_results
 from .share import share_image
@@ -43,21 +43,6 @@ def _country_label(code: str, lang: str) -> str:
 
 def _region_label(code: str, lang: str) -> str:
     return gettext("Other regions") if code == OTHER else region_name(code, lang)
-
-
-def share_links(campaign: Campaign, title: str) -> list[tuple[str, str]]:
-    """Plain links to share the campaign page: no third-party script is loaded."""
-    page = current_app.config["SITE_URL"] + url_for(
-        "signing.campaign_page", slug=campaign.slug
-    )
-    u, t = quote(page, safe=""), quote(title, safe="")
-    return [
-        ("WhatsApp", f"https://wa.me/?text={quote(title + ' ' + page, safe='')}"),
-        ("Telegram", f"https://t.me/share/url?url={u}&text={t}"),
-        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={u}"),
-        ("X", f"https://x.com/intent/post?url={u}&text={t}"),
-        (gettext("Email"), f"mailto:?subject={t}&body={quote(title + chr(10) + page, safe='')}"),
-    ]
 
 
 @bp.get("/campaigns/<slug>/results")

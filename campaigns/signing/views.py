@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..campaign_cache import load_campaign
@@ -10,8 +10,12 @@ from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, SignatureState
+from ..models.types import utcnow
+from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
+from .confirmed import count_including_confirmation, remember_confirmation
 from .forms import SignForm
+from .marker import CONFIRMED, SIGNED, remember_signing, signed_here
 from .services import (
     AlreadyConfirmed,
     ConfirmationClosed,
@@ -29,16 +33,27 @@ bp.url_value_preprocessor(pull_lang)
 bp.url_defaults(push_lang)
 
 
-def render_campaign(campaign: Campaign, form: SignForm, status: int = 200) -> ResponseReturnValue:
-    lang = current_language()
+def render_campaign(
+    campaign: Campaign, form: SignForm, status: int = 200, signed: str | None = None
+) -> ResponseReturnValue:
+    """The campaign page: with the sign form, or, for a browser that signed
+    here (``signed``), what it did, and after confirming the count with it."""
+    text = campaign.text(current_language())
+    confirmed = signed == CONFIRMED and request.args.get("confirmed") == "1"
+    count = count_including_confirmation(campaign) if confirmed else None
+    closes_at = campaign.closes_at
     return (
         render_template(
             "signing/campaign.html",
             campaign=campaign,
-            text=campaign.text(lang),
-            count=campaign_count(campaign.id),
+            text=text,
+            count=count or campaign_count(campaign.id),
             form=form,
-            confirmed=request.args.get("confirmed") == "1",
+            signed=signed,
+            confirmed=confirmed,
+            share=share_links(campaign, text.title) if confirmed else [],
+            page_url=campaign_url(campaign),
+            deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
         ),
         status,
@@ -48,7 +63,21 @@ def render_campaign(campaign: Campaign, form: SignForm, status: int = 200) -> Re
 @bp.get("/campaigns/<slug>")
 def campaign_page(slug: str) -> ResponseReturnValue:
     campaign = load_campaign(slug)
-    return render_campaign(campaign, SignForm(campaign, current_language(), formdata=None))
+    # A shared device: the next person asks for the form ("sign as someone else").
+    signed = None if request.args.get("someone_else") == "1" else signed_here(campaign)
+    form = SignForm(campaign, current_language(), formdata=None)
+    response = make_response(render_campaign(campaign, form, signed=signed))
+    # Each browser's own page (its CSRF token, whether it signed here): a
+    # shared cache must never hand it to another.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _signed(campaign: Campaign) -> ResponseReturnValue:
+    """The answer to a signature, new, duplicate or a bot's alike."""
+    response = redirect(url_for(".thanks", slug=campaign.slug), 303)
+    remember_signing(response, campaign, SIGNED)
+    return response
 
 
 @bp.post("/campaigns/<slug>/sign")
@@ -63,7 +92,7 @@ def sign(slug: str) -> ResponseReturnValue:
         return render_campaign(campaign, form, 422)
     if form.website.data:
         # A bot filled the honeypot: answer as for anyone, keep nothing.
-        return redirect(url_for(".thanks", slug=slug), 303)
+        return _signed(campaign)
     data = SignatureInput(
         full_name=form.full_name.data,
         email=form.email.data,
@@ -81,7 +110,7 @@ def sign(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         return render_campaign(campaign, form, 409)
     db.session.commit()
-    return redirect(url_for(".thanks", slug=slug), 303)
+    return _signed(campaign)
 
 
 @bp.get("/campaigns/<slug>/thanks")
@@ -137,4 +166,8 @@ def confirm(token: str) -> ResponseReturnValue:
         return render_template("signing/confirm_failed.html", reason="invalid"), 404
     else:
         db.session.commit()
-    return redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
+    # The same answer for a fraudulent signature: bots learn nothing.
+    remember_confirmation(campaign, signature)
+    response = redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
+    remember_signing(response, campaign, CONFIRMED)
+    return response

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..i18n import best_language, current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, CampaignStatus
 from ..retention.services import retention_days
+from ..signing.marker import MAX_AGE as SIGNED_NOTE_AGE
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def privacy() -> ResponseReturnValue:
     return render_template(
         "site/privacy.html",
         retention_days=retention_days(),
+        signed_note_days=SIGNED_NOTE_AGE.days,
         contact=current_app.config["PRIVACY_CONTACT"],
     )
 

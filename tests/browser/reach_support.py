@@ -52,7 +52,7 @@ def unit_label(app: Flask, lang: str, slug: str = SLUG) -> str:
     return str(label)
 
 
-def confirm_token(server: LiveServer, slug: str = SLUG) -> str:
+def confirm_token(server: LiveServer, slug: str = SLUG, amount: int | None = None) -> str:
     """A token for a fresh pending signature, as the confirmation email carries.
     No client address: it must not count against the browser signers' rate rule."""
     with server.app.app_context():
@@ -63,6 +63,7 @@ def confirm_token(server: LiveServer, slug: str = SLUG) -> str:
             email=f"page-{uuid.uuid4().hex[:12]}@example.org",
             ip=None,
             checked=True,
+            amount=amount,
         )
         token = make_confirm_token(signature.uuid)
         db.session.remove()

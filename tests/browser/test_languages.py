@@ -1,6 +1,8 @@
 """Languages in a real browser: every page declares its language and direction,
 works without JavaScript and asks no other origin for anything; the language
-switcher keeps the person on the same page, and ``/`` remembers the choice."""
+switcher keeps the person on the same page, and ``/`` remembers the choice;
+it keeps to one row of the header and costs pages in Latin script no Arabic
+font."""
 
 from __future__ import annotations
 
@@ -116,3 +118,68 @@ def test_first_visit_follows_the_browser_language(
     expect(page.locator("html")).to_have_attribute("lang", lang)
     page.goto(f"{live_server.url}/{lang}/campaigns/{SLUG}")
     expect(page.locator("section.sign form")).to_be_visible()
+
+
+# --- the header and its fonts ---------------------------------------------------------
+
+FONTS = "/static/fonts/"
+
+
+def _font_requests(contexts: Contexts, urls: list[str]) -> list[str]:
+    """The web fonts a new browser profile downloads while opening ``urls``."""
+    page = contexts.new_page(**PHONE)
+    fonts: list[str] = []
+    page.on("request", lambda r: fonts.append(r.url) if FONTS in r.url else None)
+    for url in urls:
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        page.evaluate("document.fonts.ready.then(() => true)")
+        page.wait_for_load_state("networkidle")
+    return fonts
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_only_arabic_pages_download_the_arabic_font(
+    lang: str, live_server: LiveServer, contexts: Contexts
+) -> None:
+    """The switcher names Arabic in Arabic on every page: drawn with the
+    system's font, it costs a page in Latin script no font download."""
+    base = f"{live_server.url}/{lang}"
+    urls = [
+        f"{base}/campaigns/{SLUG}",
+        f"{base}/campaigns/no-russia-on-hrc",
+        f"{base}/campaigns/{SLUG}/thanks",
+        f"{base}/privacy",
+    ]
+    fonts = _font_requests(contexts, urls)
+    if lang == "ar":
+        assert fonts, "the Arabic pages no longer load their font (the check above proves nothing)"
+    else:
+        assert fonts == [], f"{lang} pages downloaded {fonts}"
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_header_keeps_to_one_row(
+    lang: str, size: str, live_server: LiveServer, tabs: SharedContexts
+) -> None:
+    """The site's name and the other languages on one row, none of them
+    broken over two lines, with room between them."""
+    viewport = PHONE if size == "phone" else {"viewport": {"width": 1280, "height": 800}}
+    page = tabs.new_page(**viewport)
+    page.goto(f"{live_server.url}/{lang}/campaigns/{SLUG}")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    boxes = page.locator(".site-header .brand, .site-header .languages a").evaluate_all(
+        """es => es.map(e => { const r = e.getBoundingClientRect();
+            return {lines: e.getClientRects().length, top: r.top, bottom: r.bottom,
+                    left: r.left, right: r.right}; })"""
+    )
+    brand, links = boxes[0], boxes[1:]
+    assert len(links) == len(LANGS) - 1
+    assert all(b["lines"] == 1 for b in boxes), boxes
+    # One row: every box's middle within the brand's height.
+    middle = (brand["top"] + brand["bottom"]) / 2
+    assert all(b["top"] <= middle <= b["bottom"] for b in links), boxes
+    # Room between the name and the nearest language, on whichever side.
+    gap = min(max(b["left"] - brand["right"], brand["left"] - b["right"]) for b in links)
+    assert gap >= 8, boxes

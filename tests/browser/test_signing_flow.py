@@ -1,8 +1,9 @@
 """Signing and confirming as a person does it, on a phone, in each of the four
 languages, with JavaScript on and off: the form, the thanks page, the email,
 the confirmation landing page and its button, and the count going up. And the
-form's errors without JavaScript: a summary linked to the fields, in the
-page's language."""
+form's errors: a summary linked to the fields, in the page's language, that
+takes the focus with or without JavaScript; every invalid box drawn as one;
+boxes big enough for a thumb, starting in the page's direction."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.outbox import relay_outbox
 from campaigns.seed import CAMPAIGNS
 
-from .conftest import SLUG, LiveServer, SharedContexts, format_number
+from .conftest import SLUG, Contexts, LiveServer, SharedContexts, format_number
+from .layout_support import SIZES, in_first_view
 from .reach_support import (
     DIRECTIONS,
     LANGS,
@@ -42,6 +44,15 @@ EMPTY_FORM_ERRORS = [
     ("region", "Please enter your city or region."),
     ("amount", "Please enter how many you pledge."),
 ]
+
+
+@pytest.fixture
+def tabs(tabs: SharedContexts) -> SharedContexts:
+    """The module's browser profiles, without the cookies of the signatures
+    made by the tests before: a browser that signed is not offered the form."""
+    for context in tabs.kept.values():
+        context.clear_cookies()
+    return tabs
 
 
 @pytest.fixture
@@ -104,12 +115,12 @@ def test_sign_and_confirm(
     page.get_by_role("button", name=translate(app, lang, "Confirm my signature")).click()
 
     expect(page).to_have_url(f"{campaign_url}?confirmed=1")
-    expect(page.get_by_role("status")).to_have_text(
-        translate(
-            app,
-            lang,
-            "Thank you: your signature is confirmed and will be counted within a few seconds.",
-        )
+    expect(page.get_by_role("status")).to_contain_text(
+        translate(app, lang, "Thank you: your pledge is confirmed.")
+    )
+    # With the person in it at once, before the count job has run.
+    expect(page.locator("[data-confirmed-count]")).to_have_text(
+        format_number(before["total"] + signer.amount, lang)
     )
     run_in_app(live_server, update_signature_counts)
     after = live_server.campaign_json()
@@ -119,6 +130,8 @@ def test_sign_and_confirm(
     expect(page.locator("[data-count-url] [data-live-count]")).to_have_text(
         format_number(after["total"], lang)
     )
+    # This browser has signed: no second form.
+    expect(page.locator("section.sign form")).to_have_count(0)
     screenshot(page, f"signed-{lang}-{'js' if js else 'no-js'}")
 
 
@@ -178,3 +191,70 @@ def test_error_summary_is_in_view_after_a_failed_submit(
     # Where the person is looking once the answer has loaded: it does not move later.
     page.wait_for_load_state("load")
     expect(summary.get_by_role("heading")).to_be_in_viewport(ratio=1, timeout=1_000)
+
+
+# The fields an empty pledge form refuses, and one it accepts empty.
+INVALID = [name for name, _ in EMPTY_FORM_ERRORS]
+VALID = "phone"
+BOXES = "section.sign form :is(input:not([type=hidden]):not([type=checkbox]), select)"
+# The honeypot's box is for bots: hidden from people, so not for thumbs.
+VISIBLE_BOXES = "es => es.filter(e => !e.closest('.hp')).map(e => e.offsetHeight)"
+
+
+def _borders(page: Page) -> dict[str, list[str]]:
+    """Each field's computed border (colour and width, every side)."""
+    borders: dict[str, list[str]] = page.evaluate(
+        """ids => Object.fromEntries(ids.map(id => {
+            const s = getComputedStyle(document.getElementById(id));
+            return [id, [s.borderTopColor, s.borderInlineStartColor, s.borderTopWidth]];
+        }))""",
+        [*INVALID, VALID],
+    )
+    return borders
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_invalid_field_shows_its_error_and_the_summary_takes_the_focus(
+    lang: str, js: bool, size: str, live_server: LiveServer, contexts: Contexts
+) -> None:
+    page = contexts.new_page(**SIZES[size], java_script_enabled=js)
+    page.goto(f"{live_server.url}/{lang}/campaigns/{SLUG}")
+    valid = _borders(page)
+    # Boxes for a thumb; empty ones start in the page's direction (email and
+    # phone read left to right in every language).
+    heights = page.locator(BOXES).evaluate_all(VISIBLE_BOXES)
+    assert heights and min(heights) >= 44, heights
+    directions = page.evaluate(
+        """() => Object.fromEntries(['full_name', 'email', 'phone', 'region', 'amount']
+            .map(id => [id, getComputedStyle(document.getElementById(id)).direction]))"""
+    )
+    page_dir = DIRECTIONS[lang]
+    assert directions == {
+        "full_name": page_dir, "email": "ltr", "phone": "ltr", "region": page_dir,
+        "amount": page_dir,
+    }
+
+    page.locator("section.sign form button[type=submit]").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    assert in_first_view(page, ".error-summary h3")
+    shown = _borders(page)
+    for name in INVALID:
+        # Not the border it had before, nor the one a valid field keeps.
+        assert shown[name] != valid[name], (name, shown[name], valid[name])
+        assert shown[name][:2] != shown[VALID][:2], (name, shown[name], shown[VALID])
+    assert shown[VALID] == valid[VALID]
+
+
+def test_typed_text_takes_its_own_direction(live_server: LiveServer, contexts: Contexts) -> None:
+    page = contexts.new_page(**SIZES["phone"])
+    page.goto(f"{live_server.url}/ar/campaigns/{SLUG}")
+    name = page.locator("#full_name")
+    expect(name).to_have_js_property("dir", "rtl")
+    name.fill("Hanna Schmidt")
+    expect(name).to_have_js_property("dir", "auto")
+    assert name.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    name.fill("")
+    expect(name).to_have_js_property("dir", "rtl")

@@ -5,8 +5,21 @@
   var root = document.querySelector("[data-count-url]");
   if (!root || !window.fetch) { return; }
   var url = root.getAttribute("data-count-url");
-  var lang = document.documentElement.lang || "ar";
-  var format = window.Intl ? new Intl.NumberFormat(lang) : { format: String };
+  // Digits grouped as the server groups them (Babel's symbol and group sizes
+  // for the page's language, written into the page): one definition for both.
+  var symbol = root.getAttribute("data-number-symbol") || ",";
+  var sizes = (root.getAttribute("data-number-sizes") || "3 3").split(" ").map(Number);
+  function format(value) {
+    var digits = String(Math.round(value));
+    var grouped = "";
+    var size = sizes[0];
+    while (digits.length > size) {
+      grouped = symbol + digits.slice(-size) + grouped;
+      digits = digits.slice(0, -size);
+      size = sizes[1];
+    }
+    return digits + grouped;
+  }
   var etag = null;
   function refresh() {
     if (document.hidden) { return; }
@@ -18,10 +31,10 @@
     }).then(function (data) {
       if (!data) { return; }
       root.querySelectorAll("[data-live-count]").forEach(function (el) {
-        el.textContent = format.format(data.total);
+        el.textContent = format(data.total);
       });
       root.querySelectorAll("[data-live-signers]").forEach(function (el) {
-        el.textContent = format.format(data.signers);
+        el.textContent = format(data.signers);
       });
       root.querySelectorAll("progress").forEach(function (el) {
         el.value = Math.min(data.total, el.max);
