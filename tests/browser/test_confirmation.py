@@ -45,7 +45,7 @@ def fold_confirmations(live_server: LiveServer) -> Iterator[None]:
 def confirm(page: Page, server: LiveServer, lang: str) -> None:
     """Open a fresh signature's link and press its button."""
     page.goto(f"{server.url}/{lang}/confirm/{confirm_token(server, amount=PLEDGED)}")
-    page.get_by_role("button", name=translate(server.app, lang, "Confirm my signature")).click()
+    page.get_by_role("button", name=translate(server.app, lang, "Confirm my pledge")).click()
     expect(page).to_have_url(f"{server.url}/{lang}/campaigns/{SLUG}?confirmed=1")
     page.evaluate("document.fonts.ready.then(() => true)")
 

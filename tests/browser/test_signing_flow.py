@@ -111,8 +111,8 @@ def test_sign_and_confirm(
 
     page.goto(link)
     expect(page.locator("html")).to_have_attribute("lang", lang)
-    expect(page.locator("h1")).to_have_text(translate(app, lang, "Confirm your signature"))
-    page.get_by_role("button", name=translate(app, lang, "Confirm my signature")).click()
+    expect(page.locator("h1")).to_have_text(translate(app, lang, "Confirm your pledge"))
+    page.get_by_role("button", name=translate(app, lang, "Confirm my pledge")).click()
 
     expect(page).to_have_url(f"{campaign_url}?confirmed=1")
     expect(page.get_by_role("status")).to_contain_text(
