@@ -60,6 +60,7 @@ def render_update(
             "lang": lang,
             "name": isolate(name),
             "title": campaign.text(lang).title,
+            "is_pledge": campaign.is_pledge,
             "subject": text["subject"],
             "body": text["body"],
             "paragraphs": [p.strip() for p in text["body"].split("\n\n") if p.strip()],

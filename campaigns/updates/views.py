@@ -36,10 +36,18 @@ def unsubscribe_page(token: str) -> ResponseReturnValue:
         if request.method == "POST":
             unsubscribe(signature)
             db.session.commit()
-            response = make_response(render_template("signing/unsubscribe_done.html", text=text))
+            is_pledge = signature.campaign.is_pledge
+            response = make_response(
+                render_template("signing/unsubscribe_done.html", text=text, is_pledge=is_pledge)
+            )
         else:
             response = make_response(
-                render_template("signing/unsubscribe.html", text=text, token=token)
+                render_template(
+                    "signing/unsubscribe.html",
+                    text=text,
+                    token=token,
+                    is_pledge=signature.campaign.is_pledge,
+                )
             )
     # The page holds a personal link.
     response.headers["Cache-Control"] = "no-store"
