@@ -92,12 +92,22 @@ def push_lang(endpoint: str, values: dict[str, Any]) -> None:
         values["lang"] = g.lang
 
 
+def _answers_get(endpoint: str) -> bool:
+    return any("GET" in (rule.methods or ()) for rule in current_app.url_map.iter_rules(endpoint))
+
+
 def switch_language_url(lang: str) -> str:
-    """The current page in another language (the home page where that is not possible)."""
-    endpoint = request.endpoint
-    if endpoint and current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+    """The current page in another language: the page a view named with
+    ``g.language_switch`` (a form's POST answer names the page that shows the
+    form), else this endpoint when a link can open it (GET), else the home page."""
+    endpoint, args = g.get("language_switch") or (request.endpoint, request.view_args or {})
+    if (
+        endpoint
+        and current_app.url_map.is_endpoint_expecting(endpoint, "lang")
+        and _answers_get(endpoint)
+    ):
         try:
-            return url_for(endpoint, **dict(request.view_args or {}, lang=lang))
+            return url_for(endpoint, **dict(args, lang=lang))
         except BuildError:
             pass
     return url_for("site.home", lang=lang)
