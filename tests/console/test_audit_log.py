@@ -79,3 +79,23 @@ def test_role_names_follow_the_readers_language(app: Flask) -> None:
     page = admin.get("/console/users").get_data(as_text=True)
     options = re.findall(r'<option value="(?:admin|organizer|partner)"[^>]*>([^<]+)</option>', page)
     assert options and all(ARABIC.search(o) for o in options), options
+
+
+def test_the_language_switch_stays_in_the_console(app: Flask) -> None:
+    console = make_console()
+    admin = logged_in(app, console.admin, console)
+    admin.set_cookie("lang", "en")
+    page = admin.get("/console/audit?page=1").get_data(as_text=True)
+    links = dict(re.findall(r'<a href="([^"]+)" lang="(\w+)" hreflang', page))
+    assert set(links) == {
+        "/console/audit?page=1&amp;lang=ar",
+        "/console/audit?page=1&amp;lang=ku",
+        "/console/audit?page=1&amp;lang=tr",
+    }
+    arabic = admin.get("/console/audit?page=1&lang=ar")
+    assert arabic.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in arabic.get_data(as_text=True)
+    # The choice is remembered: the next console page is in Arabic too.
+    assert '<html lang="ar" dir="rtl">' in admin.get("/console/").get_data(as_text=True)
+    # A language we do not have is ignored.
+    assert '<html lang="ar"' in admin.get("/console/?lang=xx").get_data(as_text=True)
