@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -33,11 +33,10 @@ from ..models import (
     CampaignText,
     Organization,
     OrganizationKind,
-    Signature,
-    SignatureSource,
-    SignatureState,
+    Role,
 )
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
+from .dashboard import campaign_figures, pipeline_health, source_counts
 from .images import (
     UPLOAD_LIMIT,
     UploadTooLarge,
@@ -145,23 +144,13 @@ def _partner_choices() -> list[tuple[int, str]]:
     return [(p.id, p.name("ar")) for p in partners]
 
 
-def _source_counts(campaign: Campaign) -> dict[str, int]:
-    """Validated signers by source (online, paper): for managers only."""
-    rows = db.session.execute(
-        select(Signature.source, func.count())
-        .where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.validated)
-        .group_by(Signature.source)
-    ).all()
-    counts = {source.value: 0 for source in SignatureSource}
-    counts.update({source.value: n for source, n in rows})
-    return counts
-
-
 @bp.get("/")
 @require(*EVERYONE)
 def dashboard() -> ResponseReturnValue:
-    items = [(c, campaign_count(c.id)) for c in visible_campaigns(user())]
-    return render_template("console/dashboard.html", items=items)
+    reader = user()
+    figures = [campaign_figures(c, can_manage(reader, c)) for c in visible_campaigns(reader)]
+    health = pipeline_health() if reader.role is Role.admin else []
+    return render_template("console/dashboard.html", figures=figures, health=health)
 
 
 @bp.get("/campaigns/<slug>")
@@ -173,7 +162,7 @@ def campaign(slug: str) -> ResponseReturnValue:
         "console/campaign.html",
         campaign=item,
         count=campaign_count(item.id),
-        sources=_source_counts(item) if manages else None,
+        sources=source_counts(item) if manages else None,
         manages=manages,
         transitions=TRANSITIONS[item.status] if manages else (),
     )
