@@ -35,6 +35,7 @@ from ..models import (
     OrganizationKind,
     Role,
 )
+from ..signing.limits import MAX_AMOUNT_DIGITS
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
 from .dashboard import campaign_figures, pipeline_health, source_counts
 from .images import (
@@ -92,9 +93,16 @@ def campaign_form_class() -> type[Form]:
             choices=[("petition", _l("Petition")), ("pledge", _l("Pledge"))],
         )
         goal = IntegerField(_l("Goal"), validators=[Optional(), NumberRange(min=1, max=10**9)])
-        unit = StringField(_l("Unit counted"), validators=[Length(max=32)], default="signatures")
+        # A code for the API ("signatures", "trees"); each language names the
+        # unit in its own words below. Empty: "signatures" or "units".
+        unit = StringField(
+            _l("Unit code for the API, in Latin letters (empty: signatures or units)"),
+            validators=[Length(max=32)],
+            default="",
+        )
         max_amount_per_signer = IntegerField(
-            _l("Maximum pledge per person"), validators=[Optional(), NumberRange(1, 10**6)]
+            _l("Maximum pledge per person"),
+            validators=[Optional(), NumberRange(1, 10**MAX_AMOUNT_DIGITS - 1)],
         )
         opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
         closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
