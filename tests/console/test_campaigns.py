@@ -89,6 +89,16 @@ def test_arabic_text_is_required_and_errors_are_shown(app: Flask) -> None:
     body = response.get_data(as_text=True)
     assert 'class="error-summary"' in body
 
+    # Each error names its field, and the language of a field of one language.
+    client.set_cookie("lang", "en")
+    data = _form(title_ar="", summary_ar="", body_ar="")
+    body = client.post("/console/campaigns/new", data=data).get_data(as_text=True)
+    summary = body.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    items = re.findall(r'<a href="#(\w+)">([^<]+)</a>', summary)
+    assert [field for field, _ in items] == ["title_ar", "summary_ar", "body_ar"]
+    assert all("(العربية)" in text for _, text in items), items
+    assert len({text for _, text in items}) == 3, items
+
 
 def test_edit_keeps_the_other_languages(app: Flask) -> None:
     console = make_console()
