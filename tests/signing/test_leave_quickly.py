@@ -77,3 +77,23 @@ def test_every_public_page_sends_no_referrer(client: FlaskClient) -> None:
     campaign = create_campaign(sensitive=True)
     for path in (f"/ar/campaigns/{campaign.slug}", "/ar/today", "/ar/", "/ar/privacy"):
         assert client.get(path).headers["Referrer-Policy"] == "no-referrer", path
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_privacy_page_says_what_a_sensitive_campaign_hides_and_what_not(
+    app: Flask, client: FlaskClient, lang: str
+) -> None:
+    app.config["MAIL_NEUTRAL_SENDER_NAME"] = "Rappels"
+    html = client.get(f"/{lang}/privacy").get_data(as_text=True)
+    with force_locale(lang):
+        paragraph = gettext(
+            "For campaigns that could put their signers at risk, our emails come from "
+            "“%(name)s” with a plain subject and name neither the campaign nor the union, and "
+            "the campaign's page has a “Leave quickly” button. Your mail provider and your "
+            "network can still see our address, and your browser's history keeps the pages "
+            "you opened: sign in a private window, and delete our emails once you have "
+            "confirmed.",
+            name="Rappels",
+        )
+    assert "Rappels" in paragraph
+    assert paragraph.replace("'", "&#39;") in html or paragraph in html
