@@ -92,7 +92,8 @@ def signer_email(campaign: Campaign, kind: EmailKind, lang: str, **fields: objec
     signature = create_signature(
         campaign, state=state, locale=lang, contact_ok=True, checked=True  # type: ignore[arg-type]
     )
-    email = EmailLog(kind=kind, signature_id=signature.id, dedupe_key=f"{kind.value}:{signature.id}")
+    key = f"{kind.value}:{signature.id}"
+    email = EmailLog(kind=kind, signature_id=signature.id, dedupe_key=key)
     if kind is EmailKind.update:
         item = CampaignUpdate(campaign_id=campaign.id, texts=UPDATE_TEXTS)
         db.session.add(item)
@@ -206,9 +207,8 @@ def test_a_campaign_that_is_not_sensitive_keeps_its_emails(app: Flask, lang: str
     union = translated("Aleppo Revolutionaries Union", lang)
     confirm = signer_email(campaign, EmailKind.confirm, lang)
     assert str(confirm["From"]) == app.config["MAIL_DEFAULT_SENDER"]
-    assert str(confirm["Subject"]).strip() == translated("Please confirm your signature: %(title)s", lang) % {
-        "title": title
-    }
+    wording = translated("Please confirm your signature: %(title)s", lang)
+    assert str(confirm["Subject"]).strip() == wording % {"title": title}
     plain, html = bodies(confirm)
     assert title in plain and title in html and plain.rstrip().endswith(union)
     already = signer_email(campaign, EmailKind.already_signed, lang)

@@ -20,10 +20,10 @@ import io
 import json
 import secrets
 import time
-from email.utils import parseaddr
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any
 
 import pytest

@@ -14,7 +14,9 @@ from flask_babel import force_locale, gettext
 from tests.factories import create_campaign
 
 LANGUAGES = ("ar", "ku", "tr", "en")
-LEAVE = re.compile(r'<p class="leave"><a href="([^"]+)" rel="noreferrer" data-leave>([^<]+)</a></p>')
+LEAVE = re.compile(
+    r'<p class="leave"><a href="([^"]+)" rel="noreferrer" data-leave>([^<]+)</a></p>'
+)
 
 
 def translated(text: str, lang: str) -> str:
