@@ -1,8 +1,8 @@
 """"Leave quickly" on a sensitive campaign's page, in Chromium, on a phone
 (360×740) and a desktop (1280×800): the link is in the first viewport, and
 stays in view as the page scrolls; without JavaScript it is a plain link to
-the neutral page; with JavaScript the campaign page is also taken out of the
-history, so Back does not return to it. The neutral page asks our server for
+the neutral page; with JavaScript the campaign page (or its results) is also
+taken out of the history, so Back does not return to it. The neutral page asks our server for
 nothing else (no style sheet, script, image or icon)."""
 
 from __future__ import annotations
@@ -105,12 +105,13 @@ def test_without_javascript_it_is_a_plain_link_to_the_neutral_page(
     assert page.url.endswith(f"/ar/campaigns/{sensitive}")
 
 
+@pytest.mark.parametrize("where", ["", "/results"])
 def test_with_javascript_back_does_not_return_to_the_campaign(
-    contexts: Contexts, live_server: LiveServer, sensitive: str
+    contexts: Contexts, live_server: LiveServer, sensitive: str, where: str
 ) -> None:
     page = contexts.new_page(**SIZES["phone"])
     page.goto(f"{live_server.url}/ar/")
-    page.goto(f"{live_server.url}/ar/campaigns/{sensitive}")
+    page.goto(f"{live_server.url}/ar/campaigns/{sensitive}{where}")
     page.wait_for_load_state("load")
     length = page.evaluate("history.length")
     page.get_by_role("link", name=LEAVE["ar"]).click()

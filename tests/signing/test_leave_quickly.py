@@ -11,7 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
 
-from tests.factories import create_campaign
+from campaigns.models import Campaign
+from campaigns.signing.tokens import make_confirm_token
+from tests.factories import create_campaign, create_signature
 
 LANGUAGES = ("ar", "ku", "tr", "en")
 LEAVE = re.compile(
@@ -41,8 +43,31 @@ def test_a_sensitive_campaigns_page_starts_with_the_leave_link(
 
 def test_other_campaigns_pages_have_no_leave_link(client: FlaskClient) -> None:
     campaign = create_campaign()
-    html = client.get(f"/ar/campaigns/{campaign.slug}").get_data(as_text=True)
-    assert "data-leave" not in html and "/ar/today" not in html
+    for path in campaign_pages(campaign):
+        html = client.get(path).get_data(as_text=True)
+        assert "data-leave" not in html and "/ar/today" not in html, path
+
+
+def campaign_pages(campaign: Campaign) -> list[str]:
+    """The pages a signer of the campaign sees: the campaign, after signing,
+    the confirmation landing page from the email, and the results."""
+    signature = create_signature(campaign, checked=True)
+    return [
+        f"/ar/campaigns/{campaign.slug}",
+        f"/ar/campaigns/{campaign.slug}/thanks",
+        f"/ar/confirm/{make_confirm_token(signature.uuid)}",
+        f"/ar/campaigns/{campaign.slug}/results",
+    ]
+
+
+def test_every_page_a_signer_of_a_sensitive_campaign_sees_has_the_leave_link(
+    client: FlaskClient,
+) -> None:
+    campaign = create_campaign(sensitive=True)
+    for path in campaign_pages(campaign):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert LEAVE.search(response.get_data(as_text=True)), path
 
 
 def brand_words() -> set[str]:

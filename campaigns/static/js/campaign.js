@@ -14,16 +14,6 @@
     input.addEventListener("input", follow);
   });
 
-  // "Leave quickly": this page is replaced in the history, so Back does not
-  // bring it back; the link works as a plain one without this.
-  document.querySelectorAll("a[data-leave]").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      event.preventDefault();
-      document.body.hidden = true;
-      window.location.replace(link.href);
-    });
-  });
-
   // Copy the campaign's link: the field stays selectable without this.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var field = document.getElementById(button.getAttribute("data-copy"));
