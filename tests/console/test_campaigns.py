@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from campaigns.extensions import db
@@ -134,6 +135,12 @@ def test_admin_changes_a_role_and_it_is_audited(app: Flask) -> None:
     assert admin.get("/console/audit").status_code == 200
 
 
+def _sensitive_label() -> str:
+    """The flag's name as the console shows it (in Arabic, its default)."""
+    with force_locale("ar"):
+        return gettext("Sensitive campaign: low-trace emails")
+
+
 # The "sensitive" box, ticked (attributes in either order).
 TICKED = re.compile(
     r'<input[^>]*checked[^>]*name="sensitive"|<input[^>]*name="sensitive"[^>]*checked'
@@ -151,6 +158,8 @@ def test_the_sensitive_flag_is_set_and_cleared_from_the_form_and_audited(app: Fl
     campaign = db.session.execute(select(Campaign).where(Campaign.slug == "quiet-one")).scalar_one()
     assert campaign.sensitive is True
     assert _actions().count("campaign_sensitive_on") == 1
+    overview = client.get("/console/campaigns/quiet-one").get_data(as_text=True)
+    assert _sensitive_label() in overview
     edit = client.get("/console/campaigns/quiet-one/edit").get_data(as_text=True)
     assert TICKED.search(edit)
 
@@ -174,6 +183,8 @@ def test_the_sensitive_flag_is_set_and_cleared_from_the_form_and_audited(app: Fl
     ]
     edit = client.get("/console/campaigns/quiet-one/edit").get_data(as_text=True)
     assert not TICKED.search(edit)
+    overview = client.get("/console/campaigns/quiet-one").get_data(as_text=True)
+    assert _sensitive_label() not in overview
     # Not asked for: a new campaign is not sensitive.
     client.post("/console/campaigns/new", data=_form(slug="loud-one"))
     loud = db.session.execute(select(Campaign).where(Campaign.slug == "loud-one")).scalar_one()
