@@ -98,6 +98,10 @@ def from_environment() -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "Zaytoun <no-reply@zaytoun.localhost>"
         ),
+        # The sender's display name on every email about a sensitive campaign
+        # (the address stays MAIL_DEFAULT_SENDER's): it must name neither the
+        # union nor the site.
+        "MAIL_NEUTRAL_SENDER_NAME": os.environ.get("MAIL_NEUTRAL_SENDER_NAME", "Notifications"),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", str(instance / "mail")),
         "MAIL_ECHO": _bool("MAIL_ECHO", default=not os.environ.get("MAIL_SERVER")),
         # Where the privacy page tells signers to ask for their data to be deleted.

@@ -40,6 +40,8 @@ SENTENCES: dict[str, LazyString] = {
     "campaign_paused": _l("%(who)s paused signing on the campaign %(campaign)s"),
     "campaign_resumed": _l("%(who)s resumed signing on the campaign %(campaign)s"),
     "campaign_status": _l("%(who)s moved the campaign %(campaign)s from %(before)s to %(after)s"),
+    "campaign_sensitive_on": _l("%(who)s marked the campaign %(campaign)s as sensitive"),
+    "campaign_sensitive_off": _l("%(who)s marked the campaign %(campaign)s as not sensitive"),
     "campaign_image_set": _l("%(who)s set the image of the campaign %(campaign)s"),
     "campaign_image_removed": _l("%(who)s removed the image of the campaign %(campaign)s"),
     "export_signatures": _l("%(who)s exported %(count)s signatures of the campaign %(campaign)s"),

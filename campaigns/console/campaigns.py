@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     SelectField,
@@ -107,6 +108,7 @@ def campaign_form_class() -> type[Form]:
         opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
         closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
         partners = SelectMultipleField(_l("Partner organizations"), coerce=int)
+        sensitive = BooleanField(_l("Sensitive campaign: low-trace emails"))
 
         def validate_slug(self, field: StringField) -> None:
             # The whole value: "$" would also match before a final line break.
@@ -189,6 +191,7 @@ def _fill(campaign: Campaign, form: Any) -> None:
     campaign.partners = [
         org for org in (db.session.get(Organization, i) for i in form.partners.data or []) if org
     ]
+    campaign.sensitive = bool(form.sensitive.data)
     for lang in CONTENT_LANGUAGES:
         # One line: the title is an email subject, where a line break fails every email.
         title = " ".join(_plain(form[f"title_{lang}"].data).split())
@@ -202,6 +205,14 @@ def _fill(campaign: Campaign, form: Any) -> None:
         text.unit_label = _plain(form[f"unit_label_{lang}"].data)
         text.image_alt = " ".join(_plain(form[f"image_alt_{lang}"].data).split()) or None
         campaign.texts[lang] = text
+
+
+def _record_sensitive(campaign: Campaign, before: bool) -> None:
+    """Audit marking a campaign sensitive or not: it changes what every
+    signer's inbox shows (flush only)."""
+    if campaign.sensitive != before:
+        action = "campaign_sensitive_on" if campaign.sensitive else "campaign_sensitive_off"
+        record(action, "campaign", campaign.id)
 
 
 def _slug_taken(slug: str, campaign_id: int | None) -> bool:
@@ -240,6 +251,7 @@ def create() -> ResponseReturnValue:
             db.session.add(item)
             db.session.flush()
             record("campaign_created", "campaign", item.id, slug=item.slug)
+            _record_sensitive(item, before=False)
             apply_image_change(item, change)
             db.session.commit()
             return redirect(url_for(".campaign", slug=item.slug), 303)
@@ -266,9 +278,11 @@ def edit(slug: str) -> ResponseReturnValue:
         if _slug_taken(form.slug.data, item.id):
             form.slug.errors.append(_l("This address is taken."))
         else:
+            was_sensitive = item.sensitive
             _fill(item, form)
             apply_image_change(item, change)
             record("campaign_edited", "campaign", item.id, slug=item.slug)
+            _record_sensitive(item, before=was_sensitive)
             db.session.commit()
             return redirect(url_for(".campaign", slug=item.slug), 303)
     return _form_page(form, item)
@@ -291,6 +305,7 @@ def _as_form_data(item: Campaign) -> _FormData:
         "opens_at": item.opens_at.replace(tzinfo=None) if item.opens_at else None,
         "closes_at": item.closes_at.replace(tzinfo=None) if item.closes_at else None,
         "partners": [p.id for p in item.partners],
+        "sensitive": item.sensitive,
     }
     for lang in CONTENT_LANGUAGES:
         text = item.texts.get(lang)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import redis
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 
 from ..counting.services import campaign_count, published_days
 from ..extensions import db
-from ..jobs import UPDATE_SIGNATURE_COUNTS
+from ..jobs import DEFAULT_QUEUE, PERIODIC_QUEUE, UPDATE_SIGNATURE_COUNTS
 from ..models import (
     LIVE,
     Campaign,
@@ -171,10 +172,6 @@ def _broker_depth() -> int | None:
     config = current_app.config
     if config["TASKS_EAGER"] or not config.get("REDIS_URL"):
         return None
-    import redis
-
-    from ..jobs import DEFAULT_QUEUE, PERIODIC_QUEUE
-
     try:
         client = redis.Redis.from_url(config["REDIS_URL"], socket_timeout=0.5)
         return int(sum(client.llen(q) for q in (DEFAULT_QUEUE, PERIODIC_QUEUE)))

@@ -29,6 +29,9 @@ class Draft:
     html: str
     lang: str
     headers: tuple[tuple[str, str], ...] = ()
+    # Low-trace: sent under MAIL_NEUTRAL_SENDER_NAME. The domain has already
+    # made the subject, the headers and the body's opening neutral.
+    neutral: bool = False
 
 
 # A composer turns an email log row (and its signature, loaded with its
@@ -95,6 +98,7 @@ def compose(email: EmailLog, signature: Signature | None) -> Message:
         lang=draft.lang,
         email_id=email.id,
         headers=draft.headers,
+        sender_name=current_app.config["MAIL_NEUTRAL_SENDER_NAME"] if draft.neutral else None,
     )
 
 

@@ -56,11 +56,15 @@ def build_message(
     lang: str,
     email_id: int,
     headers: tuple[tuple[str, str], ...] = (),
+    sender_name: str | None = None,
 ) -> Message:
-    """A text and an HTML alternative of one message, UTF-8, to one address."""
+    """A text and an HTML alternative of one message, UTF-8, to one address;
+    ``sender_name`` replaces the display name of MAIL_DEFAULT_SENDER."""
     message = MIMEMultipart("alternative")
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     name, sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    if sender_name is not None:
+        name = sender_name
     message["From"] = formataddr((name, sender), charset="utf-8")
     message["To"] = to
     message["Message-ID"] = message_id(email_id)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.collections import attribute_keyed_dict
@@ -85,6 +86,9 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signing_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Low-trace mail: every email about the campaign has a neutral sender and
+    # subject and names neither the campaign nor the union (docs/threat-model.md).
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

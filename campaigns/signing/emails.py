@@ -25,6 +25,9 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
         text = campaign.text(signature.locale)
         context = {
             "lang": signature.locale,
+            # Low-trace mail: nothing in the headers or the opening lines names
+            # the campaign or the union (docs/threat-model.md).
+            "neutral": campaign.sensitive,
             "name": isolate(personal["name"]),
             "campaign": campaign,
             "title": text.title,
@@ -43,6 +46,7 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
         html=html,
         lang=signature.locale,
         headers=(("Auto-Submitted", "auto-generated"),),
+        neutral=campaign.sensitive,
     )
 
 

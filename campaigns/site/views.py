@@ -8,6 +8,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,6 +27,7 @@ from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import best_language, current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, CampaignStatus
+from ..models.types import utcnow
 from ..retention.services import retention_days
 from ..signing.marker import MAX_AGE as SIGNED_NOTE_AGE
 
@@ -72,6 +74,17 @@ def privacy() -> ResponseReturnValue:
         signed_note_days=SIGNED_NOTE_AGE.days,
         contact=current_app.config["PRIVACY_CONTACT"],
     )
+
+
+@bp.get("/<lang>/today")
+def today() -> ResponseReturnValue:
+    """Where "Leave quickly" goes from a sensitive campaign's page: today's
+    date and nothing else, no name, logo, icon, link or stylesheet of ours, so
+    that a glance at the screen (or at the history, its title) shows nothing."""
+    response = make_response(render_template("site/today.html", today=utcnow().date()))
+    # The same for everyone all day long, and no cookie either.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 def _error_page(status: int, kind: str) -> ResponseReturnValue:

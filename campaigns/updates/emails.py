@@ -52,12 +52,16 @@ def render_update(
     item: CampaignUpdate, campaign: Campaign, locale: str, name: str, unsubscribe_link: str
 ) -> tuple[str, str, str, str]:
     """An update as a reader of ``locale`` gets it: (language, subject, plain
-    text, HTML). The console's preview shows the same."""
+    text, HTML). The console's preview shows the same. A sensitive campaign's
+    has a neutral subject and neither names nor links the campaign: only the
+    organizer's own text is left to say what it is about."""
     lang, text = update_text(item, locale)
     site = current_app.config["SITE_URL"]
     with force_locale(lang):
+        subject = gettext("A new message") if campaign.sensitive else text["subject"]
         context = {
             "lang": lang,
+            "neutral": campaign.sensitive,
             "name": isolate(name),
             "title": campaign.text(lang).title,
             "is_pledge": campaign.is_pledge,
@@ -69,7 +73,7 @@ def render_update(
         }
         plain = render_template("email/update.txt", **context)
         html = render_template("email/update.html", **context)
-    return lang, text["subject"], plain, html
+    return lang, subject, plain, html
 
 
 def compose_update(email: EmailLog, signature: Signature | None) -> Draft:
@@ -99,6 +103,7 @@ def compose_update(email: EmailLog, signature: Signature | None) -> Draft:
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
             ("Precedence", "bulk"),
         ),
+        neutral=signature.campaign.sensitive,
     )
 
 
@@ -106,6 +111,8 @@ def _notice_section(
     notice: CampaignNotice, campaign: Campaign, user: User, lang: str
 ) -> NoticeSection:
     """One language's words of a notice (called under ``force_locale(lang)``)."""
+    if campaign.sensitive:
+        return _neutral_notice_section(notice, user, lang)
     text = campaign.text(lang)
     count = campaign_count(campaign.id)
     figures = {
@@ -157,6 +164,35 @@ def _notice_section(
     )
 
 
+def _neutral_notice_section(notice: CampaignNotice, user: User, lang: str) -> NoticeSection:
+    """A sensitive campaign's notice: neither its title, nor its unit, nor the
+    union; the figures are in the console, behind the organizer's login."""
+    if notice.kind == "closed":
+        lines = [
+            gettext("A campaign you follow is closed. Its final figures are in the console."),
+            gettext(
+                "The personal data of its signers will be erased %(days)s days after the "
+                "closing; the figures stay.",
+                days=format_decimal(current_app.config["RETENTION_DAYS"]),
+            ),
+        ]
+    else:
+        percent = format_percent(int(notice.kind.rpartition("-")[2]) / 100)
+        lines = [
+            gettext(
+                "A campaign you follow has reached %(percent)s of its goal.", percent=percent
+            )
+        ]
+    return NoticeSection(
+        lang=lang,
+        subject=gettext("A new notice"),
+        greeting=gettext("Hello %(name)s,", name=isolate(user.name)),
+        lines=lines,
+        link_label=gettext("Open the console:"),
+        signature="",
+    )
+
+
 def compose_notice(email: EmailLog, signature: Signature | None) -> Draft:
     """A milestone or closing notice to one organizer, in Arabic and English
     (the row names no signature)."""
@@ -173,7 +209,9 @@ def compose_notice(email: EmailLog, signature: Signature | None) -> Draft:
     for lang in NOTICE_LANGUAGES:
         with force_locale(lang):
             sections.append(_notice_section(notice, campaign, user, lang))
-    link = f"{current_app.config['SITE_URL']}/console/campaigns/{campaign.slug}"
+    site = current_app.config["SITE_URL"]
+    # A sensitive campaign's slug is not written into the email either.
+    link = f"{site}/console/" if campaign.sensitive else f"{site}/console/campaigns/{campaign.slug}"
     context = {"sections": sections, "link": link, "lang": NOTICE_LANGUAGES[0]}
     plain = render_template("email/notice.txt", **context)
     html = render_template("email/notice.html", **context)
@@ -185,6 +223,7 @@ def compose_notice(email: EmailLog, signature: Signature | None) -> Draft:
         html=html,
         lang=", ".join(NOTICE_LANGUAGES),
         headers=(("Auto-Submitted", "auto-generated"),),
+        neutral=campaign.sensitive,
     )
 
 

@@ -19,26 +19,43 @@ ROOT = Path(__file__).resolve().parents[2]
 ARABIC = re.compile("[\u0621-\u064a]")
 
 
+def _strings(node: ast.AST | None) -> set[str]:
+    """The action names an expression can be: a literal, or either branch of
+    ``a if c else b``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) | _strings(node.orelse)
+    return set()
+
+
 def _recorded_actions() -> set[str]:
     """Every action name a ``record(...)`` call (or moderation's ``_decided``,
-    which passes its action on to ``record``) can write."""
+    which passes its action on to ``record``) can write: a literal there, or
+    the values a variable passed there is assigned in the same function."""
     actions: set[str] = set()
     for path in (ROOT / "campaigns").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call) or not node.args:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            if name not in ("record", "_decided"):
-                continue
-            first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                actions.add(first.value)
-            elif isinstance(first, ast.IfExp):
-                actions |= {
-                    branch.value
-                    for branch in (first.body, first.orelse)
-                    if isinstance(branch, ast.Constant) and isinstance(branch.value, str)
-                }
+            assigned: dict[str, set[str]] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            assigned.setdefault(target.id, set()).update(_strings(node.value))
+            for node in ast.walk(function):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                if name not in ("record", "_decided"):
+                    continue
+                first = node.args[0]
+                if isinstance(first, ast.Name):
+                    actions |= assigned.get(first.id, set())
+                else:
+                    actions |= _strings(first)
     return actions
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
 from campaigns.extensions import db
@@ -163,3 +164,59 @@ def test_admin_changes_a_role_and_it_is_audited(app: Flask) -> None:
     ).scalar_one()
     assert entry.details == {"before": "partner", "after": "organizer"}
     assert admin.get("/console/audit").status_code == 200
+
+
+def _sensitive_label() -> str:
+    """The flag's name as the console shows it (in Arabic, its default)."""
+    with force_locale("ar"):
+        return gettext("Sensitive campaign: low-trace emails")
+
+
+# The "sensitive" box, ticked (attributes in either order).
+TICKED = re.compile(
+    r'<input[^>]*checked[^>]*name="sensitive"|<input[^>]*name="sensitive"[^>]*checked'
+)
+
+
+def test_the_sensitive_flag_is_set_and_cleared_from_the_form_and_audited(app: Flask) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    page = client.get("/console/campaigns/new").get_data(as_text=True)
+    assert 'name="sensitive"' in page and "Notifications" in page  # the explanation
+    assert client.post(
+        "/console/campaigns/new", data=_form(slug="quiet-one", sensitive="y")
+    ).status_code == 303
+    campaign = db.session.execute(select(Campaign).where(Campaign.slug == "quiet-one")).scalar_one()
+    assert campaign.sensitive is True
+    assert _actions().count("campaign_sensitive_on") == 1
+    overview = client.get("/console/campaigns/quiet-one").get_data(as_text=True)
+    assert _sensitive_label() in overview
+    edit = client.get("/console/campaigns/quiet-one/edit").get_data(as_text=True)
+    assert TICKED.search(edit)
+
+    # Saved again as it was: nothing to audit about the flag.
+    assert client.post(
+        "/console/campaigns/quiet-one/edit", data=_form(slug="quiet-one", sensitive="y")
+    ).status_code == 303
+    assert _actions().count("campaign_sensitive_on") == 1
+    # An unticked box is not sent: the flag is cleared.
+    assert client.post(
+        "/console/campaigns/quiet-one/edit", data=_form(slug="quiet-one")
+    ).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).sensitive is False  # type: ignore[union-attr]
+    entries = db.session.execute(
+        select(AuditEntry).where(AuditEntry.action.like("campaign_sensitive_%"))
+    ).scalars().all()
+    assert [(e.action, e.target_id, e.user_id) for e in entries] == [
+        ("campaign_sensitive_on", str(campaign.id), console.organizer.id),
+        ("campaign_sensitive_off", str(campaign.id), console.organizer.id),
+    ]
+    edit = client.get("/console/campaigns/quiet-one/edit").get_data(as_text=True)
+    assert not TICKED.search(edit)
+    overview = client.get("/console/campaigns/quiet-one").get_data(as_text=True)
+    assert _sensitive_label() not in overview
+    # Not asked for: a new campaign is not sensitive.
+    client.post("/console/campaigns/new", data=_form(slug="loud-one"))
+    loud = db.session.execute(select(Campaign).where(Campaign.slug == "loud-one")).scalar_one()
+    assert loud.sensitive is False

@@ -1446,6 +1446,83 @@ def test_api_answers_every_request_without_error_or_personal_data(
     assert statuses.get(200, 0) > 0 and statuses.get(304, 0) > 0 and statuses.get(404, 0) > 0
 
 
+# -- 6. The neutral page ("Leave quickly" from a sensitive campaign)
+
+
+@dataclass
+class NeutralCase:
+    method: str
+    lang: str
+    real_lang: bool
+    query: str
+    headers: dict[str, str]
+
+
+@st.composite
+def neutral_cases(draw: st.DrawFn) -> NeutralCase:
+    real = draw(st.booleans())
+    lang = draw(st.sampled_from(LANGUAGES)) if real else draw(
+        st.one_of(
+            st.text(JUNK_CHAR, min_size=1, max_size=30),
+            st.sampled_from(("AR", "ar-SY", "..", "%", "\x00", "xx", "static", "api", "ع")),
+        ).filter(lambda s: s not in LANGUAGES and "/" not in s and s not in {".", ".."})
+    )
+    query = "&".join(
+        f"{quote(k)}={quote(v)}" for k, v in draw(st.lists(st.tuples(JUNK, JUNK), max_size=3))
+    )
+    headers = {"Accept-Encoding": "identity"}
+    for name in ("Cookie", "Accept-Language", "Referer", "If-Modified-Since", "Range"):
+        if draw(st.integers(0, 2)) == 0:
+            value = draw(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80))
+            headers[name] = value
+    method = draw(st.sampled_from(("GET", "GET", "GET", "HEAD", "OPTIONS", "POST", "PUT", "FOO")))
+    return NeutralCase(method, lang, real, query, headers)
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_the_neutral_page_answers_anything_with_nothing_of_ours(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    client = site.client()
+    brand = ("Zaytoun", "زيتون", "Aleppo", "حلب", "/static/", "<a ", "<script", "<form")
+    statuses: dict[int, int] = {}
+    started = time.monotonic()
+
+    @fuzz_settings(examples)
+    @given(case=neutral_cases())
+    def check(case: NeutralCase) -> None:
+        path = f"/{quote(case.lang, safe='')}/today"
+        before = site.counts()
+        response = client.open(f"{path}?{case.query}", method=case.method, headers=case.headers)
+        after = site.counts()
+        what = f"{case.method} {path[:80]!r} ?{case.query[:60]!r} {case.headers} -> " + str(
+            response.status_code
+        )
+        no_server_error(response, errors, what)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        assert changes(before, after) == {}, what
+        if not case.real_lang:
+            assert response.status_code in {404, 405}, what
+            return
+        if case.method in {"GET", "HEAD"}:
+            assert response.status_code == 200, what
+            assert not response.headers.getlist("Set-Cookie"), what
+            assert response.headers["Referrer-Policy"] == "no-referrer", what
+            body = response.get_data(as_text=True)
+            for word in brand:
+                assert word not in body, (word, what)
+        elif case.method == "OPTIONS":
+            assert response.status_code == 200, what
+        else:
+            assert response.status_code == 405, what
+
+    check()
+    report(f"neutral page ({engine})", sum(statuses.values()), started)
+    print(f"  statuses {dict(sorted(statuses.items()))}")
+    assert statuses.get(200, 0) > 0 and statuses.get(404, 0) > 0
+
+
 def test_fuzz_support_builds_the_bodies_it_claims(tmp_path: Path) -> None:
     """The hand-built bodies say what the cases think they say."""
     from werkzeug.datastructures import MultiDict

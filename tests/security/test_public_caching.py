@@ -22,6 +22,7 @@ CACHED = {
     "api.openapi",
     "static",
     "site.favicon",
+    "site.today",
 }
 
 

@@ -200,3 +200,23 @@ def test_write_preview_and_send(app: Flask, organizer: FlaskClient, world: World
     ]
     assert {t for _, _, t in actions} == {str(item.id)}
     assert all(user_id is not None for _, user_id, _ in actions[:3])
+
+
+def test_a_sensitive_campaigns_update_form_and_preview_say_what_signers_get(
+    organizer: FlaskClient, world: World
+) -> None:
+    note = "This campaign is sensitive: signers get your text under the subject “A new message”"
+    assert note not in organizer.get("/console/campaigns/olive-trees/updates/new").get_data(
+        as_text=True
+    )
+    world.campaign.sensitive = True
+    db.session.commit()
+    form = organizer.get("/console/campaigns/olive-trees/updates/new").get_data(as_text=True)
+    assert note in form
+    created = organizer.post(
+        "/console/campaigns/olive-trees/updates/new", data={**ARABIC, **ENGLISH}
+    )
+    assert created.status_code == 303
+    # The preview is the email itself: the neutral subject, not the organizer's.
+    preview = organizer.get(created.headers["Location"]).get_data(as_text=True)
+    assert "A new message" in preview and "We reached the goal." in preview
