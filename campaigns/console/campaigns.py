@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts.audit import record
+from ..accounts.disclosure import two_person_rule
 from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
@@ -161,7 +162,10 @@ def _source_counts(campaign: Campaign) -> dict[str, int]:
 @require(*EVERYONE)
 def dashboard() -> ResponseReturnValue:
     items = [(c, campaign_count(c.id)) for c in visible_campaigns(user())]
-    return render_template("console/dashboard.html", items=items)
+    # A union with a single admin may turn the two-person rule off: everyone
+    # who could open personal data is told that one person now can.
+    one_person = not two_person_rule() and user().role in MANAGERS
+    return render_template("console/dashboard.html", items=items, one_person=one_person)
 
 
 @bp.get("/campaigns/<slug>")
@@ -327,4 +331,3 @@ def toggle_pause(slug: str) -> ResponseReturnValue:
     record("campaign_paused" if item.signing_paused else "campaign_resumed", "campaign", item.id)
     db.session.commit()
     return redirect(url_for(".campaign", slug=item.slug), 303)
-
