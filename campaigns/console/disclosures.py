@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import Length, ValidationError
 
 from ..accounts.disclosure import (
     DisclosureError,
@@ -88,7 +88,7 @@ class DisclosureForm(Form):
 
     def validate_reason(self, field: TextAreaField) -> None:
         if not (field.data or "").strip():
-            raise ValueError(str(MESSAGES["no_reason"]))
+            raise ValidationError(MESSAGES["no_reason"])
 
 
 def _form(formdata: object = None) -> DisclosureForm:
