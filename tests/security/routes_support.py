@@ -816,7 +816,8 @@ def row_counts(tables: Snapshot) -> dict[str, int]:
 # identifiers, ciphertexts with random nonces, salted password hashes.
 RECENT = timedelta(days=1)
 RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
-SEALED = frozenset({"personal_data", "totp_secret", "totp_pending"})
+# (and the hash of a one-time grant, random each time).
+SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash"})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 
