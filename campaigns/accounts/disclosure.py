@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import and_, select, update
 
 from ..extensions import db
+from ..kernel.normalize import clean_text
 from ..models import Campaign, DisclosureKind, DisclosureRequest, DisclosureState, Role, User
 from ..models.disclosure import REASON_MAX
 from ..models.types import utcnow
@@ -66,8 +67,9 @@ def grant_hash(token: str) -> bytes:
 
 
 def clean_reason(reason: str | None) -> str:
-    """The reason as stored: stripped; an empty or too long one is refused."""
-    text = (reason or "").strip()
+    """The reason as stored: cleaned (no control, bidi or invisible
+    characters); an empty or too long one is refused."""
+    text = clean_text(reason or "")
     if not text:
         raise DisclosureError("no_reason")
     if len(text) > REASON_MAX:

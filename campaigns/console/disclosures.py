@@ -31,6 +31,7 @@ from ..accounts.services import visible_campaigns
 from ..extensions import db
 from ..forms import Form
 from ..i18n import current_language, language_name, languages
+from ..kernel.normalize import clean_text
 from ..models import Campaign, DisclosureKind, DisclosureRequest, Role, User
 from ..models.disclosure import REASON_MAX
 from .access import MANAGERS, require, user, viewable_campaign
@@ -87,7 +88,7 @@ class DisclosureForm(Form):
     )
 
     def validate_reason(self, field: TextAreaField) -> None:
-        if not (field.data or "").strip():
+        if not clean_text(field.data or ""):
             raise ValidationError(MESSAGES["no_reason"])
 
 

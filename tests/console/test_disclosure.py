@@ -78,7 +78,8 @@ def _ask(client: FlaskClient, kind: str, slug: str, reason: str = REASON) -> Any
 def _requests() -> list[DisclosureRequest]:
     db.session.rollback()
     db.session.expire_all()
-    return list(db.session.execute(select(DisclosureRequest).order_by(DisclosureRequest.id)).scalars())
+    query = select(DisclosureRequest).order_by(DisclosureRequest.id)
+    return list(db.session.execute(query).scalars())
 
 
 def _only_request() -> DisclosureRequest:
