@@ -121,7 +121,7 @@ def decide_disclosure(item: DisclosureRequest, decider: User, approve: bool) -> 
         )
         .values(state=state, decided_by_id=decider.id, decided_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not won:
         raise DisclosureError("not_waiting")
     db.session.refresh(item)
@@ -152,7 +152,7 @@ def issue_grant(item: DisclosureRequest, requester: User) -> str:
         )
         .values(grant_hash=grant_hash(token), grant_expires_at=expires)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not won:
         raise DisclosureError("already_issued" if item.grant_hash else "not_approved")
     db.session.refresh(item)
@@ -180,7 +180,7 @@ def use_grant(item: DisclosureRequest, user: User, token: str | None) -> None:
         )
         .values(state=DisclosureState.used, used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     db.session.refresh(item)
     if won:
         record("disclosure_used", "disclosure", item.id, kind=item.kind.value)
