@@ -61,10 +61,22 @@ def recount_command(slug: str) -> None:
     click.echo(f"recounted {slug}")
 
 
+def _long_enough(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A password too short is refused where it is typed: Click asks again
+    for a prompted one, and fails a ``--password`` given on the command line."""
+    from .accounts.passwords import MIN_LENGTH
+
+    if len(value) < MIN_LENGTH:
+        raise click.BadParameter(f"the password needs at least {MIN_LENGTH} characters")
+    return value
+
+
 @users_cli.command("create-admin")
 @click.option("--email", prompt=True)
 @click.option("--name", prompt=True)
-@click.password_option(help="At least 12 characters; prompted (twice) when not given.")
+@click.password_option(
+    help="At least 12 characters; prompted (twice) when not given.", callback=_long_enough
+)
 def create_admin_command(email: str, name: str, password: str) -> None:
     """Create an admin of the union. There is no default password: you choose it,
     and the admin must set up a second factor at the first login."""

@@ -3,6 +3,7 @@ Accept-Language. Arabic is the default and the fallback for content."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from functools import cache
 from typing import Any
@@ -92,14 +93,41 @@ def push_lang(endpoint: str, values: dict[str, Any]) -> None:
         values["lang"] = g.lang
 
 
+def _answers_get(endpoint: str) -> bool:
+    return any("GET" in (rule.methods or ()) for rule in current_app.url_map.iter_rules(endpoint))
+
+
+# Pages whose URL has no language (the console) take it as ``?lang=``.
+QUERY_LANGUAGE_BLUEPRINTS = ("console",)
+
+
+def _query_language(blueprint: str | None) -> bool:
+    return bool(blueprint) and str(blueprint).startswith(QUERY_LANGUAGE_BLUEPRINTS)
+
+
+def pull_query_lang() -> None:
+    """before_request: a console page asked for in another language
+    (``?lang=``) is shown in it, and the choice is remembered like a URL's."""
+    lang = request.args.get("lang")
+    if _query_language(request.blueprint) and lang in languages():
+        g.lang = lang
+        g.lang_from_url = True
+
+
 def switch_language_url(lang: str) -> str:
-    """The current page in another language (the home page where that is not possible)."""
-    endpoint = request.endpoint
-    if endpoint and current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
-        try:
-            return url_for(endpoint, **dict(request.view_args or {}, lang=lang))
-        except BuildError:
-            pass
+    """The current page in another language: the page a view named with
+    ``g.language_switch`` (a form's POST answer names the page that shows the
+    form), else this endpoint when a link can open it (GET), else the home
+    page. A console page stays in the console: the same page with ``?lang=``."""
+    endpoint, args = g.get("language_switch") or (request.endpoint, request.view_args or {})
+    if endpoint and _answers_get(endpoint):
+        if current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            with suppress(BuildError):
+                return url_for(endpoint, **dict(args, lang=lang))
+        elif _query_language(request.blueprint):
+            query = {k: v for k, v in request.args.items() if k != "lang"}
+            with suppress(BuildError):
+                return url_for(endpoint, **dict(query, **args, lang=lang))
     return url_for("site.home", lang=lang)
 
 
@@ -133,6 +161,7 @@ def init_app(app: Flask) -> None:
         country_name=_country_name,
     )
     app.jinja_env.globals["zip"] = zip
+    app.before_request(pull_query_lang)
     app.after_request(remember_language)
     app.jinja_env.globals.update(
         switch_language_url=switch_language_url,

@@ -118,8 +118,10 @@ def drain_outbox(seconds: float = 2.0) -> int:
     ``seconds``; returns how many rows were published."""
     total = 0
     deadline = time.monotonic() + seconds
-    while (n := relay_outbox()) > 0 and time.monotonic() < deadline:
+    while (n := relay_outbox()) > 0:
         total += n
+        if time.monotonic() >= deadline:
+            break
     return total
 
 

@@ -156,7 +156,13 @@ def issue_grant(item: DisclosureRequest, requester: User) -> str:
     if not won:
         raise DisclosureError("already_issued" if item.grant_hash else "not_approved")
     db.session.refresh(item)
-    record("disclosure_grant_issued", "disclosure", item.id, kind=item.kind.value)
+    record(
+        "disclosure_grant_issued",
+        "disclosure",
+        item.id,
+        kind=item.kind.value,
+        campaign_id=item.campaign_id,
+    )
     return token
 
 
@@ -183,10 +189,23 @@ def use_grant(item: DisclosureRequest, user: User, token: str | None) -> None:
     ).rowcount  # type: ignore[attr-defined]
     db.session.refresh(item)
     if won:
-        record("disclosure_used", "disclosure", item.id, kind=item.kind.value)
+        record(
+            "disclosure_used",
+            "disclosure",
+            item.id,
+            kind=item.kind.value,
+            campaign_id=item.campaign_id,
+        )
         return
     reason = _why_refused(item, digest, now)
-    record("disclosure_grant_refused", "disclosure", item.id, kind=item.kind.value, why=reason)
+    record(
+        "disclosure_grant_refused",
+        "disclosure",
+        item.id,
+        kind=item.kind.value,
+        campaign_id=item.campaign_id,
+        why=reason,
+    )
     raise DisclosureError(reason)
 
 

@@ -14,13 +14,20 @@ from ..accounts.passwords import MIN_LENGTH
 from ..accounts.services import create_user
 from ..extensions import db
 from ..forms import Form
+from ..i18n import current_language
 from ..models import AuditEntry, Organization, Role, User
 from ..site_settings import SIGNING_PAUSED, set_setting, signing_paused
 from .access import ADMINS, require, user
+from .audit_text import audit_lines
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
 
-ROLE_CHOICES = [(r.value, r.title) for r in Role]
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """The roles in the reader's language (built per request: a list made at
+    import would hold the English titles)."""
+    return [(r.value, r.title) for r in Role]
 
 
 class UserForm(Form):
@@ -42,12 +49,13 @@ class UserForm(Form):
             Length(min=MIN_LENGTH, max=200, message=_l("At least 12 characters, please.")),
         ],
     )
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=role_choices)
     organization = SelectField(_l("Organization"), coerce=int)
 
 
 def _organizations() -> list[tuple[int, str]]:
-    return [(o.id, o.name("ar")) for o in db.session.execute(select(Organization)).scalars()]
+    lang = current_language()
+    return [(o.id, o.name(lang)) for o in db.session.execute(select(Organization)).scalars()]
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -72,7 +80,7 @@ def users() -> ResponseReturnValue:
     accounts = db.session.execute(select(User).order_by(User.email)).scalars().all()
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "console/users.html", form=form, accounts=accounts, roles=ROLE_CHOICES
+        "console/users.html", form=form, accounts=accounts, roles=role_choices()
     ), status
 
 
@@ -126,4 +134,6 @@ def audit() -> ResponseReturnValue:
     entries = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100).offset((page - 1) * 100)
     ).scalars().all()
-    return render_template("console/audit.html", entries=entries, page=page)
+    return render_template(
+        "console/audit.html", lines=audit_lines(entries), more=len(entries) == 100, page=page
+    )

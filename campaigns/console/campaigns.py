@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -34,11 +34,11 @@ from ..models import (
     CampaignText,
     Organization,
     OrganizationKind,
-    Signature,
-    SignatureSource,
-    SignatureState,
+    Role,
 )
+from ..signing.limits import MAX_AMOUNT_DIGITS
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
+from .dashboard import campaign_figures, pipeline_health, source_counts
 from .images import (
     UPLOAD_LIMIT,
     UploadTooLarge,
@@ -94,9 +94,16 @@ def campaign_form_class() -> type[Form]:
             choices=[("petition", _l("Petition")), ("pledge", _l("Pledge"))],
         )
         goal = IntegerField(_l("Goal"), validators=[Optional(), NumberRange(min=1, max=10**9)])
-        unit = StringField(_l("Unit counted"), validators=[Length(max=32)], default="signatures")
+        # A code for the API ("signatures", "trees"); each language names the
+        # unit in its own words below. Empty: "signatures" or "units".
+        unit = StringField(
+            _l("Unit code for the API, in Latin letters (empty: signatures or units)"),
+            validators=[Length(max=32)],
+            default="",
+        )
         max_amount_per_signer = IntegerField(
-            _l("Maximum pledge per person"), validators=[Optional(), NumberRange(1, 10**6)]
+            _l("Maximum pledge per person"),
+            validators=[Optional(), NumberRange(1, 10**MAX_AMOUNT_DIGITS - 1)],
         )
         opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
         closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
@@ -146,26 +153,18 @@ def _partner_choices() -> list[tuple[int, str]]:
     return [(p.id, p.name("ar")) for p in partners]
 
 
-def _source_counts(campaign: Campaign) -> dict[str, int]:
-    """Validated signers by source (online, paper): for managers only."""
-    rows = db.session.execute(
-        select(Signature.source, func.count())
-        .where(Signature.campaign_id == campaign.id, Signature.state == SignatureState.validated)
-        .group_by(Signature.source)
-    ).all()
-    counts = {source.value: 0 for source in SignatureSource}
-    counts.update({source.value: n for source, n in rows})
-    return counts
-
-
 @bp.get("/")
 @require(*EVERYONE)
 def dashboard() -> ResponseReturnValue:
-    items = [(c, campaign_count(c.id)) for c in visible_campaigns(user())]
+    reader = user()
+    figures = [campaign_figures(c, can_manage(reader, c)) for c in visible_campaigns(reader)]
+    health = pipeline_health() if reader.role is Role.admin else []
     # A union with a single admin may turn the two-person rule off: everyone
     # who could open personal data is told that one person now can.
-    one_person = not two_person_rule() and user().role in MANAGERS
-    return render_template("console/dashboard.html", items=items, one_person=one_person)
+    one_person = not two_person_rule() and reader.role in MANAGERS
+    return render_template(
+        "console/dashboard.html", figures=figures, health=health, one_person=one_person
+    )
 
 
 @bp.get("/campaigns/<slug>")
@@ -177,7 +176,7 @@ def campaign(slug: str) -> ResponseReturnValue:
         "console/campaign.html",
         campaign=item,
         count=campaign_count(item.id),
-        sources=_source_counts(item) if manages else None,
+        sources=source_counts(item) if manages else None,
         manages=manages,
         transitions=TRANSITIONS[item.status] if manages else (),
     )

@@ -37,7 +37,7 @@ from ..paper.services import (
     import_paper_signatures,
 )
 from .access import MANAGERS, managed_campaign, require, user
-from .campaigns import _source_counts
+from .dashboard import source_counts
 
 bp = Blueprint("console_paper", __name__, url_prefix="/console")
 
@@ -49,7 +49,7 @@ REPORT_PAGE_ROWS = 1000
 
 def _figures(campaign: Campaign) -> dict[str, int]:
     """Validated signers online, on paper, and together (read live)."""
-    sources = _source_counts(campaign)
+    sources = source_counts(campaign)
     return {"web": sources["web"], "paper": sources["paper"], "all": sum(sources.values())}
 
 

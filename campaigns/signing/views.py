@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..campaign_cache import load_campaign
@@ -84,6 +84,8 @@ def _signed(campaign: Campaign) -> ResponseReturnValue:
 def sign(slug: str) -> ResponseReturnValue:
     campaign = load_campaign(slug)
     lang = current_language()
+    # A refused form's language links open the campaign page (the sign URL is POST only).
+    g.language_switch = ("signing.campaign_page", {"slug": slug})
     # The form's fields are text: a file part under a field's name is not read.
     form = SignForm(campaign, lang, formdata=request.form)
     if not campaign.is_signable():

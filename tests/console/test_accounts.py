@@ -161,6 +161,21 @@ def test_create_admin_command(app: Flask) -> None:
     assert again.exit_code != 0
 
 
+def test_create_admin_asks_again_for_a_short_password(app: Flask) -> None:
+    seed()
+    db.session.commit()
+    runner = app.test_cli_runner()
+    # Typed at the prompts: a short password (twice), then a long one (twice).
+    result = runner.invoke(
+        args=["users", "create-admin", "--email", "rana@zaytoun.test", "--name", "Rana"],
+        input=f"short\nshort\n{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "at least 12 characters" in result.output
+    user = db.session.execute(select(User).where(User.email == "rana@zaytoun.test")).scalar_one()
+    assert user.role is Role.admin
+
+
 def test_logins_are_audited(app: Flask) -> None:
     user = create_user("a@zaytoun.test", "A", PASSWORD, Role.organizer, create_organization())
     db.session.commit()

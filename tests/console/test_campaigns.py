@@ -3,6 +3,8 @@ the signing switches, all audited."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -56,6 +58,27 @@ def test_create_then_open_a_campaign(app: Flask) -> None:
     assert "campaign_created" in _actions() and "campaign_status" in _actions()
 
 
+def test_the_new_campaign_form_holds_no_english_default_and_caps_a_pledge_as_signing_does(
+    app: Flask,
+) -> None:
+    console = make_console()
+    client = logged_in(app, console.organizer)
+    client.set_cookie("lang", "ar")
+    page = client.get("/console/campaigns/new").get_data(as_text=True)
+    unit = re.search(r'<input[^>]*name="unit"[^>]*>', page)
+    assert unit is not None
+    assert "signatures" not in unit.group(0)
+    # Empty, a petition's unit is still "signatures".
+    assert client.post("/console/campaigns/new", data=_form(unit="")).status_code == 303
+    item = db.session.execute(select(Campaign).where(Campaign.slug == "new-campaign")).scalar_one()
+    assert item.unit == "signatures"
+    # The sign form takes at most six digits: the console asks no more of a cap.
+    pledge = _form(slug="trees", kind="pledge", max_amount_per_signer="1000000")
+    assert client.post("/console/campaigns/new", data=pledge).status_code == 422
+    pledge["max_amount_per_signer"] = "999999"
+    assert client.post("/console/campaigns/new", data=pledge).status_code == 303
+
+
 def test_arabic_text_is_required_and_errors_are_shown(app: Flask) -> None:
     console = make_console()
     client = logged_in(app, console.organizer)
@@ -65,6 +88,16 @@ def test_arabic_text_is_required_and_errors_are_shown(app: Flask) -> None:
     assert stored is None
     body = response.get_data(as_text=True)
     assert 'class="error-summary"' in body
+
+    # Each error names its field, and the language of a field of one language.
+    client.set_cookie("lang", "en")
+    data = _form(title_ar="", summary_ar="", body_ar="")
+    body = client.post("/console/campaigns/new", data=data).get_data(as_text=True)
+    summary = body.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    items = re.findall(r'<a href="#(\w+)">([^<]+)</a>', summary)
+    assert [field for field, _ in items] == ["title_ar", "summary_ar", "body_ar"]
+    assert all("(العربية)" in text for _, text in items), items
+    assert len({text for _, text in items}) == 3, items
 
 
 def test_edit_keeps_the_other_languages(app: Flask) -> None:

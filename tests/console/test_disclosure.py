@@ -179,6 +179,11 @@ def test_an_export_waits_for_a_second_admin_and_works_exactly_once(rule_on: Flas
     details = json.dumps([e.details for e in _audit()], ensure_ascii=False)
     for secret in (SIGNER_NAME, SIGNER_EMAIL, REASON, token):
         assert secret not in details
+    # The audit log reads each step as a sentence, in the reader's language.
+    log = second.get("/console/audit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "does not describe" not in log
+    assert "used a one-time link to open personal data" in log
+    assert "approved a request to open personal data" in log
     # The token itself is stored nowhere (only its hash).
     assert all(token not in str(getattr(item, c.name)) for c in DisclosureRequest.__table__.columns)
 

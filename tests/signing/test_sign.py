@@ -282,6 +282,18 @@ def test_a_form_error_in_english_is_shown_in_english(client: FlaskClient) -> Non
     _assert_nothing_stored()
 
 
+def test_a_refused_forms_language_links_open_the_campaign_page(client: FlaskClient) -> None:
+    campaign = create_campaign()
+    response = client.post(sign_url(campaign, "ar"), data=valid_form(email="rami@"))
+    assert response.status_code == 422
+    page = pages.parse(response.get_data(as_text=True))
+    switch = [a for a in page.find_all("a") if "hreflang" in a.attrs]
+    links = {a.attrs["hreflang"]: a.attrs["href"] for a in switch}
+    assert links == {lang: f"/{lang}/campaigns/{campaign.slug}" for lang in ("ku", "tr", "en")}
+    for href in links.values():
+        assert client.get(href).status_code == 200
+
+
 def test_the_cap_of_the_campaign_limits_a_pledge(client: FlaskClient) -> None:
     campaign = create_campaign(kind=CampaignKind.pledge, max_amount_per_signer=5)
     response = client.post(sign_url(campaign), data=valid_form(amount="6"))

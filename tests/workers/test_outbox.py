@@ -24,7 +24,7 @@ from campaigns.jobs import (
     VALIDATE_SIGNATURE,
 )
 from campaigns.models import OutboxMessage
-from campaigns.outbox import enqueue, enqueue_all, relay_outbox
+from campaigns.outbox import drain_outbox, enqueue, enqueue_all, relay_outbox
 from tests.conftest import _app_on_emptied_database, base_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,24 @@ def test_a_failed_publish_keeps_its_rows_for_the_next_run(
     assert relay_outbox() == 1
     assert published[-1] == ("zaytoun", [7])
     assert outbox_rows() == []
+
+
+def test_drain_counts_every_batch_it_published_even_the_one_at_its_deadline(
+    brokered: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = brokered.extensions["celery"].tasks
+    published: list[int] = []
+    monkeypatch.setattr(
+        tasks[VALIDATE_SIGNATURE.task],
+        "apply_async",
+        lambda args, queue: published.extend(args[0]),
+    )
+    enqueue_all(VALIDATE_SIGNATURE.name, list(range(1, 2501)))
+    db.session.commit()
+    # Out of time after the first batch (2,000 rows): that batch still counts.
+    assert drain_outbox(seconds=0) == 2000 == len(published)
+    assert drain_outbox(seconds=5) == 500
+    assert sorted(published) == list(range(1, 2501)) and outbox_rows() == []
 
 
 def test_in_process_what_someone_waits_for_runs_right_after_the_commit(
