@@ -139,6 +139,12 @@ def from_environment() -> dict[str, Any]:
         "RETENTION_INTERVAL_SECONDS": _float("RETENTION_INTERVAL_SECONDS", 300),
         # Signers' personal data is erased this many days after their campaign closes.
         "RETENTION_DAYS": _int("RETENTION_DAYS", 180),
+        # Two people to open personal data: exporting signatures, showing names
+        # in moderation and the delivery document with full names each need a
+        # second admin's approval (off only for a union with a single admin),
+        # then a one-time grant valid this many seconds.
+        "TWO_PERSON_DISCLOSURE": _bool("TWO_PERSON_DISCLOSURE", default=True),
+        "DISCLOSURE_USE_SECONDS": _int("DISCLOSURE_USE_SECONDS", 900),
         # Bulk invalidation: rows per batch; a name-pattern preview decrypts at
         # most this many names, past it, it counts the candidates.
         "INVALIDATION_BATCH_SIZE": _int("INVALIDATION_BATCH_SIZE", 1000),

@@ -61,6 +61,9 @@ def base_config(tmp: Path, database_url: str) -> dict[str, Any]:
         # Tests read figures right after changing them; caching has tests of its own.
         "COUNT_CACHE_SECONDS": 0,
         "RESULTS_CACHE_SECONDS": 0,
+        # Tests of exports and moderation open personal data directly; the
+        # two-person rule has its own tests (tests/console/test_disclosure.py).
+        "TWO_PERSON_DISCLOSURE": False,
     }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import current_language
-from ..models import AuditEntry, Campaign, CampaignStatus, Role, User
+from ..models import AuditEntry, Campaign, CampaignStatus, DisclosureKind, Role, User
 from ..moderation.invalidation import describe_conditions
 from .moderation import CONDITION_LABELS
 
@@ -59,6 +59,26 @@ SENTENCES: dict[str, LazyString] = {
     "invalidation_cancelled": _l("%(who)s cancelled an invalidation"),
     "personal_data_erased": _l(
         "%(who)s erased the personal data of %(count)s signatures of the campaign %(campaign)s"
+    ),
+    "disclosure_requested": _l(
+        "%(who)s asked to open personal data (%(what)s) of the campaign %(campaign)s"
+    ),
+    "disclosure_approved": _l(
+        "%(who)s approved a request to open personal data (%(what)s) of the campaign %(campaign)s"
+    ),
+    "disclosure_refused": _l(
+        "%(who)s refused a request to open personal data (%(what)s) of the campaign %(campaign)s"
+    ),
+    "disclosure_grant_issued": _l(
+        "%(who)s received a one-time link to open personal data (%(what)s) of the campaign "
+        "%(campaign)s"
+    ),
+    "disclosure_used": _l(
+        "%(who)s used a one-time link to open personal data (%(what)s) of the campaign "
+        "%(campaign)s"
+    ),
+    "disclosure_grant_refused": _l(
+        "%(who)s was refused with a one-time link (%(what)s) on the campaign %(campaign)s"
     ),
     "update_created": _l("%(who)s wrote an update for the campaign %(campaign)s"),
     "update_edited": _l("%(who)s edited an update"),
@@ -149,7 +169,10 @@ def describe(
     campaign_id = _campaign_id(entry)
     if campaign_id is not None and campaign_id in campaigns:
         campaign = _quoted(campaigns[campaign_id].text(lang).title)
-    elif entry.action.startswith("invalidation") and details.get("campaign_id", 0) is None:
+    elif (
+        entry.action.startswith(("invalidation", "disclosure"))
+        and details.get("campaign_id", 0) is None
+    ):
         campaign = escape(str(ALL_CAMPAIGNS))
     else:
         campaign = escape(str(A_CAMPAIGN))
@@ -170,6 +193,7 @@ def describe(
         "after": escape(_title(status, details.get("after"))),
         "count": escape(format_decimal(count) if isinstance(count, int) else "—"),
         "action": escape(entry.action),
+        "what": escape(_title(DisclosureKind, details.get("kind"))),
     }
     sentence = SENTENCES.get(entry.action, UNKNOWN)
     return escape(str(sentence)) % values

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts.audit import record
+from ..accounts.disclosure import two_person_rule
 from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
@@ -160,7 +161,12 @@ def dashboard() -> ResponseReturnValue:
     reader = user()
     figures = [campaign_figures(c, can_manage(reader, c)) for c in visible_campaigns(reader)]
     health = pipeline_health() if reader.role is Role.admin else []
-    return render_template("console/dashboard.html", figures=figures, health=health)
+    # A union with a single admin may turn the two-person rule off: everyone
+    # who could open personal data is told that one person now can.
+    one_person = not two_person_rule() and reader.role in MANAGERS
+    return render_template(
+        "console/dashboard.html", figures=figures, health=health, one_person=one_person
+    )
 
 
 @bp.get("/campaigns/<slug>")
@@ -339,4 +345,3 @@ def toggle_pause(slug: str) -> ResponseReturnValue:
     record("campaign_paused" if item.signing_paused else "campaign_resumed", "campaign", item.id)
     db.session.commit()
     return redirect(url_for(".campaign", slug=item.slug), 303)
-

@@ -17,6 +17,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
 from ..accounts.audit import record
+from ..accounts.disclosure import two_person_rule
 from ..accounts.services import can_manage
 from ..exports.aggregates import aggregate_rows
 from ..exports.delivery import Delivery, collect_delivery, delivery_pdf
@@ -56,6 +57,7 @@ def _page(campaign: Campaign, error: str | None = None, status: int = 200) -> Re
         campaign=campaign,
         manages=manages,
         is_admin=user().role is Role.admin,
+        two_person=two_person_rule(),
         named=named,
         too_many=_too_many(campaign) if named > WEB_DELIVERY_LIMIT else None,
         document_languages=[(code, language_name(code)) for code in languages()],
@@ -88,12 +90,33 @@ def _today() -> str:
     return utcnow().strftime("%Y-%m-%d")
 
 
+def _needs_approval(campaign: Campaign) -> ResponseReturnValue:
+    message = gettext(
+        "Opening personal data needs a second admin's approval: ask for it below, with your reason."
+    )
+    return _page(campaign, message, 403)
+
+
 @bp.post("/campaigns/<slug>/exports/signatures.csv")
 @require(*ADMINS)
 def signatures(slug: str) -> ResponseReturnValue:
-    """Every validated signature with personal data, streamed batch by batch."""
+    """Every validated signature with personal data, streamed batch by batch;
+    under the two-person rule, only through an approved request."""
     campaign = viewable_campaign(slug)
-    record("export_signatures", "campaign", campaign.id, signatures=validated_count(campaign.id))
+    if two_person_rule():
+        return _needs_approval(campaign)
+    return signatures_download(campaign)
+
+
+def signatures_download(campaign: Campaign, **audit: object) -> ResponseReturnValue:
+    """The CSV of validated signatures with personal data; commits its audit entry."""
+    record(
+        "export_signatures",
+        "campaign",
+        campaign.id,
+        signatures=validated_count(campaign.id),
+        **audit,
+    )
     db.session.commit()
     batches = itertools.chain([[HEADER]], signature_batches(campaign.id))
     body = stream_with_context(csv_chunks(batches))
@@ -113,20 +136,35 @@ def _audit_delivery(campaign: Campaign, delivery: Delivery, **extra: object) -> 
     )
 
 
+def delivery_language() -> str:
+    lang = request.form.get("lang", "ar")
+    return lang if lang in languages() else "ar"
+
+
+def too_many_named(campaign: Campaign) -> bool:
+    return validated_count(campaign.id, named_only=True) > WEB_DELIVERY_LIMIT
+
+
 @bp.post("/campaigns/<slug>/exports/delivery.pdf")
 @require(*MANAGERS)
 def delivery(slug: str) -> ResponseReturnValue:
-    """The delivery document; its final chain value is kept in the audit log."""
+    """The delivery document; its final chain value is kept in the audit log.
+    Under the two-person rule, only through an approved request."""
     campaign = managed_campaign(slug)
-    lang = request.form.get("lang", "ar")
-    if lang not in languages():
-        lang = "ar"
-    named = validated_count(campaign.id, named_only=True)
-    if named > WEB_DELIVERY_LIMIT:
+    if two_person_rule():
+        return _needs_approval(campaign)
+    if too_many_named(campaign):
         return _page(campaign, _too_many(campaign), 422)
-    document = collect_delivery(campaign, lang=lang, english=request.form.get("english") == "1")
+    return delivery_download(campaign, delivery_language(), request.form.get("english") == "1")
+
+
+def delivery_download(
+    campaign: Campaign, lang: str, english: bool, **audit: object
+) -> ResponseReturnValue:
+    """The delivery document as a download; commits its audit entry."""
+    document = collect_delivery(campaign, lang=lang, english=english)
     pdf = delivery_pdf(document)
-    _audit_delivery(campaign, document)
+    _audit_delivery(campaign, document, **audit)
     db.session.commit()
     response = Response(pdf, mimetype="application/pdf")
     filename = f"{campaign.slug}-delivery-{_today()}.pdf"
@@ -156,7 +194,10 @@ def _private_fd(path: Path) -> int:
 @click.argument("slug")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def signatures_command(slug: str, path: Path) -> None:
-    """Write every validated signature, with personal data, to a CSV file."""
+    """Write every validated signature, with personal data, to a CSV file.
+
+    Run on the server, this does not ask for a second admin: whoever can run
+    it can read the database and its key anyway (docs/threat-model.md)."""
     campaign = _campaign(slug)
     total = validated_count(campaign.id)
     record("export_signatures", "campaign", campaign.id, signatures=total, via="cli")
@@ -178,7 +219,8 @@ def signatures_command(slug: str, path: Path) -> None:
 @click.option("--lang", default="ar", show_default=True, help="Language of the document.")
 @click.option("--english/--no-english", default=False, help="Add the English text.")
 def delivery_command(slug: str, path: Path, lang: str, english: bool) -> None:
-    """Make the delivery document (PDF) of a campaign, of any size."""
+    """Make the delivery document (PDF) of a campaign, of any size (without
+    the console's two-person rule, like ``exports signatures``)."""
     if lang not in languages():
         raise click.ClickException(f"--lang must be one of {', '.join(languages())}")
     campaign = _campaign(slug)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
+from ..accounts.disclosure import two_person_rule
 from ..accounts.services import visible_campaigns
 from ..extensions import db
 from ..forms import Form
@@ -140,15 +141,25 @@ def _page() -> int:
 
 
 def _queue(campaign: Campaign | None) -> ResponseReturnValue:
-    ids = [campaign.id] if campaign else _managed_ids()
     page = _page()
     part = request.args.get("show", "all")
+    # Under the two-person rule names are shown only through an approved request.
+    reveal = request.args.get("personal") == "1" and _is_admin() and not two_person_rule()
+    return queue_page(campaign, page, part, reveal)
+
+
+def queue_page(
+    campaign: Campaign | None, page: int, part: str, reveal: bool, **audit: object
+) -> ResponseReturnValue:
+    """The review queue; with ``reveal``, names and email addresses too (each
+    one shown is audited, and committed)."""
+    ids = [campaign.id] if campaign else _managed_ids()
     if part not in QUEUE_PARTS:
         part = "all"
     signatures = review_queue(ids, page, part)
     personal = {}
-    if request.args.get("personal") == "1" and _is_admin():
-        personal = reveal_personal_data(signatures)
+    if reveal:
+        personal = reveal_personal_data(signatures, **audit)
         db.session.commit()
     return render_template(
         "console/moderation/queue.html",
@@ -161,6 +172,7 @@ def _queue(campaign: Campaign | None) -> ResponseReturnValue:
         part=part,
         more=len(signatures) == PAGE_SIZE,
         can_reveal=_is_admin(),
+        two_person=two_person_rule(),
     )
 
 

@@ -12,6 +12,7 @@ from .campaign import (
     campaign_partners,
 )
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
+from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
 from .operations import (
     ACTIVE_JOBS,
@@ -63,6 +64,9 @@ __all__ = [
     "CampaignUpdate",
     "CountryCount",
     "DailyCount",
+    "DisclosureKind",
+    "DisclosureRequest",
+    "DisclosureState",
     "EmailKind",
     "EmailLog",
     "EmailStatus",

@@ -51,7 +51,9 @@ def review_queue(
     return list(db.session.execute(query).scalars())
 
 
-def reveal_personal_data(signatures: Iterable[Signature]) -> dict[int, PersonalData]:
+def reveal_personal_data(
+    signatures: Iterable[Signature], **audit: object
+) -> dict[int, PersonalData]:
     """Names and email addresses for an admin, each one shown recorded in the
     audit log (the entry holds which signature, never what was shown)."""
     shown: dict[int, PersonalData] = {}
@@ -66,6 +68,7 @@ def reveal_personal_data(signatures: Iterable[Signature]) -> dict[int, PersonalD
             signature.id,
             campaign_id=signature.campaign_id,
             fields=["name", "email"],
+            **audit,
         )
     return shown
 

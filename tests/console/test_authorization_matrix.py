@@ -5,20 +5,26 @@ here fails the test."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from campaigns.accounts.disclosure import grant_hash
 from campaigns.extensions import db
 from campaigns.models import (
     CampaignUpdate,
+    DisclosureKind,
+    DisclosureRequest,
+    DisclosureState,
     Invalidation,
     JobState,
     PaperImport,
     SignatureState,
 )
+from campaigns.models.types import utcnow
 from tests.factories import create_signature
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
@@ -62,6 +68,14 @@ POLICY: dict[str, set[str]] = {
     "console_moderation.accept": CAMPAIGN_MANAGERS,
     "console_moderation.reject": CAMPAIGN_MANAGERS,
     "console_moderation.trending": ORGANIZERS,
+    # Anyone who may open personal data may ask; a second admin decides; only
+    # the requester (here the organizer) collects and uses the grant.
+    "console_disclosures.index": ORGANIZERS,
+    "console_disclosures.new": ORGANIZERS,
+    "console_disclosures.approve": ADMINS,
+    "console_disclosures.refuse": ADMINS,
+    "console_disclosures.grant": {"organizer"},
+    "console_disclosures.use": {"organizer"},
     "console_admin.audit": ADMINS,
     "console_admin.settings": ADMINS,
     "console_admin.users": ADMINS,
@@ -70,6 +84,8 @@ POLICY: dict[str, set[str]] = {
 }
 # Open to everyone by design: the way in and out.
 PUBLIC = {"console_auth.login", "console_auth.logout", "console_auth.totp_setup"}
+# The organizer's approved request's one-time grant (only its hash is stored).
+GRANT = "matrix-grant-token"
 # Form data that changes nothing lasting when a POST is allowed.
 HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_admin.toggle_active": {"active": "1"},
@@ -78,6 +94,7 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_campaigns.toggle_pause": {"paused": "0"},
     "console_campaigns.change_status": {"status": "no-such-status"},
     "console_exports.delivery": {"lang": "ar"},
+    "console_disclosures.use": {"token": GRANT, "lang": "ar"},
 }
 
 
@@ -93,7 +110,20 @@ def _objects(console: Console) -> dict[str, Any]:
         reason="test",
         state=JobState.completed,
     )
-    db.session.add_all([update, paper, invalidation])
+    # The organizer asked for the delivery document, an admin approved, the
+    # grant is collected: the organizer may use it, nobody else.
+    disclosure = DisclosureRequest(
+        kind=DisclosureKind.delivery_names,
+        campaign_id=campaign.id,
+        requester_id=console.organizer.id,
+        reason="the delivery on Monday",
+        state=DisclosureState.approved,
+        decided_by_id=console.admin.id,
+        decided_at=utcnow(),
+        grant_hash=grant_hash(GRANT),
+        grant_expires_at=utcnow() + timedelta(hours=1),
+    )
+    db.session.add_all([update, paper, invalidation, disclosure])
     db.session.commit()
     signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
     give_image(campaign)
@@ -102,6 +132,7 @@ def _objects(console: Console) -> dict[str, Any]:
         "update_id": update.id,
         "import_id": paper.id,
         "invalidation_id": invalidation.id,
+        "disclosure_id": disclosure.id,
         "signature_uuid": signature.uuid,
         "user_id": console.partner.id,
         "variant": campaign.images[0].name,

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.test import TestResponse
 
+from campaigns.accounts.disclosure import grant_hash
 from campaigns.accounts.passwords import hash_password
 from campaigns.accounts.totp import unseal_secret
 from campaigns.cache import ProcessMemo
@@ -37,6 +38,9 @@ from campaigns.models import (
     Campaign,
     CampaignKind,
     CampaignUpdate,
+    DisclosureKind,
+    DisclosureRequest,
+    DisclosureState,
     Invalidation,
     JobState,
     Organization,
@@ -107,6 +111,8 @@ class World:
     update_id: int
     import_id: int
     invalidation_id: int
+    # The organizer's requests to open personal data, by what a step does to them.
+    disclosures: dict[str, int]
     static_file: str
     image_variant: str
 
@@ -125,6 +131,7 @@ class World:
             "update_id": self.update_id,
             "import_id": self.import_id,
             "invalidation_id": self.invalidation_id,
+            "disclosure_id": self.disclosures["approve"],
             "user_id": self.console.partner.id,
             "filename": self.static_file,
             "variant": self.image_variant,
@@ -133,6 +140,9 @@ class World:
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
             "console_moderation.reject": {"signature_uuid": self.reject_uuid},
             "console_admin.toggle_active": {"user_id": self.console.other_organizer.id},
+            "console_disclosures.refuse": {"disclosure_id": self.disclosures["refuse"]},
+            "console_disclosures.grant": {"disclosure_id": self.disclosures["grant"]},
+            "console_disclosures.use": {"disclosure_id": self.disclosures["use"]},
         }
         values = {**defaults, **per_endpoint.get(endpoint, {})}
         unknown = rule_arguments(app, endpoint) - set(values)
@@ -211,6 +221,7 @@ def make_world(app: Flask) -> World:
         state=JobState.pending,
     )
     db.session.add_all([update, paper, invalidation])
+    disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
     # them depend on the world alone, so that two worlds hold the same rows.
@@ -237,9 +248,45 @@ def make_world(app: Flask) -> World:
         update_id=update.id,
         import_id=paper.id,
         invalidation_id=invalidation.id,
+        disclosures=disclosures,
         static_file=str(next(static.glob("css/*.css")).relative_to(static)),
         image_variant=console.campaign.images[0].name,
     )
+
+
+# The one-time grant of the world's collected request (only its hash is stored).
+WORLD_GRANT = "world-grant-token-for-the-delivery-document"
+
+
+def _disclosures(console: Console) -> dict[str, int]:
+    """The organizer's requests for the delivery document: two waiting (to
+    approve, to refuse), one approved (to collect its grant), one whose grant
+    is collected (to use)."""
+    found = {}
+    for step, state in (
+        ("approve", DisclosureState.requested),
+        ("refuse", DisclosureState.requested),
+        ("grant", DisclosureState.approved),
+        ("use", DisclosureState.approved),
+    ):
+        item = DisclosureRequest(
+            kind=DisclosureKind.delivery_names,
+            campaign_id=console.campaign.id,
+            requester_id=console.organizer.id,
+            reason=f"the delivery ({step})",
+            state=state,
+            created_at=datetime.now(UTC),
+        )
+        if state is DisclosureState.approved:
+            item.decided_by_id = console.admin.id
+            item.decided_at = datetime.now(UTC)
+        if step == "use":
+            item.grant_hash = grant_hash(WORLD_GRANT)
+            item.grant_expires_at = datetime.now(UTC) + timedelta(hours=1)
+        db.session.add(item)
+        db.session.flush()
+        found[step] = item.id
+    return found
 
 
 @contextmanager
@@ -554,6 +601,27 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(
+        "ask to open personal data",
+        "console_disclosures.new",
+        "organizer",
+        lambda w, c: {
+            "kind": "delivery_names",
+            "campaign": w.slug,
+            "reason": "the delivery to the council",
+        },
+        frozenset({"kind", "campaign", "reason"}),
+    ),
+    Step("approve a request", "console_disclosures.approve", "admin", _nothing),
+    Step("refuse a request", "console_disclosures.refuse", "admin", _nothing),
+    Step("collect a one-time grant", "console_disclosures.grant", "organizer", _nothing),
+    Step(
+        "use a one-time grant",
+        "console_disclosures.use",
+        "organizer",
+        lambda w, c: {"token": WORLD_GRANT, "lang": "ar"},
+        frozenset({"token", "lang", "english"}),
+    ),
+    Step(
         "create a user",
         "console_admin.users",
         "admin",
@@ -748,7 +816,8 @@ def row_counts(tables: Snapshot) -> dict[str, int]:
 # identifiers, ciphertexts with random nonces, salted password hashes.
 RECENT = timedelta(days=1)
 RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
-SEALED = frozenset({"personal_data", "totp_secret", "totp_pending"})
+# (and the hash of a one-time grant, random each time).
+SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash"})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 

@@ -26,14 +26,17 @@ from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
+import pyotp
 import pytest
 from celery import Celery
 from sqlalchemy import func, select
 
 from campaigns.accounts.services import create_user
+from campaigns.accounts.totp import seal_secret
 from campaigns.extensions import db
 from campaigns.jobs import PERIODIC_QUEUE
 from campaigns.models import (
+    AuditEntry,
     Campaign,
     CampaignCount,
     CampaignImage,
@@ -41,6 +44,7 @@ from campaigns.models import (
     CampaignStatus,
     CountryCount,
     DailyCount,
+    DisclosureRequest,
     Organization,
     RegionCount,
     Role,
@@ -87,6 +91,7 @@ LONG = 60
 SIZES = [pytest.param(SHORT, id="short"), pytest.param(LONG, id="long", marks=pytest.mark.chaos)]
 
 PARTNER_ORG = "kurdish-independents-league"
+UNION_ORG = "aleppo-revolutionaries-union"
 PARTNER_PASSWORD = "partner-password-" + secrets.token_hex(4)
 COUNT_TIMEOUT = 60
 
@@ -452,6 +457,105 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
         f"MONITOR lines kept {len(stack.monitor.lines)} of {stack.monitor.seen} seen, "
         f"{enveloped} carried task messages ({len(messages)} pushed, bodies decoded); "
         f"emails {len(received)}; partner CSV rows {figures_csv_rows(partner)}"
+    )
+
+
+# -- Two people to open personal data
+
+
+ADMIN_PASSWORD = "admin-password-" + secrets.token_hex(4)
+
+
+def _admin(stack: Stack, tag: str, n: int) -> tuple[str, str]:
+    """An admin of the union with a second factor: (email, TOTP secret)."""
+    secret = pyotp.random_base32()
+    email = f"admin-{n}-{tag}@union.zaytoun.test"
+    with stack.app.app_context():
+        union = db.session.execute(
+            select(Organization).where(Organization.slug == UNION_ORG)
+        ).scalar_one()
+        user = create_user(email, f"Admin {n}", ADMIN_PASSWORD, Role.admin, union)
+        user.totp_secret, user.totp_enabled = seal_secret(secret), True
+        db.session.commit()
+        db.session.remove()
+    return email, secret
+
+
+def _console_client(stack: Stack, email: str, secret: str) -> Client:
+    client = Client(stack)
+    login = client.get(f"{stack.url}/console/login")
+    credentials = {"email": email, "password": ADMIN_PASSWORD, "code": pyotp.TOTP(secret).now()}
+    answer = submit(client, login, "/console/login", credentials)
+    assert answer.status == 303, answer.text[:2000]
+    return client
+
+
+def test_a_two_person_export_leaves_no_canary_and_no_grant(
+    stack: Stack, journey: Journey
+) -> None:
+    """On the deployed stack (the rule on by default): one admin asks to
+    export a campaign's signatures, a second approves, the first downloads
+    once. The CSV holds the canaries (the search is not blind); no table, log
+    or Redis record holds a canary in clear or the one-time grant."""
+    started = time.monotonic()
+    tag = secrets.token_hex(3)
+    asker = _console_client(stack, *_admin(stack, tag, 1))
+    approver = _console_client(stack, *_admin(stack, tag, 2))
+    slug = journey.slugs[0]
+    reason = f"delivery to the council {tag}"
+
+    direct = asker.get(f"{stack.url}/console/campaigns/{slug}/exports")
+    assert direct.status == 200 and "/exports/signatures.csv" not in direct.text
+    page = asker.get(f"{stack.url}/console/disclosures/new?kind=export_personal&campaign={slug}")
+    fields = {"kind": "export_personal", "campaign": slug, "reason": reason}
+    assert submit(asker, page, "/console/disclosures/new", fields).status == 303
+    with stack.app.app_context():
+        item_id = db.session.execute(
+            select(func.max(DisclosureRequest.id))
+        ).scalar_one()
+        db.session.remove()
+
+    waiting = approver.get(f"{stack.url}/console/disclosures")
+    assert submit(approver, waiting, f"/disclosures/{item_id}/approve", {}).status == 303
+    mine = asker.get(f"{stack.url}/console/disclosures")
+    shown = submit(asker, mine, f"/disclosures/{item_id}/grant", {})
+    assert shown.status == 200, shown.text[:2000]
+    (use_form,) = [f for f in shown.forms() if f.action.endswith(f"/{item_id}/use")]
+    grant = use_form.fields["token"]
+    download = asker.post(use_form.action, use_form.fields)
+    assert download.status == 200 and download.headers["Content-Type"].startswith("text/csv")
+    again = asker.post(use_form.action, use_form.fields)
+    assert again.status == 410
+
+    # The search is not blind: the export holds every canary of the campaign.
+    exported = [("export", download.body.decode("utf-8"))]
+    petition = [c for i, c in enumerate(journey.canaries) if journey.slug(i) == slug]
+    found = {h.owner for h in search(exported, personal_needles(journey, with_region=False))}
+    assert len(found) == len(petition), found
+
+    grant_needles = needles_for("one-time grant", {"grant": grant})
+    personal = personal_needles(journey, with_region=False)
+    everywhere = {
+        "database": database_rows(stack),
+        "logs": log_records(stack),
+        "redis keyspace": keyspace_records(),
+        "redis MONITOR": monitor_records(stack)[0],
+    }
+    leaks: list[Hit] = []
+    for records in everywhere.values():
+        leaks += search(records, personal + grant_needles)
+    assert not leaks, "personal data or the grant in clear:\n" + report(leaks)
+    # The reason is kept on the request only, not in the audit log.
+    with stack.app.app_context():
+        details = db.session.execute(
+            select(AuditEntry.details).where(AuditEntry.target_type == "disclosure")
+        ).scalars().all()
+        db.session.remove()
+    assert details and reason not in json.dumps(details, ensure_ascii=False)
+    print(
+        f"\n[canaries {journey.size}/campaign] two-person export: request {item_id}, "
+        f"{len(found)} canaries in the CSV, none elsewhere; grant in no record; "
+        f"{elapsed(started)} s"
     )
 
 

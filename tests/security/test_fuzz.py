@@ -22,11 +22,13 @@ import gzip
 import json
 import logging
 import re
+import secrets
 import string
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,11 +42,15 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
 from werkzeug.test import TestResponse
 
+from campaigns.accounts.disclosure import grant_hash
 from campaigns.accounts.services import create_user
 from campaigns.accounts.totp import seal_secret
 from campaigns.extensions import db
 from campaigns.models import (
     Campaign,
+    DisclosureKind,
+    DisclosureRequest,
+    DisclosureState,
     LoginThrottle,
     Organization,
     PaperImport,
@@ -53,6 +59,7 @@ from campaigns.models import (
     SignatureState,
     User,
 )
+from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import keyring
 from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.tokens import make_confirm_token
@@ -1521,6 +1528,247 @@ def test_the_neutral_page_answers_anything_with_nothing_of_ours(
     report(f"neutral page ({engine})", sum(statuses.values()), started)
     print(f"  statuses {dict(sorted(statuses.items()))}")
     assert statuses.get(200, 0) > 0 and statuses.get(404, 0) > 0
+
+
+# -- 7. The two-person rule: asking to open personal data, and using a grant
+
+DISCLOSURE_KINDS = ("export_personal", "reveal_names", "delivery_names")
+NOT_KINDS = ("", "Export_personal", "export", "reveal_names ", "delivery_full_names", "ز")
+
+
+@dataclass
+class DisclosureCase:
+    kind: str
+    kind_fault: str  # none, junk, missing
+    campaign_fault: str  # none, all (valid for reveal_names only), junk, missing
+    reason: str
+    reason_fault: str  # none, blank, invisible, long, control, missing
+    csrf: str
+    encoding: str
+    junk: str
+
+    @property
+    def valid(self) -> bool:
+        campaign_ok = self.campaign_fault == "none" or (
+            self.campaign_fault == "all" and self.kind == "reveal_names"
+        )
+        return (
+            self.kind_fault == "none"
+            and campaign_ok
+            and self.reason_fault == "none"
+            and self.csrf == "good"
+        )
+
+
+@st.composite
+def disclosure_cases(draw: st.DrawFn) -> DisclosureCase:
+    valid = draw(st.integers(0, 2)) == 0
+    return DisclosureCase(
+        kind=draw(st.sampled_from(DISCLOSURE_KINDS)),
+        kind_fault="none" if valid else draw(st.sampled_from(("none", "junk", "missing"))),
+        campaign_fault=draw(st.sampled_from(("none", "all")))
+        if valid
+        else draw(st.sampled_from(("none", "all", "junk", "missing"))),
+        reason=draw(visible_text(200)),
+        reason_fault="none"
+        if valid
+        else draw(st.sampled_from(("none", "blank", "invisible", "long", "control", "missing"))),
+        csrf="good" if valid or draw(st.integers(0, 2)) else draw(st.sampled_from(CSRF_MODES)),
+        encoding=draw(st.sampled_from(("urlencoded", "raw", "multipart"))),
+        junk=draw(JUNK),
+    )
+
+
+def disclosure_pairs(case: DisclosureCase) -> Pairs:
+    pairs: Pairs = []
+    kind = {
+        "none": case.kind,
+        "junk": next(k for k in (*NOT_KINDS, case.junk + "x") if k not in DISCLOSURE_KINDS),
+    }.get(case.kind_fault)
+    if kind is not None:
+        pairs.append(("kind", kind))
+    campaign = {"none": PETITION, "all": "", "junk": case.junk[:20] + "-no-such"}.get(
+        case.campaign_fault
+    )
+    if campaign is not None:
+        pairs.append(("campaign", campaign))
+    reason: str | bytes | None = {
+        "none": case.reason,
+        "blank": " \u200b\t ",
+        "long": case.reason + "ز" * 501,
+        "control": case.reason + "\x00",
+        "invisible": "\u202e\u2066\u200d\ufeff",
+    }.get(case.reason_fault)
+    if reason is not None:
+        pairs.append(("reason", reason))
+    return pairs
+
+
+def _logged_in_admin(site: Site, console: Console) -> Any:
+    clean_slate(site)
+    client = site.client()
+    token = csrf_token(client, "/console/login")
+    login = {
+        "email": console.admin,
+        "password": ACCOUNT_PASSWORD,
+        "code": pyotp.TOTP(console.admin_secret).now(),
+        "csrf_token": token,
+    }
+    assert client.post("/console/login", data=login).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_a_request_to_open_personal_data_is_recorded_only_when_valid(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    console = console_accounts(site)
+    client = _logged_in_admin(site, console)
+    good = csrf_token(client, "/console/disclosures/new")
+    other = csrf_token(site.client(), "/console/login")
+    outcomes = {"recorded": 0, "refused": 0}
+    started = time.monotonic()
+
+    @fuzz_settings(examples)
+    @given(case=disclosure_cases())
+    def check(case: DisclosureCase) -> None:
+        pairs = disclosure_pairs(case)
+        if case.csrf == "good":
+            pairs.insert(0, ("csrf_token", good))
+        else:
+            pairs = broken_token(case.csrf, good, other, case.junk) + pairs  # type: ignore[operator]
+        body, content_type = encode_form(render_pairs(pairs), case.encoding)
+        before = site.counts()
+        response = client.post("/console/disclosures/new", data=body, content_type=content_type)
+        after = site.counts()
+        what = f"{case} -> {response.status_code} {shown_errors(response)}"
+        no_server_error(response, errors, what)
+        if case.valid and not undecodable(body, case.encoding):
+            outcomes["recorded"] += 1
+            assert response.status_code == 303, what
+            assert changes(before, after) == {"disclosure_requests": 1, "audit_log": 1}, what
+        else:
+            outcomes["refused"] += 1
+            assert response.status_code in {400, 403, 404, 422}, what
+            assert changes(before, after) == {}, what
+
+    check()
+    report(f"disclosure requests ({engine})", sum(outcomes.values()), started)
+    print(f"  {outcomes}")
+    assert outcomes["recorded"] > 0 and outcomes["refused"] > examples // 2
+
+
+@dataclass
+class GrantCase:
+    fault: str  # tampered, junk, empty, missing, bad_utf8, other_request, csrf
+    position: int
+    csrf: str
+    encoding: str
+    junk: str
+
+
+@st.composite
+def grant_cases(draw: st.DrawFn) -> GrantCase:
+    return GrantCase(
+        fault=draw(st.sampled_from(
+            ("tampered", "junk", "empty", "missing", "bad_utf8", "other_request", "csrf")
+        )),
+        position=draw(st.integers(0, 42)),
+        csrf=draw(st.sampled_from(CSRF_MODES)),
+        encoding=draw(st.sampled_from(("urlencoded", "raw", "multipart"))),
+        junk=draw(JUNK),
+    )
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_only_the_grant_itself_opens_personal_data_and_only_once(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    console = console_accounts(site)
+    client = _logged_in_admin(site, console)
+    grant = secrets.token_urlsafe(32)
+    other_grant = secrets.token_urlsafe(32)
+    with site.context():
+        requester = db.session.execute(
+            select(User.id).where(User.email == console.admin)
+        ).scalar_one()
+        campaign_id = db.session.execute(
+            select(Campaign.id).where(Campaign.slug == PETITION)
+        ).scalar_one()
+        items = []
+        for token in (grant, other_grant):
+            item = DisclosureRequest(
+                kind=DisclosureKind.export_personal,
+                campaign_id=campaign_id,
+                requester_id=requester,
+                reason="fuzz",
+                state=DisclosureState.approved,
+                decided_by_id=console.newcomer_id,
+                decided_at=utcnow(),
+                grant_hash=grant_hash(token),
+                grant_expires_at=utcnow() + timedelta(hours=1),
+            )
+            db.session.add(item)
+            db.session.flush()
+            items.append(item.id)
+        db.session.commit()
+    url = f"/console/disclosures/{items[0]}/use"
+    good = csrf_token(client, "/console/disclosures/new")
+    other = csrf_token(site.client(), "/console/login")
+    statuses: dict[int, int] = {}
+    started = time.monotonic()
+
+    def state() -> DisclosureState:
+        found = site.scalar(select(DisclosureRequest.state).where(DisclosureRequest.id == items[0]))
+        return DisclosureState(found) if not isinstance(found, DisclosureState) else found
+
+    @fuzz_settings(examples)
+    @given(case=grant_cases())
+    def check(case: GrantCase) -> None:
+        flipped = grant[case.position] + "x" if grant[case.position] != "x" else "y"
+        token: str | bytes | None = {
+            "tampered": grant[: case.position] + flipped[-1] + grant[case.position + 1 :],
+            "junk": case.junk if case.junk != grant else case.junk + "x",
+            "empty": "",
+            "missing": None,
+            "bad_utf8": grant.encode() + b"\xff",
+            "other_request": other_grant,
+            "csrf": grant,
+        }[case.fault]
+        pairs: Pairs = [] if token is None else [("token", token)]
+        if case.fault == "csrf":
+            pairs = broken_token(case.csrf, good, other, case.junk) + pairs  # type: ignore[operator]
+        else:
+            pairs.insert(0, ("csrf_token", good))
+        body, content_type = encode_form(render_pairs(pairs), case.encoding)
+        before = site.counts()
+        response = client.post(url, data=body, content_type=content_type)
+        after = site.counts()
+        what = f"{case} -> {response.status_code}"
+        no_server_error(response, errors, what)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        assert response.mimetype == "text/html", what
+        assert state() is DisclosureState.approved, what
+        if case.fault == "csrf" or undecodable(body, case.encoding):
+            assert response.status_code == 400, what
+            assert changes(before, after) == {}, what
+        else:
+            # Refused, and the refusal is in the audit log.
+            assert response.status_code == 403, what
+            assert changes(before, after) == {"audit_log": 1}, what
+
+    check()
+    # The grant itself: once.
+    data = {"csrf_token": good, "token": grant}
+    first = client.post(url, data=data)
+    assert first.status_code == 200 and first.mimetype == "text/csv"
+    assert b"created_at" in first.data  # streamed: read to the end
+    assert client.post(url, data=data).status_code == 410
+    assert state() is DisclosureState.used
+    report(f"one-time grants ({engine})", sum(statuses.values()) + 2, started)
+    print(f"  statuses {dict(sorted(statuses.items()))}")
 
 
 def test_fuzz_support_builds_the_bodies_it_claims(tmp_path: Path) -> None:
