@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import re
 import time
+import unicodedata
 import uuid
 from datetime import timedelta
 
@@ -72,8 +73,10 @@ def shown_code(code: str) -> str:
 
 def typed_code(text: str) -> str | None:
     """The code as typed (any decimal digits, Arabic-Indic ones included,
-    with spaces or hyphens anywhere), or None when it is not 8 digits."""
-    digits = _SEPARATORS.sub("", ascii_digits(text or ""))
+    with spaces or hyphens anywhere, and the invisible direction marks a copy
+    from the email may carry), or None when it is not 8 digits."""
+    visible = "".join(ch for ch in text or "" if unicodedata.category(ch) != "Cf")
+    digits = _SEPARATORS.sub("", ascii_digits(visible))
     if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit():
         return digits
     return None

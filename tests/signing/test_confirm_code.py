@@ -9,9 +9,11 @@ from __future__ import annotations
 import collections
 import itertools
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -473,7 +475,10 @@ def test_the_confirmation_email_carries_the_code_for_a_web_signature(app: Flask)
     web = create_signature(campaign, checked=True, source=SignatureSource.web, locale="ar")
     code = confirm_code(web.uuid)
 
-    assert f"{code[:4]} {code[4:]}" in _delivered(app, EmailKind.confirm, web)
+    mail = _delivered(app, EmailKind.confirm, web)
+    # Left to right in an Arabic email too: isolated in the text, ltr in the HTML.
+    assert f"\u2066{code[:4]} {code[4:]}\u2069" in mail
+    assert '<p dir="ltr" style="margin: 0 0 16px; font-family: monospace;' in mail
     # Not in the "already signed" notice: the duplicate's thanks page takes no code.
     assert f"{code[:4]} {code[4:]}" not in _delivered(app, EmailKind.already_signed, web)
 
@@ -528,6 +533,39 @@ def test_typed_codes_are_read_as_digits() -> None:
     assert typed_code("١٢٣٤ ٥٦٧٨") == "12345678"
     assert typed_code("۱۲۳۴-۵۶۷۸") == "12345678"  # Persian digits too
     assert typed_code(" 1234\t5678 ") == "12345678"
+    # Copied from the email with its direction marks, or a zero-width space.
+    assert typed_code("\u20661234 5678\u2069") == "12345678"
+    assert typed_code("1234\u200b5678") == "12345678"
     assert typed_code("1234567") is None
     assert typed_code("12345678a") is None
     assert typed_code("") is None
+
+
+def test_tries_at_the_same_moment_do_not_pass_the_limit(
+    engine_name: str, app: Flask, client: FlaskClient
+) -> None:
+    """Wrong codes sent at once from many threads (each its own test client
+    holding the signer's reference) on PostgreSQL: exactly the limit is heard."""
+    if engine_name == "sqlite":
+        pytest.skip("concurrency is tested on PostgreSQL, the production database")
+    campaign = create_campaign()
+    signature = _signed_and_checked(client, campaign.slug, "nour@example.org")
+    reference = client.get_cookie(f"code-{campaign.slug}").value
+    wrong = _wrong(confirm_code(signature.uuid))
+    tries = 3 * ATTEMPTS_PER_SIGNATURE
+    start = threading.Barrier(tries, timeout=60)
+
+    def send(n: int) -> int:
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        browser.set_cookie(f"code-{campaign.slug}", reference)
+        start.wait()
+        return _try(browser, campaign.slug, wrong).status_code
+
+    with ThreadPoolExecutor(max_workers=tries) as pool:
+        statuses = list(pool.map(send, range(tries)))
+
+    assert sorted(statuses) == [422] * ATTEMPTS_PER_SIGNATURE + [429] * (
+        tries - ATTEMPTS_PER_SIGNATURE
+    ), statuses
+    assert _state(signature.id) is SignatureState.pending
