@@ -116,3 +116,17 @@ def take_attempt(key: str, limit: int, window: timedelta) -> bool:
         .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
     return taken is not None
+
+
+def forget_rested(prefix: str, window: timedelta) -> int:
+    """Delete the attempt counts of the keys starting with ``prefix`` that saw
+    no attempt for ``window`` (they would start again from one anyway)."""
+    result = db.session.execute(
+        delete(LoginThrottle)
+        .where(
+            LoginThrottle.key.startswith(prefix, autoescape=True),
+            LoginThrottle.last_failure_at <= utcnow() - window,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -18,8 +18,9 @@ guessing.
 Tries are limited per reference (``ATTEMPTS_PER_SIGNATURE`` while the code
 lives) and per client address (``ATTEMPTS_PER_ADDRESS`` with no pause of
 ``ADDRESS_WINDOW``), in the login throttle's table (accounts/throttle.py),
-which works on the database alone. Past either, the code path is closed and
-the person is pointed to the link. docs/threat-model.md gives the odds."""
+which works on the database alone; the retention job deletes the counts
+nobody needs any more. Past either, the code path is closed and the person
+is pointed to the link. docs/threat-model.md gives the odds."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ from flask import current_app, request
 from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Response
 
+from ..accounts.throttle import forget_rested
 from ..kernel.normalize import ascii_digits
 from ..models import Campaign
-from ..privacy.crypto import DecryptionError, Keyring, decrypt, encrypt, hash_ip, keyring
+from ..privacy.crypto import DecryptionError, Keyring, decrypt, encrypt, keyring
 from ..tokens import ExpiredToken, InvalidToken
 
 CODE_DIGITS = 8
@@ -51,6 +53,8 @@ _CODE_KEY_INFO = b"zaytoun confirm code v1"
 _REFERENCE_PURPOSE = b"zaytoun confirm code reference v1"
 # What may separate the digits as typed or pasted: spaces (any), hyphens, dots.
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015.]+")
+_SIGNATURE_PREFIX = "confirm-code:"
+_ADDRESS_PREFIX = "confirm-code-ip:"
 # Longer than any reference we make: refused before any work.
 _MAX_REFERENCE = 200
 
@@ -117,12 +121,24 @@ def read_reference(reference: str) -> uuid.UUID:
 
 def signature_key(signature_uuid: uuid.UUID) -> str:
     """The throttle key of one reference's tries."""
-    return f"confirm-code:{signature_uuid.hex}"
+    return f"{_SIGNATURE_PREFIX}{signature_uuid.hex}"
 
 
 def address_key(client_ip: str) -> str:
-    """The throttle key of one client address's tries (its keyed hash)."""
-    return f"confirm-code-ip:{hash_ip(client_ip).hex()}"
+    """The throttle key of one client address's tries: a keyed hash of its
+    own purpose, not the ``ip_hash`` kept with signatures (which retention
+    erases), and gone an hour after the last try (``forget_rested_tries``)."""
+    digest = hmac.new(keyring().ip, b"confirm code\x1f" + client_ip.encode(), hashlib.sha256)
+    return f"{_ADDRESS_PREFIX}{digest.hexdigest()[:32]}"
+
+
+def forget_rested_tries() -> int:
+    """Delete the tries nobody needs to count any more: an address's after an
+    hour of quiet, a reference's once its code has expired (the retention
+    job runs this)."""
+    return forget_rested(_ADDRESS_PREFIX, ADDRESS_WINDOW) + forget_rested(
+        _SIGNATURE_PREFIX, timedelta(seconds=max_age())
+    )
 
 
 def _cookie_name(campaign: Campaign) -> str:

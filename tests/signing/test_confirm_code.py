@@ -40,11 +40,13 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import Keyring
 from campaigns.privacy.keys import decode_key, generate_key
+from campaigns.retention.services import erase_expired_personal_data
 from campaigns.signing.codes import (
     ADDRESS_WINDOW,
     ATTEMPTS_PER_ADDRESS,
     ATTEMPTS_PER_SIGNATURE,
     CODE_SPACE,
+    address_key,
     confirm_code,
     make_reference,
     typed_code,
@@ -358,9 +360,46 @@ def test_the_tries_are_counted_without_any_personal_data(client: FlaskClient) ->
     db.session.rollback()
     keys = sorted(db.session.execute(select(LoginThrottle.key)).scalars())
     assert sorted(k.split(":")[0] for k in keys) == ["confirm-code", "confirm-code-ip"]
-    # The address only as its keyed hash; the signature by its public id.
+    # The address only as a keyed hash of its own purpose, not the signature's
+    # ip_hash (which retention erases); the signature by its public id.
     assert "127.0.0.1" not in "".join(keys)
+    assert signature.ip_hash is not None and signature.ip_hash.hex() not in "".join(keys)
     assert f"confirm-code:{signature.uuid.hex}" in keys
+
+
+def test_the_retention_job_forgets_the_tries_that_no_longer_count(
+    app: Flask, client: FlaskClient
+) -> None:
+    campaign = create_campaign()
+    old, recent = (
+        _signed_and_checked(client, campaign.slug, f"{name}@example.org")
+        for name in ("old", "recent")
+    )
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.50"
+    client.set_cookie(f"code-{campaign.slug}", make_reference(old.uuid))
+    _try(client, campaign.slug, _wrong(confirm_code(old.uuid)))
+    elsewhere.set_cookie(f"code-{campaign.slug}", make_reference(recent.uuid))
+    _try(elsewhere, campaign.slug, _wrong(confirm_code(recent.uuid)))
+    # The first address's try an hour ago, the old code's past its age.
+    aged = {
+        address_key("127.0.0.1"): ADDRESS_WINDOW,
+        f"confirm-code:{old.uuid.hex}": timedelta(seconds=app.config["CONFIRM_CODE_MAX_AGE"]),
+    }
+    for key, age in aged.items():
+        db.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key)
+            .values(last_failure_at=utcnow() - age - timedelta(seconds=1))
+        )
+    db.session.commit()
+    assert len(db.session.execute(select(LoginThrottle.key)).all()) == 4
+
+    erase_expired_personal_data()
+
+    db.session.rollback()
+    kept = sorted(db.session.execute(select(LoginThrottle.key)).scalars())
+    assert kept == sorted([f"confirm-code:{recent.uuid.hex}", address_key("203.0.113.50")])
 
 
 # duplicates and bots look like new signatures -------------------------------------
