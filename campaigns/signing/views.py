@@ -164,6 +164,8 @@ def confirm_code(slug: str) -> ResponseReturnValue:
     """The code from the confirmation email, typed on the thanks page: a
     right one confirms exactly like the link's button."""
     campaign = load_campaign(slug)
+    # A refused code's language links open the thanks page (this URL is POST only).
+    g.language_switch = ("signing.thanks", {"slug": slug})
     form = CodeForm()
     if not form.validate():
         return _thanks_page(campaign, form, 422)

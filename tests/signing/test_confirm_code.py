@@ -221,6 +221,10 @@ def test_a_wrong_code_is_refused_in_the_pages_language(
     page = pages.parse(response.get_data(as_text=True))
     assert pages.html_element(page).attrs.get("lang") == lang
     assert _state(signature.id) is SignatureState.pending
+    # Its language links open the thanks page (the code URL is POST only).
+    switches = [a.attrs["href"] for a in page.find_all("a") if a.attrs.get("hreflang")]
+    assert len(switches) == 3
+    assert all(href.endswith(f"/campaigns/{campaign.slug}/thanks") for href in switches)
 
 
 @pytest.mark.parametrize("typed", ["", "1234567", "123456789", "abcdefgh", "1234 567x", "１２３"])
