@@ -126,16 +126,15 @@ def sign(slug: str) -> ResponseReturnValue:
 
 def _thanks_page(campaign: Campaign, form: CodeForm, status: int = 200) -> ResponseReturnValue:
     """The thanks page with its code form: the same for a new signature, a
-    duplicate and a bot (it shows nothing of the reference)."""
+    duplicate and a bot (it shows nothing of the reference). Never stored by
+    a cache (security.NO_STORE_ENDPOINTS; every POST answer too)."""
     page = render_template(
         "signing/thanks.html",
         campaign=campaign,
         text=campaign.text(current_language()),
         form=form,
     )
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return page, status
 
 
 @bp.get("/campaigns/<slug>/thanks")
@@ -144,13 +143,14 @@ def thanks(slug: str) -> ResponseReturnValue:
     return _thanks_page(campaign, CodeForm(formdata=None))
 
 
-# Why a code was refused, and the answer's status.
+# Why a code was refused, and the answer's status; a pledge is never called a signature.
 _CODE_REFUSALS = {
     "missing": (
         _l("This browser cannot check the code. Please open the link in the email instead."),
         422,
     ),
     "expired": (_l("This code has expired. Please sign the campaign again to get a new one."), 410),
+    "expired-pledge": (_l("This code has expired. Please pledge again to get a new one."), 410),
     "wrong": (_l("This code is not right. Please check the digits in the email."), 422),
     "locked": (
         _l("Too many codes were tried here. Please open the link in the email to confirm."),
@@ -175,7 +175,8 @@ def confirm_code(slug: str) -> ResponseReturnValue:
         )
     except CodeRefused as refused:
         db.session.commit()  # the try counts
-        message, status = _CODE_REFUSALS[refused.reason]
+        pledge = refused.reason == "expired" and campaign.is_pledge
+        message, status = _CODE_REFUSALS[f"{refused.reason}-pledge" if pledge else refused.reason]
         form.code.errors = [message]
         return _thanks_page(campaign, form, status)
     except ConfirmationClosed:

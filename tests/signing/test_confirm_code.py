@@ -242,8 +242,17 @@ def test_what_is_not_eight_digits_is_refused_without_counting_a_try(
     assert db.session.execute(select(LoginThrottle)).scalars().all() == []
 
 
-def test_an_expired_code_is_refused(app: Flask, client: FlaskClient) -> None:
-    campaign = create_campaign()
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (CampaignKind.petition, EXPIRED),
+        (CampaignKind.pledge, "This code has expired. Please pledge again to get a new one."),
+    ],
+)
+def test_an_expired_code_is_refused(
+    app: Flask, client: FlaskClient, kind: CampaignKind, message: str
+) -> None:
+    campaign = create_campaign(kind=kind)
     signature = _signed_and_checked(client, campaign.slug, "nour@example.org")
     signed_at = time.time() - app.config["CONFIRM_CODE_MAX_AGE"] - 60
     client.set_cookie(f"code-{campaign.slug}", make_reference(signature.uuid, now=signed_at))
@@ -251,7 +260,7 @@ def test_an_expired_code_is_refused(app: Flask, client: FlaskClient) -> None:
     response = _try(client, campaign.slug, confirm_code(signature.uuid))
 
     assert response.status_code == 410
-    assert _error(response) == _translated(app, "ar", EXPIRED)
+    assert _error(response) == _translated(app, "ar", message)
     assert _state(signature.id) is SignatureState.pending
 
 
