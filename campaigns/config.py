@@ -123,6 +123,8 @@ def from_environment() -> dict[str, Any]:
         "RATE_SUSTAINED_LIMIT": _int("RATE_SUSTAINED_LIMIT", 50),
         "RATE_SUSTAINED_SECONDS": _int("RATE_SUSTAINED_SECONDS", 3600),
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
+        # The code in the confirmation email, counted from signing (signing/codes.py).
+        "CONFIRM_CODE_MAX_AGE": _int("CONFIRM_CODE_MAX_AGE", 60 * 60 * 24 * 30),
         "COUNT_INTERVAL_SECONDS": _float("COUNT_INTERVAL_SECONDS", 0.5),
         "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 1),
         # The sweeps that recover lost work, and the email retry schedule (the

@@ -11,19 +11,23 @@ an account holds a signed device cookie for it (console/devices.py); its
 attempts count only against that device. Every other attempt counts against
 the account, the account from that address, and the address: guesses from
 many addresses slow the account for unknown browsers, never for the real
-user's own browser."""
+user's own browser.
+
+The same table also holds plain attempt limits (``take_attempt``): the
+confirmation codes' tries per signature and per client address."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, or_, select, update
 
 from ..extensions import db
 from ..models import LoginThrottle
 from ..models.types import utcnow
 from ..privacy.crypto import hash_ip
+from ..upsert import insert_ignore
 
 # Failures on a key before the delays start.
 MAX_FAILURES = 5
@@ -88,3 +92,41 @@ def count_failure(keys: list[str]) -> None:
 
 def forget(keys: list[str]) -> None:
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+
+
+def take_attempt(key: str, limit: int, window: timedelta) -> bool:
+    """Count one attempt on ``key``: False, and nothing counted, once ``limit``
+    attempts were made on it with no pause of ``window`` since the last one
+    (a pause that long starts it again from one). One guarded UPDATE: attempts
+    made at the same moment never pass the limit together."""
+    now = utcnow()
+    db.session.execute(
+        insert_ignore(LoginThrottle, ["key"]),
+        [{"key": key, "failures": 0, "last_failure_at": now}],
+    )
+    rested = LoginThrottle.last_failure_at <= now - window
+    taken = db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key, or_(LoginThrottle.failures < limit, rested))
+        .values(
+            failures=case((rested, 1), else_=LoginThrottle.failures + 1),
+            last_failure_at=now,
+        )
+        .returning(LoginThrottle.failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return taken is not None
+
+
+def forget_rested(prefix: str, window: timedelta) -> int:
+    """Delete the attempt counts of the keys starting with ``prefix`` that saw
+    no attempt for ``window`` (they would start again from one anyway)."""
+    result = db.session.execute(
+        delete(LoginThrottle)
+        .where(
+            LoginThrottle.key.startswith(prefix, autoescape=True),
+            LoginThrottle.last_failure_at <= utcnow() - window,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -35,6 +35,7 @@ from ..models import (
     TrendingFlag,
 )
 from ..models.types import utcnow
+from ..signing.codes import forget_rested_tries
 from ..upsert import insert_ignore
 
 BATCH = 1000
@@ -267,7 +268,10 @@ def due_campaigns(now: datetime | None = None) -> list[Campaign]:
 
 def erase_expired_personal_data(budget_seconds: float = 5.0) -> int:
     """Periodic job: erase the signers of campaigns closed longer than the
-    retention time, for about ``budget_seconds``; returns how many were erased."""
+    retention time, for about ``budget_seconds``; returns how many were erased.
+    It also forgets the confirmation codes' tries that no longer count (a
+    keyed hash of a client address among them)."""
+    forget_rested_tries()
     deadline = time.monotonic() + budget_seconds
     erased = 0
     for campaign in due_campaigns():

@@ -9,8 +9,9 @@ from flask_babel import force_locale
 
 from ..mail.composers import Composers, Draft, isolate, signer
 from ..mail.transport import PermanentFailure
-from ..models import EmailKind, EmailLog, Signature
+from ..models import EmailKind, EmailLog, Signature, SignatureSource
 from ..privacy.personal import read_personal_data
+from .codes import confirm_code, shown_code
 from .tokens import confirm_url
 
 
@@ -33,6 +34,12 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
             "title": text.title,
             "confirm_url": confirm_url(signature),
             "already_validated": signature.validated_at is not None,
+            # Only a web signer saw the thanks page the code is typed on.
+            "code": (
+                shown_code(confirm_code(signature.uuid))
+                if email.kind is EmailKind.confirm and signature.source is SignatureSource.web
+                else None
+            ),
             "site_url": current_app.config["SITE_URL"],
         }
         # In the words of the campaign's kind: a pledge is never called a signature.

@@ -12,7 +12,9 @@ from ..i18n import format_number
 from ..kernel.countries import country_choices, country_codes
 from ..kernel.normalize import InvalidEmail, InvalidPhone, canonical_email, canonical_phone
 from ..models import Campaign
+from .codes import typed_code
 from .limits import (
+    MAX_CODE,
     MAX_EMAIL,
     MAX_NAME,
     MAX_PHONE,
@@ -27,9 +29,7 @@ NAME_TOO_LONG = _l("Your name must be at most %(max)s characters.", max=MAX_NAME
 REGION_TOO_LONG = _l("The city or region must be at most %(max)s characters.", max=MAX_REGION)
 
 
-def _check_text(
-    value: str | None, limit: int, missing: LazyString, too_long: LazyString
-) -> None:
+def _check_text(value: str | None, limit: int, missing: LazyString, too_long: LazyString) -> None:
     """A required free-text field, judged on what would be stored."""
     refused = text_refusal(value or "", limit)
     if refused:
@@ -144,3 +144,26 @@ class SignForm(Form):
             raise ValidationError(
                 _l("Please enter a number from 1 to %(cap)s.", cap=format_number(self.pledge_cap))
             ) from None
+
+
+CODE_NOT_DIGITS = _l("Please type the 8 digits of the code in the email.")
+
+
+class CodeForm(Form):
+    """The thanks page's form: the code from the confirmation email."""
+
+    code = StringField(
+        _l("Code from the email"),
+        validators=[
+            DataRequired(message=CODE_NOT_DIGITS),
+            Length(max=MAX_CODE, message=CODE_NOT_DIGITS),
+        ],
+    )
+
+    typed: str = ""
+
+    def validate_code(self, field: StringField) -> None:
+        typed = typed_code(field.data or "")
+        if typed is None:
+            raise ValidationError(CODE_NOT_DIGITS)
+        self.typed = typed

@@ -12,6 +12,8 @@ MAX_NAME = 100
 MAX_EMAIL = 254
 MAX_PHONE = 32
 MAX_REGION = 80
+# The confirmation code as typed: 8 digits with room for spaces and hyphens.
+MAX_CODE = 32
 # Units one signer may pledge, unless the campaign sets its own cap.
 MAX_PLEDGE = 10_000
 MAX_AMOUNT_DIGITS = 6

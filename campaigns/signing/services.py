@@ -4,13 +4,16 @@ commit; the request commits once."""
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, String, bindparam, insert, literal, select
 from sqlalchemy.dialects import postgresql
 
+from ..accounts.throttle import take_attempt
 from ..extensions import db, execute_alone
 from ..jobs import NOTIFY_DUPLICATE_SIGNATURE, VALIDATE_SIGNATURE
 from ..kernel.normalize import (
@@ -27,8 +30,18 @@ from ..privacy.crypto import fingerprint, hash_ip, keyring
 from ..privacy.personal import PersonalData
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
+from .codes import (
+    ADDRESS_WINDOW,
+    ATTEMPTS_PER_ADDRESS,
+    ATTEMPTS_PER_SIGNATURE,
+    address_key,
+    code_matches,
+    max_age,
+    read_reference,
+    signature_key,
+)
 from .lifecycle import ROW_COLUMNS, confirm, signature_row
-from .tokens import read_confirm_token
+from .tokens import ExpiredToken, InvalidToken, read_confirm_token
 
 
 class SigningClosed(Exception):
@@ -72,10 +85,13 @@ def sign_campaign(
     *,
     locale: str,
     client_ip: str | None,
-) -> None:
+) -> uuid.UUID | None:
     """Record a signature. A second signature by the same person is absorbed by
     the unique index and answered exactly like a first one: the caller cannot
-    tell them apart; the person gets an "already signed" email instead."""
+    tell them apart; the person gets an "already signed" email instead.
+
+    Returns the new signature's public UUID, or None when no row was written
+    (a duplicate): only for the code reference, which hides which it was."""
     if not campaign.is_signable() or signing_paused():
         raise SigningClosed(campaign.slug)
     ring = keyring()
@@ -100,19 +116,23 @@ def sign_campaign(
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # The signature and its outbox row in one statement: one round trip.
+        # It returns the new row's id only when the INSERT wrote one.
         new_id = execute_alone(_pg_sign_statement(), values)
         if new_id is None:
             _notify_signed_before(campaign.id, [digest])
-    else:
-        record_signatures(campaign.id, [values])
+            return None
+        return values["uuid"]
+    written = record_signatures(campaign.id, [values])
+    return values["uuid"] if digest in written else None
 
 
-def record_signatures(campaign_id: int, rows: list[dict[str, Any]]) -> None:
+def record_signatures(campaign_id: int, rows: list[dict[str, Any]]) -> set[bytes]:
     """Insert pending signatures of one campaign with their validation tasks
     (flush only). A row whose person already signed is absorbed by the unique
     index and the existing signature gets the "already signed" email task
     instead: nothing the caller sees tells the two apart. Web signing and
-    paper rows with an email both come through here."""
+    paper rows with an email both come through here. Returns the fingerprints
+    of the rows written."""
     inserted: dict[bytes, int] = {
         digest: new_id
         for digest, new_id in db.session.execute(
@@ -126,6 +146,7 @@ def record_signatures(campaign_id: int, rows: list[dict[str, Any]]) -> None:
     repeated = [row["fingerprint"] for row in rows if row["fingerprint"] not in inserted]
     if repeated:
         _notify_signed_before(campaign_id, repeated)
+    return set(inserted)
 
 
 def _notify_signed_before(campaign_id: int, fingerprints: list[bytes]) -> None:
@@ -178,9 +199,16 @@ def confirm_signature(token: str) -> Campaign:
     ).scalar_one_or_none()
     if signature is None:
         raise NotConfirmable
+    _confirm(signature)
+    return signature.campaign
+
+
+def _confirm(signature: Signature) -> None:
+    """The guarded move, and why it did not happen as a named exception: the
+    link and the code confirm through here alike."""
     now = utcnow()
     if confirm(signature.id, signature.campaign_id, now):
-        return signature.campaign
+        return
     if signature.validated_at is not None and signature.state is SignatureState.validated:
         raise AlreadyConfirmed
     # Before the fraud answer: a closed campaign answers alike for both.
@@ -190,6 +218,55 @@ def confirm_signature(token: str) -> Campaign:
     if signature.state is SignatureState.fraudulent:
         raise AlreadyConfirmed
     raise NotConfirmable
+
+
+class CodeRefused(Exception):
+    """A typed code was not taken; ``reason`` is ``missing`` (this browser
+    holds no reference), ``expired``, ``wrong`` or ``locked`` (past the tries
+    for the signature or the client address)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def confirm_by_code(
+    campaign: Campaign, reference: str | None, code: str, *, client_ip: str | None
+) -> Signature:
+    """Validate the signature this browser's reference names, if ``code``
+    (already read by ``typed_code``) is its code; returns it. Confirms exactly
+    like the link (ConfirmationClosed, NotConfirmable); a second time, or a
+    fraudulent signature, is answered like a confirmation.
+
+    Every try is counted, per client address and per reference, before the
+    code is compared: a duplicate's or a bot's reference names no signature
+    and is counted and refused alike. The counts stay when the caller commits
+    a refusal, which it must."""
+    if reference is None:
+        raise CodeRefused("missing")
+    try:
+        signature_uuid = read_reference(reference)
+    except ExpiredToken as exc:
+        raise CodeRefused("expired") from exc
+    except InvalidToken as exc:
+        raise CodeRefused("missing") from exc
+    if client_ip and not take_attempt(address_key(client_ip), ATTEMPTS_PER_ADDRESS, ADDRESS_WINDOW):
+        raise CodeRefused("locked")
+    if not take_attempt(
+        signature_key(signature_uuid), ATTEMPTS_PER_SIGNATURE, timedelta(seconds=max_age())
+    ):
+        raise CodeRefused("locked")
+    signature = db.session.execute(
+        select(Signature).where(
+            Signature.uuid == signature_uuid, Signature.campaign_id == campaign.id
+        )
+    ).scalar_one_or_none()
+    if signature is None or not code_matches(signature_uuid, code):
+        raise CodeRefused("wrong")
+    # Confirmed before, or fraudulent (which answers alike): the same answer.
+    with suppress(AlreadyConfirmed):
+        _confirm(signature)
+    return signature
 
 
 def signature_for_token(token: str) -> Signature | None:

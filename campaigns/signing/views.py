@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 from ..campaign_cache import load_campaign
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
-from ..models import VISIBLE, Campaign, SignatureState
+from ..models import VISIBLE, Campaign, Signature, SignatureState
 from ..models.types import utcnow
 from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
+from .codes import reference_here, remember_reference
 from .confirmed import count_including_confirmation, remember_confirmation
-from .forms import SignForm
+from .forms import CodeForm, SignForm
 from .marker import CONFIRMED, SIGNED, remember_signing, signed_here
 from .services import (
     AlreadyConfirmed,
+    CodeRefused,
     ConfirmationClosed,
     NotConfirmable,
     SignatureInput,
     SigningClosed,
+    confirm_by_code,
     confirm_signature,
     sign_campaign,
     signature_for_token,
@@ -73,10 +79,13 @@ def campaign_page(slug: str) -> ResponseReturnValue:
     return response
 
 
-def _signed(campaign: Campaign) -> ResponseReturnValue:
-    """The answer to a signature, new, duplicate or a bot's alike."""
+def _signed(campaign: Campaign, signature_uuid: uuid.UUID | None = None) -> ResponseReturnValue:
+    """The answer to a signature, new, duplicate or a bot's alike: the code
+    reference names the new signature (``signature_uuid``) or nothing, and
+    looks the same either way."""
     response = redirect(url_for(".thanks", slug=campaign.slug), 303)
     remember_signing(response, campaign, SIGNED)
+    remember_reference(response, campaign, signature_uuid)
     return response
 
 
@@ -107,20 +116,77 @@ def sign(slug: str) -> ResponseReturnValue:
         contact_ok=bool(form.contact_ok.data),
     )
     try:
-        sign_campaign(campaign, data, locale=lang, client_ip=request.remote_addr)
+        signature_uuid = sign_campaign(campaign, data, locale=lang, client_ip=request.remote_addr)
     except SigningClosed:
         db.session.rollback()
         return render_campaign(campaign, form, 409)
     db.session.commit()
-    return _signed(campaign)
+    return _signed(campaign, signature_uuid)
+
+
+def _thanks_page(campaign: Campaign, form: CodeForm, status: int = 200) -> ResponseReturnValue:
+    """The thanks page with its code form: the same for a new signature, a
+    duplicate and a bot (it shows nothing of the reference). Never stored by
+    a cache (security.NO_STORE_ENDPOINTS; every POST answer too)."""
+    page = render_template(
+        "signing/thanks.html",
+        campaign=campaign,
+        text=campaign.text(current_language()),
+        form=form,
+    )
+    return page, status
 
 
 @bp.get("/campaigns/<slug>/thanks")
 def thanks(slug: str) -> ResponseReturnValue:
     campaign = load_campaign(slug)
-    return render_template(
-        "signing/thanks.html", campaign=campaign, text=campaign.text(current_language())
-    )
+    return _thanks_page(campaign, CodeForm(formdata=None))
+
+
+# Why a code was refused, and the answer's status; a pledge is never called a signature.
+_CODE_REFUSALS = {
+    "missing": (
+        _l("This browser cannot check the code. Please open the link in the email instead."),
+        422,
+    ),
+    "expired": (_l("This code has expired. Please sign the campaign again to get a new one."), 410),
+    "expired-pledge": (_l("This code has expired. Please pledge again to get a new one."), 410),
+    "wrong": (_l("This code is not right. Please check the digits in the email."), 422),
+    "locked": (
+        _l("Too many codes were tried here. Please open the link in the email to confirm."),
+        429,
+    ),
+}
+
+
+@bp.post("/campaigns/<slug>/code")
+def confirm_code(slug: str) -> ResponseReturnValue:
+    """The code from the confirmation email, typed on the thanks page: a
+    right one confirms exactly like the link's button."""
+    campaign = load_campaign(slug)
+    # A refused code's language links open the thanks page (this URL is POST only).
+    g.language_switch = ("signing.thanks", {"slug": slug})
+    form = CodeForm()
+    if not form.validate():
+        return _thanks_page(campaign, form, 422)
+    try:
+        signature = confirm_by_code(
+            campaign, reference_here(campaign), form.typed, client_ip=request.remote_addr
+        )
+    except CodeRefused as refused:
+        db.session.commit()  # the try counts
+        pledge = refused.reason == "expired" and campaign.is_pledge
+        message, status = _CODE_REFUSALS[f"{refused.reason}-pledge" if pledge else refused.reason]
+        form.code.errors = [message]
+        return _thanks_page(campaign, form, status)
+    except ConfirmationClosed:
+        db.session.commit()
+        return _confirmation_closed(campaign)
+    except NotConfirmable:
+        db.session.commit()
+        return render_template("signing/confirm_failed.html", reason="invalid"), 404
+    db.session.commit()
+    return _confirmed(campaign, signature)
 
 
 def _confirmation_closed(campaign: Campaign) -> ResponseReturnValue:
@@ -169,6 +235,12 @@ def confirm(token: str) -> ResponseReturnValue:
     else:
         db.session.commit()
     # The same answer for a fraudulent signature: bots learn nothing.
+    return _confirmed(campaign, signature)
+
+
+def _confirmed(campaign: Campaign, signature: Signature) -> ResponseReturnValue:
+    """The answer to a confirmation, by link or code: the campaign page with
+    the honest count and the share links."""
     remember_confirmation(campaign, signature)
     response = redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
     remember_signing(response, campaign, CONFIRMED)

@@ -682,6 +682,17 @@ def confirm_link(stack: Stack, address: str, lang: str) -> str:
     return str(links[0])
 
 
+def confirm_code_in_mail(stack: Stack, address: str) -> str:
+    """The code of the confirmation email sent to ``address``, as printed
+    (two groups of four digits)."""
+    (message,) = stack.mailbox.wait_for_messages_to(address, 1, EMAIL_TIMEOUT, stack.log_tail)
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    codes = re.findall(r"^\u2066?(\d{4} \d{4})\u2069?$", plain.get_content(), re.MULTILINE)
+    assert len(codes) == 1, plain.get_content()
+    return str(codes[0])
+
+
 def mail_text(message: EmailMessage) -> str:
     """A message as sent and with every part decoded."""
     parts = [message.as_string()]

@@ -45,9 +45,11 @@ from campaigns.models import (
     JobState,
     Organization,
     PaperImport,
+    SignatureSource,
     SignatureState,
     User,
 )
+from campaigns.signing.codes import confirm_code, make_reference
 from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
@@ -105,6 +107,7 @@ class World:
     console: Console
     pledge: Campaign
     confirm_token: str
+    code_uuid: uuid.UUID
     unsubscribe_token: str
     accept_uuid: uuid.UUID
     reject_uuid: uuid.UUID
@@ -190,6 +193,14 @@ def make_world(app: Flask) -> World:
     to_confirm = create_signature(
         console.campaign, state=SignatureState.pending, checked=True, email="confirm@example.org"
     )
+    # Confirmed by the code in its email, typed on the thanks page.
+    to_confirm_by_code = create_signature(
+        console.campaign,
+        state=SignatureState.pending,
+        checked=True,
+        email="code@example.org",
+        source=SignatureSource.web,
+    )
     to_unsubscribe = create_signature(
         console.campaign,
         state=SignatureState.validated,
@@ -242,6 +253,7 @@ def make_world(app: Flask) -> World:
         console=console,
         pledge=pledge,
         confirm_token=make_confirm_token(to_confirm.uuid),
+        code_uuid=to_confirm_by_code.uuid,
         unsubscribe_token=make_unsubscribe_token(to_unsubscribe.uuid),
         accept_uuid=accept.uuid,
         reject_uuid=reject.uuid,
@@ -478,6 +490,13 @@ def _paper_form(world: World, client: FlaskClient) -> dict[str, Any]:
     return {"file": (io.BytesIO(data), "paper.csv")}
 
 
+def _code_form(world: World, client: FlaskClient) -> dict[str, Any]:
+    """The code of the world's signature, typed in the browser that signed it
+    (which holds its reference)."""
+    client.set_cookie(f"code-{world.slug}", make_reference(world.code_uuid))
+    return {"code": confirm_code(world.code_uuid)}
+
+
 def _totp_form(world: World, client: FlaskClient) -> dict[str, Any]:
     # The key to scan waits sealed on the account (shown by the step before);
     # replacing an enrolled factor takes the password and a current code.
@@ -514,6 +533,13 @@ STEPS: tuple[Step, ...] = (
         url_overrides=lambda w: {"slug": w.pledge.slug},
     ),
     Step("confirm", "signing.confirm", "signer", _nothing),
+    Step(
+        "confirm by code",
+        "signing.confirm_code",
+        "signer",
+        _code_form,
+        frozenset({"code"}),
+    ),
     Step("unsubscribe", "updates.unsubscribe_page", "signer", _nothing),
     Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
     Step(

@@ -66,6 +66,7 @@ from .leak_support import (
     Needle,
     Stack,
     byte_needles,
+    confirm_code_in_mail,
     confirm_link,
     database_rows,
     elapsed,
@@ -110,6 +111,8 @@ class Journey:
     rejected: Canary
     lang: dict[int, str] = field(default_factory=dict)
     links: dict[int, str] = field(default_factory=dict)
+    # The code references of the signers who confirmed by code (signing/codes.py).
+    references: dict[int, str] = field(default_factory=dict)
     ciphertexts: dict[int, bytes] = field(default_factory=dict)
     partner_email: str = ""
     requests: int = 0
@@ -145,7 +148,7 @@ def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str]:
     return slugs, email
 
 
-def _sign(stack: Stack, journey: Journey, i: int, canary: Canary, expect: int = 303) -> None:
+def _sign(stack: Stack, journey: Journey, i: int, canary: Canary, expect: int = 303) -> Client:
     lang = journey.lang[i]
     slug = journey.slug(i)
     client = Client(stack, forwarded_for=canary.forwarded_for)
@@ -154,6 +157,7 @@ def _sign(stack: Stack, journey: Journey, i: int, canary: Canary, expect: int = 
     answer = submit(client, page, f"/{lang}/campaigns/{slug}/sign", canary.form())
     assert answer.status == expect, (answer.status, answer.text[:2000])
     journey.requests += 2
+    return client
 
 
 def _count(stack: Stack, slug: str) -> dict[str, Any]:
@@ -183,8 +187,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
     journey = Journey(size, slugs, canaries, rejected, partner_email=partner_email)
     journey.lang = {i: ("ar", "en")[i % 2] for i in range(len(canaries))}
 
-    for i, canary in enumerate(canaries):
-        _sign(stack, journey, i, canary)
+    signed_in = {i: _sign(stack, journey, i, canary) for i, canary in enumerate(canaries)}
     # A form refused (the phone is not a number): nothing of it may be kept.
     journey.lang[-1] = "en"
     rejected.phone = "12"
@@ -192,6 +195,17 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
 
     for i, canary in enumerate(canaries):
         journey.links[i] = confirm_link(stack, canary.derived["display_email"], journey.lang[i])
+        if i % 4 == 3:
+            # Confirmed by the code in the email, typed where it was signed.
+            client, lang, slug = signed_in[i], journey.lang[i], journey.slug(i)
+            code = confirm_code_in_mail(stack, canary.derived["display_email"])
+            thanks = client.get(f"{stack.url}/{lang}/campaigns/{slug}/thanks")
+            assert thanks.status == 200, thanks.text
+            typed = submit(client, thanks, f"/{lang}/campaigns/{slug}/code", {"code": code})
+            assert typed.status == 303, typed.text[:2000]
+            journey.references[i] = client.cookies[f"code-{slug}"]
+            journey.requests += 2
+            continue
         client = Client(stack, forwarded_for=canary.forwarded_for)
         landing = client.get(journey.links[i])
         assert landing.status == 200, landing.text
@@ -332,6 +346,9 @@ def token_needles(journey: Journey) -> list[Needle]:
     return needles_for(
         "confirm tokens",
         {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()},
+    ) + needles_for(
+        "code references",
+        {f"reference #{i}": reference for i, reference in journey.references.items()},
     )
 
 

@@ -62,6 +62,7 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import keyring
 from campaigns.privacy.personal import read_personal_data
+from campaigns.signing.codes import confirm_code, make_reference
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_signature
 
@@ -640,6 +641,149 @@ def test_confirm_link_confirms_only_its_own_signature_and_only_by_post(
     check()
     report(f"confirm link ({engine})", sent, started)
     print(f"  signatures confirmed by a valid POST: {confirmed}")
+    assert confirmed > 0
+
+
+# -- 2b. The confirmation code on the thanks page
+
+
+CODE_KINDS = (
+    "right", "right_typed", "wrong", "junk", "long", "no_reference", "junk_reference",
+    "expired_reference", "other_campaign", "duplicate_reference", "bad_csrf", "method",
+)  # fmt: skip
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@dataclass
+class CodeCase:
+    kind: str
+    method: str = "POST"
+    junk: str = ""
+    csrf: str = "good"
+    lang: str = "ar"
+    address: int = 0
+    extra: list[tuple[str, str]] = field(default_factory=list)
+
+
+@st.composite
+def code_cases(draw: st.DrawFn) -> CodeCase:
+    kind = draw(st.sampled_from(CODE_KINDS))
+    method = "POST"
+    if kind == "method":
+        method = draw(st.sampled_from(("GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")))
+    junk = draw(st.text(JUNK_CHAR, min_size=1, max_size=40))
+    if kind == "long":
+        junk = draw(st.sampled_from(("1", "١", " ", "\u202e"))) * draw(st.integers(33, 5000))
+    return CodeCase(
+        kind=kind,
+        method=method,
+        junk=junk,
+        csrf="good" if kind != "bad_csrf" else draw(st.sampled_from(CSRF_MODES)),
+        lang=draw(st.sampled_from(LANGUAGES)),
+        extra=[(k, v) for k, v in draw(st.lists(st.tuples(JUNK, JUNK), max_size=2))],
+    )
+
+
+def typed_for(case: CodeCase, code: str) -> str:
+    if case.kind in {"junk", "long"}:
+        # Junk that happens to be 8 digits is a wrong code: still refused.
+        return case.junk
+    if case.kind == "wrong":
+        return f"{(int(code) + 1 + len(case.junk)) % 10**8:08d}"
+    if case.kind == "right_typed":
+        return f" {code[:4]} - {code[4:]} ".translate(ARABIC_INDIC)
+    return code
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_confirm_code_confirms_only_its_own_signature_with_its_code(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    with site.context():
+        petition_id, pledge_id = (
+            db.session.execute(select(Campaign.id).where(Campaign.slug == slug)).scalar_one()
+            for slug in (PETITION, PLEDGE)
+        )
+    client = site.client()
+    good = csrf_token(client, f"/ar/campaigns/{PETITION}/thanks")
+    other = csrf_token(site.client(), f"/ar/campaigns/{PETITION}/thanks")
+    confirmed = 0
+    started = time.monotonic()
+    sent = 0
+    addresses = iter(range(1, 10**6))
+
+    @fuzz_settings(examples)
+    @given(case=code_cases())
+    def check(case: CodeCase) -> None:
+        nonlocal confirmed, sent
+        with site.context():
+            campaign = db.session.get(
+                Campaign, pledge_id if case.kind == "other_campaign" else petition_id
+            )
+            assert campaign is not None
+            signature = create_signature(
+                campaign, email=f"code-{next_person()}@example.org", checked=True
+            )
+            code = confirm_code(signature.uuid)
+            named = None if case.kind == "duplicate_reference" else signature.uuid
+            made_at = time.time() - (40 * 24 * 3600 if case.kind == "expired_reference" else 0)
+            reference = make_reference(named, now=made_at)
+            signature_id = signature.id
+        cookie = f"code-{PETITION}"
+        if case.kind == "no_reference":
+            client.delete_cookie(cookie)
+        else:
+            junk = quote(case.junk, safe="")[:300]  # a cookie is ASCII
+            client.set_cookie(cookie, junk if case.kind == "junk_reference" else reference)
+        pairs = [*case.extra, ("code", typed_for(case, code))]
+        if case.csrf == "good":
+            pairs.append(("csrf_token", good))
+        else:
+            pairs += broken_token(case.csrf, good, other, case.junk)
+        body, content_type = encode_form(render_pairs(list(pairs)), "urlencoded")
+        path = f"/{case.lang}/campaigns/{PETITION}/code"
+        # Each case from its own address: the per-address limit has its own test.
+        n = next(addresses)
+        remote = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+        before = site.counts()
+        response = client.open(
+            path,
+            method=case.method,
+            data=body,
+            content_type=content_type,
+            environ_overrides={"REMOTE_ADDR": remote},
+        )
+        sent += 1
+        after = site.counts()
+        what = f"{case.kind} {case.method} code={pairs[-1][1][:40]!r}"
+        no_server_error(response, errors, what)
+        with site.context():
+            state = db.session.get(Signature, signature_id).state  # type: ignore[union-attr]
+        changed = changes(before, after)
+        # Nothing but the counted tries (one row per new reference and address).
+        assert set(changed) <= {"login_throttle"}, (what, changed)
+        if case.kind in {"right", "right_typed"}:
+            assert response.status_code == 303, (what, response.status_code, shown_errors(response))
+            assert state is SignatureState.validated, what
+            confirmed += 1
+            return
+        assert state is SignatureState.pending, what
+        counted = changed.get("login_throttle", 0)
+        if case.kind == "method":
+            assert response.status_code in {200, 405}, what
+        elif case.kind == "bad_csrf":
+            assert response.status_code == 400, what
+        elif case.kind == "expired_reference":
+            assert response.status_code == 410, what
+        else:
+            assert response.status_code == 422, (what, response.status_code)
+        if case.kind not in {"wrong", "other_campaign", "duplicate_reference", "junk"}:
+            assert counted == 0, what  # refused before any try was counted
+
+    check()
+    report(f"confirm code ({engine})", sent, started)
+    print(f"  signatures confirmed by their code: {confirmed}")
     assert confirmed > 0
 
 

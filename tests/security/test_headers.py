@@ -234,6 +234,11 @@ def test_every_route_has_the_security_headers(app: Flask, actors: tuple[str, ...
             answer = visitor.post(url, base_url=base_url)
             assert answer.status_code in (200, 303), (url, answer.status_code)
             checker.check(answer, endpoint, scheme, f"POST {url}", True)
+        # A code refused: the thanks page again, with the error.
+        url = world.url(app, "signing.confirm_code")
+        refused = visitor.post(url, data={"code": "0000 0000"}, base_url=base_url)
+        assert refused.status_code == 422, (url, refused.status_code)
+        checker.check(refused, "signing.confirm_code", scheme, f"POST {url} (refused)", True)
 
     # An error page is a page too.
     for scheme, base_url in SCHEMES.items():
