@@ -24,6 +24,7 @@ from .operations import (
     TrendingFlag,
     UpdateState,
 )
+from .network import NetworkKind, TorExit, TrustedNetwork
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .signature import (
@@ -67,6 +68,7 @@ __all__ = [
     "EmailLog",
     "EmailStatus",
     "Invalidation",
+    "NetworkKind",
     "JobLock",
     "JobState",
     "LoginThrottle",
@@ -80,7 +82,9 @@ __all__ = [
     "SignatureSource",
     "SignatureState",
     "SiteSetting",
+    "TorExit",
     "TrendingFlag",
+    "TrustedNetwork",
     "UpdateState",
     "User",
     "campaign_partners",
