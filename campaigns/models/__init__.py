@@ -13,6 +13,7 @@ from .campaign import (
 )
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .email import EmailKind, EmailLog, EmailStatus
+from .network import NetworkKind, TorExit, TrustedNetwork
 from .operations import (
     ACTIVE_JOBS,
     CampaignNotice,
@@ -24,7 +25,6 @@ from .operations import (
     TrendingFlag,
     UpdateState,
 )
-from .network import NetworkKind, TorExit, TrustedNetwork
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .signature import (
@@ -68,10 +68,10 @@ __all__ = [
     "EmailLog",
     "EmailStatus",
     "Invalidation",
-    "NetworkKind",
     "JobLock",
     "JobState",
     "LoginThrottle",
+    "NetworkKind",
     "Organization",
     "OrganizationKind",
     "OutboxMessage",

@@ -60,6 +60,9 @@ class SignatureSource(enum.Enum):
 # The count job's predicate, read by its query word for word as the index has it.
 UNCOUNTED = "counted <> (state = 'validated')"
 
+# The partial index of held, fraudulent and invalidated signatures.
+REVIEW_STATES = "state IN ('held', 'fraudulent', 'invalidated')"
+
 # What the encrypted blob is bound to: it cannot be replayed into another column.
 PERSONAL_DATA_PURPOSE = b"signature.personal_data"
 
@@ -100,8 +103,16 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
             "validated_at",
             where="show_name AND state = 'validated'",
         ),
-        # The review queue of held signatures, grouped by network.
-        partial_index("ix_signatures_held", "campaign_id", "ip_hash", where="state = 'held'"),
+        # Signatures that will not be counted as they are: the review queue of
+        # held ones grouped by network, and the results page's figures.
+        partial_index(
+            "ix_signatures_review",
+            "campaign_id",
+            "state",
+            "fraud_reason",
+            "ip_hash",
+            where=REVIEW_STATES,
+        ),
         # The count job's work queue: rows whose counted flag disagrees with their state.
         partial_index("ix_signatures_uncounted", "id", where=UNCOUNTED),
     )

@@ -4,8 +4,8 @@ signature under review, with their labels.
 
     web, paper with an email ─▶ pending ─mark_checked─▶ pending, checked ─confirm─▶ validated
                                    │ mark_fraudulent          ▲       │                   ▲
-                                   ▼                          │       │ confirm           │ release_held
-                               fraudulent ────────────────────┘       │ (hold reason set) │
+                                   ▼                          │       │ confirm           │ release
+                               fraudulent ────────────────────┘       │ (hold reason set) │ _held
                                    │ reject             reinstate     └──────────▶ held ──┘
                                    ▼                                               │ reject_held
                                invalidated ◀───────────────────────────────────────┘

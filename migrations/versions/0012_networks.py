@@ -8,8 +8,9 @@ Signatures over their address's rate limits are no longer marked fraudulent:
 they are checked and emailed, and once confirmed they are ``held`` for an
 organizer's decision. ``signatures`` gets ``hold_reason`` (why), ``network_id``
 (the trusted network the address was in when signing; no foreign key, see the
-model) and the state ``held`` in its check constraint; a partial index serves
-the review queue. Admins declare ``trusted_networks`` (CIDR ranges with their
+model) and the state ``held`` in its check constraint; a partial index of
+held, fraudulent and invalidated rows serves the review queue and the results
+page's figures. Admins declare ``trusted_networks`` (CIDR ranges with their
 own limits, and one row for Tor) and import ``tor_exits``. Existing rows are
 unchanged. The downgrade turns held signatures into fraudulent ones (the
 state they would have had) before the state goes.
@@ -23,7 +24,7 @@ branch_labels = None
 depends_on = None
 
 STATES = "'pending', 'validated', 'fraudulent', 'invalidated'"
-HELD = "state = 'held'"
+REVIEW = "state IN ('held', 'fraudulent', 'invalidated')"
 
 
 def upgrade():
@@ -52,13 +53,13 @@ def upgrade():
         batch_op.add_column(sa.Column('network_id', sa.Integer(), nullable=True))
         batch_op.drop_constraint(op.f('ck_signatures_state'), type_='check')
         batch_op.create_check_constraint(op.f('ck_signatures_state'), f"state IN ({STATES}, 'held')")
-        batch_op.create_index('ix_signatures_held', ['campaign_id', 'ip_hash'], unique=False, postgresql_where=sa.text(HELD), sqlite_where=sa.text(HELD))
+        batch_op.create_index('ix_signatures_review', ['campaign_id', 'state', 'fraud_reason', 'ip_hash'], unique=False, postgresql_where=sa.text(REVIEW), sqlite_where=sa.text(REVIEW))
 
 
 def downgrade():
     op.execute("UPDATE signatures SET state = 'fraudulent', fraud_reason = hold_reason WHERE state = 'held'")
     with op.batch_alter_table('signatures', schema=None) as batch_op:
-        batch_op.drop_index('ix_signatures_held', postgresql_where=sa.text(HELD), sqlite_where=sa.text(HELD))
+        batch_op.drop_index('ix_signatures_review', postgresql_where=sa.text(REVIEW), sqlite_where=sa.text(REVIEW))
         batch_op.drop_constraint(op.f('ck_signatures_state'), type_='check')
         batch_op.create_check_constraint(op.f('ck_signatures_state'), f"state IN ({STATES})")
         batch_op.drop_column('network_id')
