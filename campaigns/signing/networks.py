@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select
 from ..accounts.audit import record
 from ..cache import memo
 from ..extensions import db
+from ..kernel.normalize import clean_text
 from ..models import NetworkKind, TorExit, TrustedNetwork, User
 
 _KEY = "trusted-networks"
@@ -188,7 +189,7 @@ def add_network(
 ) -> TrustedNetwork:
     """Declare a trusted range; audited. NetworkRefused for bad input (nothing changes)."""
     network = parse_cidr(cidr)
-    label = (label or "").strip()
+    label = clean_text(label or "")
     if not label or len(label) > LABEL_LENGTH:
         raise NetworkRefused("label")
     check_limits(burst_limit, sustained_limit)

@@ -16,9 +16,12 @@ from campaigns.models import (
     CampaignUpdate,
     Invalidation,
     JobState,
+    NetworkKind,
     PaperImport,
+    TrustedNetwork,
     SignatureState,
 )
+from campaigns.moderation.held import group_label
 from tests.factories import create_signature
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
@@ -62,6 +65,10 @@ POLICY: dict[str, set[str]] = {
     "console_moderation.accept": CAMPAIGN_MANAGERS,
     "console_moderation.reject": CAMPAIGN_MANAGERS,
     "console_moderation.trending": ORGANIZERS,
+    "console_moderation.held": CAMPAIGN_MANAGERS,
+    "console_networks.index": ADMINS,
+    "console_networks.remove": ADMINS,
+    "console_networks.tor": ADMINS,
     "console_admin.audit": ADMINS,
     "console_admin.settings": ADMINS,
     "console_admin.users": ADMINS,
@@ -96,6 +103,15 @@ def _objects(console: Console) -> dict[str, Any]:
     db.session.add_all([update, paper, invalidation])
     db.session.commit()
     signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
+    held = create_signature(
+        campaign, state=SignatureState.held, ip="10.9.8.6", hold_reason="rate_burst"
+    )
+    network = TrustedNetwork(
+        kind=NetworkKind.range, cidr="192.0.2.0/24", label="Office", burst_limit=50,
+        sustained_limit=500,
+    )  # fmt: skip
+    db.session.add(network)
+    db.session.commit()
     give_image(campaign)
     return {
         "slug": campaign.slug,
@@ -105,6 +121,8 @@ def _objects(console: Console) -> dict[str, Any]:
         "signature_uuid": signature.uuid,
         "user_id": console.partner.id,
         "variant": campaign.images[0].name,
+        "group": group_label(held.ip_hash),
+        "network_id": network.id,
     }
 
 
