@@ -5,6 +5,7 @@ and the Tor exit list, every change audited. Also
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
@@ -49,6 +50,19 @@ REFUSALS = {
 }
 
 
+class WholeNumberField(IntegerField):
+    """An integer field whose refusal says what to type, in the site's words."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(WHOLE_NUMBER)) from None
+
+
+WHOLE_NUMBER = _l("Enter a whole number.")
+
+
 class NetworkForm(Form):
     cidr = StringField(
         _l("Address range (CIDR)"),
@@ -58,17 +72,17 @@ class NetworkForm(Form):
         _l("Name (for example: the union office in Gaziantep)"),
         [DataRequired(message=REFUSALS["label"]), Length(max=100)],
     )
-    burst_limit = IntegerField(
+    burst_limit = WholeNumberField(
         _l("Signatures from one address per minute"),
         [
-            InputRequired(message=_l("Enter a whole number.")),
+            InputRequired(message=WHOLE_NUMBER),
             NumberRange(min=1, max=MAX_LIMIT, message=_l("Enter a whole number from 1.")),
         ],
     )
-    sustained_limit = IntegerField(
+    sustained_limit = WholeNumberField(
         _l("Signatures from one address per hour"),
         [
-            InputRequired(message=_l("Enter a whole number.")),
+            InputRequired(message=WHOLE_NUMBER),
             NumberRange(min=1, max=MAX_LIMIT, message=_l("Enter a whole number from 1.")),
         ],
     )
