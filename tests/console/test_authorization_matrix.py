@@ -18,8 +18,8 @@ from campaigns.models import (
     JobState,
     NetworkKind,
     PaperImport,
-    TrustedNetwork,
     SignatureState,
+    TrustedNetwork,
 )
 from campaigns.moderation.held import group_label
 from tests.factories import create_signature

@@ -31,7 +31,6 @@ from campaigns.models import (
     Organization,
     Role,
     Signature,
-    SignatureState,
 )
 
 from .browser import Browser, Response

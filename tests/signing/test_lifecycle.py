@@ -20,12 +20,12 @@ from campaigns.privacy.personal import PersonalData
 from campaigns.signing import lifecycle
 from campaigns.signing.lifecycle import (
     HOLD_LABELS,
-    HoldReason,
     REASON_LABELS,
     ROW_COLUMNS,
     Choices,
     FlagReason,
     FraudReason,
+    HoldReason,
 )
 from tests.factories import create_campaign, create_signature
 

@@ -336,7 +336,9 @@ def test_a_held_signature_confirms_into_held_and_is_not_counted(app: Flask) -> N
 def test_admins_declare_a_range_and_it_is_audited(app: Flask) -> None:
     console = make_console()
     client = logged_in(app, console.admin, console)
-    form = {"cidr": "2001:db8:5::/48", "label": "مخيم", "burst_limit": "60", "sustained_limit": "900"}
+    form = {
+        "cidr": "2001:db8:5::/48", "label": "مخيم", "burst_limit": "60", "sustained_limit": "900",
+    }  # fmt: skip
     assert client.post("/console/networks", data=form).status_code == 303
     [row] = db.session.execute(select(TrustedNetwork)).scalars().all()
     assert (row.cidr, row.label, row.burst_limit, row.sustained_limit) == (
@@ -368,7 +370,9 @@ def test_bad_input_is_refused_with_a_translated_error_and_changes_nothing(
 ) -> None:
     console = make_console()
     client = logged_in(app, console.admin, console)
-    data = {"cidr": "192.0.2.0/24", "label": "Office", "burst_limit": "50", "sustained_limit": "500"}
+    data = {
+        "cidr": "192.0.2.0/24", "label": "Office", "burst_limit": "50", "sustained_limit": "500",
+    }  # fmt: skip
     response = client.post("/console/networks", data={**data, **form})
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
