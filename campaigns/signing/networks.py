@@ -99,21 +99,23 @@ def _as_network(row: TrustedNetwork) -> Network:
     return Network(row.id, row.kind, row.label, row.burst_limit, row.sustained_limit)
 
 
-def load_networks() -> NetworkList:
-    """The trusted networks as the database has them now."""
-    rows = db.session.execute(select(TrustedNetwork)).scalars().all()
+def build_network_list(
+    networks: Iterable[tuple[str | None, Network]], tor_exits: Iterable[str] = ()
+) -> NetworkList:
+    """The matching structure for (cidr, network) pairs (cidr None: the Tor
+    network) and the Tor exit addresses."""
     grouped: dict[int, dict[int, dict[int, Network]]] = {4: {}, 6: {}}
     tor = None
-    for row in rows:
-        network = _as_network(row)
-        if row.kind is NetworkKind.tor:
+    by_id: dict[int, Network] = {}
+    for cidr_text, network in networks:
+        by_id[network.id] = network
+        if network.kind is NetworkKind.tor:
             tor = network
             continue
-        cidr = ipaddress.ip_network(row.cidr or "")
+        cidr = ipaddress.ip_network(cidr_text or "")
         shift = cidr.max_prefixlen - cidr.prefixlen
         table = grouped[cidr.version].setdefault(cidr.prefixlen, {})
         table[int(cidr.network_address) >> shift] = network
-    exits = frozenset(db.session.execute(select(TorExit.address)).scalars()) if tor else frozenset()
     return NetworkList(
         # Most specific first: a small range inside a bigger one keeps its own limits.
         ranges={
@@ -121,9 +123,17 @@ def load_networks() -> NetworkList:
             for version, tables in grouped.items()
         },
         tor=tor,
-        tor_exits=exits,
-        by_id={row.id: _as_network(row) for row in rows},
+        tor_exits=frozenset(tor_exits) if tor else frozenset(),
+        by_id=by_id,
     )
+
+
+def load_networks() -> NetworkList:
+    """The trusted networks as the database has them now."""
+    rows = db.session.execute(select(TrustedNetwork)).scalars().all()
+    has_tor = any(row.kind is NetworkKind.tor for row in rows)
+    exits = db.session.execute(select(TorExit.address)).scalars().all() if has_tor else []
+    return build_network_list(((row.cidr, _as_network(row)) for row in rows), exits)
 
 
 def trusted_networks() -> NetworkList:
