@@ -122,6 +122,15 @@ def from_environment() -> dict[str, Any]:
         "RATE_BURST_SECONDS": _int("RATE_BURST_SECONDS", 60),
         "RATE_SUSTAINED_LIMIT": _int("RATE_SUSTAINED_LIMIT", 50),
         "RATE_SUSTAINED_SECONDS": _int("RATE_SUSTAINED_SECONDS", 3600),
+        # Over these a signature is held for review, not lost (docs/review.md).
+        # A wave of this many from one address within RATE_BURST_SECONDS is
+        # plainly automated: marked fraudulent silently, whatever the network.
+        "RATE_WAVE_LIMIT": _int("RATE_WAVE_LIMIT", 300),
+        # Limits the Tor exit list gets when it is first imported (editable after).
+        "TOR_BURST_LIMIT": _int("TOR_BURST_LIMIT", 30),
+        "TOR_SUSTAINED_LIMIT": _int("TOR_SUSTAINED_LIMIT", 300),
+        # Each process keeps the trusted networks this long (signing matches them).
+        "NETWORKS_CACHE_SECONDS": _float("NETWORKS_CACHE_SECONDS", 10),
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
         # The code in the confirmation email, counted from signing (signing/codes.py).
         "CONFIRM_CODE_MAX_AGE": _int("CONFIRM_CODE_MAX_AGE", 60 * 60 * 24 * 30),

@@ -179,6 +179,7 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
         "checked_at": "now() - make_interval(days => (g % 20)::int, mins => 4)",
         "validated_at": "now() - make_interval(days => (g % 20)::int, mins => 3)",
         "counted": "true",
+        "network_id": "NULL",
     }
     db.session.execute(
         text(

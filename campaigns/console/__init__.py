@@ -14,6 +14,7 @@ FEATURES = (
     "campaigns.console.images",
     "campaigns.console.admin",
     "campaigns.console.moderation",
+    "campaigns.console.networks",
     "campaigns.console.paper",
     "campaigns.console.exports",
     "campaigns.console.disclosures",

@@ -52,6 +52,15 @@ SENTENCES: dict[str, LazyString] = {
     "signer_viewed": _l("%(who)s opened a signer's details on the campaign %(campaign)s"),
     "signature_accepted": _l("%(who)s accepted a signature on the campaign %(campaign)s"),
     "signature_rejected": _l("%(who)s rejected a signature on the campaign %(campaign)s"),
+    "held_group_released": _l(
+        "%(who)s released %(count)s held signatures of one network on the campaign %(campaign)s"
+    ),
+    "held_group_rejected": _l(
+        "%(who)s rejected %(count)s held signatures of one network on the campaign %(campaign)s"
+    ),
+    "network_added": _l("%(who)s declared the trusted network %(network)s"),
+    "network_removed": _l("%(who)s removed the trusted network %(network)s"),
+    "tor_list_imported": _l("%(who)s imported the Tor exit list (%(count)s addresses)"),
     "invalidation_previewed": _l(
         "%(who)s previewed an invalidation on %(campaign)s (%(count)s signatures)"
     ),
@@ -101,6 +110,9 @@ COUNT_DETAIL = {
     "invalidation_previewed": "count",
     "personal_data_erased": "signatures",
     "update_send": "recipients",
+    "held_group_released": "count",
+    "held_group_rejected": "count",
+    "tor_list_imported": "after",
     "update_sent": "recipients",
 }
 
@@ -193,6 +205,7 @@ def describe(
         "after": escape(_title(status, details.get("after"))),
         "count": escape(format_decimal(count) if isinstance(count, int) else "—"),
         "action": escape(entry.action),
+        "network": _name(" ".join(str(details[k]) for k in ("label", "cidr") if details.get(k))),
         "what": escape(_title(DisclosureKind, details.get("kind"))),
     }
     sentence = SENTENCES.get(entry.action, UNKNOWN)

@@ -124,9 +124,9 @@ def campaign_figures(campaign: Campaign, manages: bool) -> CampaignFigures:
         Signature.created_at >= now - window,
         Signature.state == SignatureState.pending,
     )
-    held = getattr(SignatureState, "held", None)
-    if held is not None:
-        figures.held = _count(Signature.campaign_id == campaign.id, Signature.state == held)
+    figures.held = _count(
+        Signature.campaign_id == campaign.id, Signature.state == SignatureState.held
+    )
     figures.sources = source_counts(campaign)
     return figures
 

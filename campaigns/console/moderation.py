@@ -1,5 +1,6 @@
 """Moderation in the console: the review queue of flagged and fraudulent
-signatures, bulk invalidations, and trending bursts. Admins and the organizers
+signatures, held signatures decided a network at a time, bulk invalidations,
+and trending bursts. Admins and the organizers
 of a campaign's organization; partners never."""
 
 from __future__ import annotations
@@ -12,8 +13,23 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..accounts.disclosure import two_person_rule
 from ..accounts.services import visible_campaigns
@@ -23,6 +39,7 @@ from ..i18n import current_language
 from ..kernel.countries import country_choices
 from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Campaign, Invalidation, Role, Signature
+from ..moderation.held import GroupChanged, decide_group, held_group, held_groups
 from ..moderation.invalidation import (
     PERSONAL_CONDITIONS,
     SMALL_COUNT,
@@ -127,6 +144,25 @@ class InvalidationForm(Form):
         return found
 
 
+class HeldGroupForm(Form):
+    """One decision on a whole group of held signatures."""
+
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            ("release", _l("Release: count them")),
+            ("reject", _l("Reject: invalidate them")),
+        ],
+        validators=[InputRequired(message=_l("Choose to release or to reject the group."))],
+    )
+    # The number the person saw: a group that grew or shrank meanwhile asks again.
+    count = HiddenField(validators=[Regexp(r"^\d{1,9}$")])
+    confirmed = BooleanField(
+        _l("I have looked at this group and take this decision for all of its signatures."),
+        validators=[DataRequired(message=_l("Please confirm the number of signatures."))],
+    )
+
+
 def _is_admin() -> bool:
     return user().role is Role.admin
 
@@ -163,6 +199,8 @@ def queue_page(
         db.session.commit()
     return render_template(
         "console/moderation/queue.html",
+        held=held_groups(ids),
+        campaigns_by_id=_campaigns_by_id(),
         campaign=campaign,
         campaigns=visible_campaigns(user()),
         signatures=signatures,
@@ -230,6 +268,42 @@ def reject(signature_uuid: uuid.UUID) -> ResponseReturnValue:
 
 def _campaigns_by_id() -> dict[int, Campaign]:
     return {c.id: c for c in visible_campaigns(user())}
+
+
+@bp.route("/moderation/campaigns/<slug>/held/<group>", methods=["GET", "POST"])
+@require(*MANAGERS)
+def held(slug: str, group: str) -> ResponseReturnValue:
+    """One network's held signatures and the one decision on all of them."""
+    campaign = managed_campaign(slug)
+    found = held_group(campaign, group)
+    form = HeldGroupForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            decide_group(campaign, group, form.decision.data, int(form.count.data))
+        except GroupChanged as changed:
+            db.session.rollback()
+            form.confirmed.errors.append(
+                _l(
+                    "The group changed meanwhile: it now holds %(num)s signatures. "
+                    "Please confirm again.",
+                    num=changed.size,
+                )
+            )
+            found = held_group(campaign, group)
+        else:
+            db.session.commit()
+            # Decided now or before (twice, or by someone else): the same answer.
+            return redirect(url_for(".campaign_queue", slug=campaign.slug, decided=1), 303)
+    if request.method == "POST":
+        status = 422
+    elif found is None:
+        status = 404
+    if found is not None:
+        form.count.data = str(found.size)
+    return render_template(
+        "console/moderation/held.html", campaign=campaign, group=found, label=group, form=form
+    ), status
 
 
 @bp.get("/moderation/invalidations")

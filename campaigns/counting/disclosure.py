@@ -46,6 +46,13 @@ def is_safe(signers: int) -> bool:
     return signers == 0 or signers >= K_MIN
 
 
+def publish_figure(signers: int) -> int | None:
+    """A figure published on its own, beside no margin it could be taken from
+    (the results page's held and invalidated signatures): itself when allowed,
+    None (shown as "fewer than K_MIN") when it holds 1 to K_MIN - 1 signers."""
+    return signers if is_safe(signers) else None
+
+
 def publish_level(margin: Cell, cells: Iterable[Cell]) -> list[Cell]:
     """The published cells of one level under ``margin``, largest first, and
     "other" (margin minus the published cells) last when it is not empty. A

@@ -14,6 +14,7 @@ from .campaign import (
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
+from .network import NetworkKind, TorExit, TrustedNetwork
 from .operations import (
     ACTIVE_JOBS,
     CampaignNotice,
@@ -74,6 +75,7 @@ __all__ = [
     "JobLock",
     "JobState",
     "LoginThrottle",
+    "NetworkKind",
     "Organization",
     "OrganizationKind",
     "OutboxMessage",
@@ -84,7 +86,9 @@ __all__ = [
     "SignatureSource",
     "SignatureState",
     "SiteSetting",
+    "TorExit",
     "TrendingFlag",
+    "TrustedNetwork",
     "UpdateState",
     "User",
     "campaign_partners",

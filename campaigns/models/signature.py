@@ -28,6 +28,9 @@ class SignatureState(enum.Enum):
     validated = "validated"
     fraudulent = "fraudulent"
     invalidated = "invalidated"
+    # Confirmed, but from an address over its rate limits: waits for an
+    # organizer's decision on its network's group (released or rejected).
+    held = "held"
 
     @property
     def title(self) -> str:
@@ -36,6 +39,7 @@ class SignatureState(enum.Enum):
             "validated": _l("Validated"),
             "fraudulent": _l("Fraudulent"),
             "invalidated": _l("Invalidated"),
+            "held": _l("Held for review"),
         }
         return str(titles[self.value])
 
@@ -55,6 +59,9 @@ class SignatureSource(enum.Enum):
 
 # The count job's predicate, read by its query word for word as the index has it.
 UNCOUNTED = "counted <> (state = 'validated')"
+
+# The partial index of held, fraudulent and invalidated signatures.
+REVIEW_STATES = "state IN ('held', 'fraudulent', 'invalidated')"
 
 # What the encrypted blob is bound to: it cannot be replayed into another column.
 PERSONAL_DATA_PURPOSE = b"signature.personal_data"
@@ -96,6 +103,16 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
             "validated_at",
             where="show_name AND state = 'validated'",
         ),
+        # Signatures that will not be counted as they are: the review queue of
+        # held ones grouped by network, and the results page's figures.
+        partial_index(
+            "ix_signatures_review",
+            "campaign_id",
+            "state",
+            "fraud_reason",
+            "ip_hash",
+            where=REVIEW_STATES,
+        ),
         # The count job's work queue: rows whose counted flag disagrees with their state.
         partial_index("ix_signatures_uncounted", "id", where=UNCOUNTED),
     )
@@ -127,6 +144,14 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     # Keyed hash of the email's domain: bulk invalidation and trending by domain.
     email_domain_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     fraud_reason: Mapped[str | None] = mapped_column(String(32))
+    # Over its address's rate limits: checked and emailed as usual, but once
+    # confirmed it is held for review instead of validated (lifecycle.HoldReason).
+    hold_reason: Mapped[str | None] = mapped_column(String(32))
+    # The trusted network (``trusted_networks.id``) the client address was in
+    # when signing, decided then; never the address itself. No foreign key: a
+    # network removed later leaves its id behind, and the rules then use the
+    # default limits.
+    network_id: Mapped[int | None] = mapped_column(Integer)
     # Set by trending detection for organizers to look at; the signer sees nothing.
     flag_reason: Mapped[str | None] = mapped_column(String(32))
     invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidations.id"))

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..cache import cached_json
-from ..counting.disclosure import as_rows
+from ..counting.disclosure import as_rows, publish_figure
 from ..counting.services import campaign_count, published_breakdowns, published_days
 from ..extensions import db
 from ..models import (
@@ -102,11 +102,51 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
             "daily": daily,
             "milestones": milestones,
             "latest": latest_public_signers(campaign.id),
+            # The page's "not counted" figures (not in the JSON API).
+            "review": review_figures(campaign.id),
         }
 
     ttl = current_app.config["RESULTS_CACHE_SECONDS"]
     result: dict[str, Any] = cached_json(f"results:{campaign.id}", ttl, compute)
     return result
+
+
+# What the results page says about signatures that are not (or not yet)
+# counted, by category only: the fraud reasons folded into what a reader
+# needs to know. Read from the partial index ix_signatures_review.
+REVIEW_CATEGORIES = ("held", "invalidated", "automated_domain", "automated_wave", "unreadable")
+_FRAUD_CATEGORIES = {
+    "disposable_domain": "automated_domain",
+    "blocked_domain": "automated_domain",
+    "rate_wave": "automated_wave",
+    "rate_burst": "automated_wave",
+    "rate_sustained": "automated_wave",
+}
+
+
+def review_figures(campaign_id: int) -> dict[str, int | None]:
+    """Held (awaiting review), invalidated, and stopped-by-the-checks
+    signatures of a campaign, per category, each through the K_MIN rule on its
+    own (None: fewer than K_MIN). One grouped count on a partial index that
+    holds only such rows; cached with the rest of the results."""
+    rows = db.session.execute(
+        select(Signature.state, Signature.fraud_reason, func.count())
+        .where(
+            Signature.campaign_id == campaign_id,
+            Signature.state.in_(
+                [SignatureState.held, SignatureState.fraudulent, SignatureState.invalidated]
+            ),
+        )
+        .group_by(Signature.state, Signature.fraud_reason)
+    ).all()
+    totals = dict.fromkeys(REVIEW_CATEGORIES, 0)
+    for state, reason, n in rows:
+        if state is SignatureState.fraudulent:
+            category = _FRAUD_CATEGORIES.get(reason or "", "unreadable")
+        else:
+            category = state.value
+        totals[category] += n
+    return {key: publish_figure(n) for key, n in totals.items()}
 
 
 def count_figures(campaign: Campaign) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from ..models import Campaign, CampaignCount, Signature, SignatureState
 
 _KEY = "just_confirmed"
 # A fraudulent signature answers like a confirmed one (bots learn nothing), so
-# its page shows it added like any other not yet counted.
-_SHOWN_AS_CONFIRMED = (SignatureState.validated, SignatureState.fraudulent)
+# its page shows it added like any other not yet counted; so does a held one
+# (confirmed, and counted once an organizer releases its network's group).
+_SHOWN_AS_CONFIRMED = (SignatureState.validated, SignatureState.fraudulent, SignatureState.held)
 
 
 @dataclass(frozen=True)

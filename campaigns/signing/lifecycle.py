@@ -3,13 +3,18 @@ written as, every move its state may make, and the reasons that put a
 signature under review, with their labels.
 
     web, paper with an email ─▶ pending ─mark_checked─▶ pending, checked ─confirm─▶ validated
-                                   │ mark_fraudulent          ▲                        │
-                                   ▼                          │ reinstate              │
-                               fraudulent ────────────────────┘                        │
-                                   │ reject                                            │
-                                   ▼                                                   ▼
+                                   │ mark_fraudulent          ▲       │                   ▲
+                                   ▼                          │       │ confirm           │ release
+                               fraudulent ────────────────────┘       │ (hold reason set) │ _held
+                                   │ reject             reinstate     └──────────▶ held ──┘
+                                   ▼                                               │ reject_held
+                               invalidated ◀───────────────────────────────────────┘
                                invalidated ◀─ reject (flagged), invalidate ─ pending or validated
     paper without an email, demo ─▶ validated
+
+A signature over its address's rate limits is checked with a ``HoldReason``
+and gets its confirmation email like any other; confirmed, it is held, and an
+organizer releases or rejects its network's group as a whole.
 
 Each move is one ``UPDATE … WHERE state IN (its sources)`` that returns the
 ids it changed: a move made twice (a task delivered twice, a double click)
@@ -30,7 +35,7 @@ from typing import Any, Protocol
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 
 from ..extensions import db
 from ..kernel.regions import match_region
@@ -44,7 +49,7 @@ from ..models import (
     SignatureSource,
     SignatureState,
 )
-from ..models.types import utcnow
+from ..models.types import UTCDateTime, utcnow
 from ..privacy.crypto import Keyring, hash_email_domain
 from ..privacy.personal import PersonalData, seal_personal_data
 
@@ -53,8 +58,12 @@ class FraudReason(enum.StrEnum):
     """Why the checks marked a signature fraudulent (the signer is never
     told); stored by value in ``signatures.fraud_reason``."""
 
+    # Before held signatures existed, over-limit signatures were marked
+    # fraudulent with these; kept so that such rows still read.
     rate_burst = "rate_burst"
     rate_sustained = "rate_sustained"
+    # A wave far above any trusted network's limits (RATE_WAVE_LIMIT).
+    rate_wave = "rate_wave"
     disposable_domain = "disposable_domain"
     blocked_domain = "blocked_domain"
     unreadable = "unreadable"
@@ -62,6 +71,19 @@ class FraudReason(enum.StrEnum):
     @property
     def label(self) -> str:
         return str(REASON_LABELS[self])
+
+
+class HoldReason(enum.StrEnum):
+    """Why a checked signature will be held for review once confirmed: more
+    signatures from its address than its network's limits allow. Stored by
+    value in ``signatures.hold_reason``; the signer is emailed as usual."""
+
+    rate_burst = "rate_burst"
+    rate_sustained = "rate_sustained"
+
+    @property
+    def label(self) -> str:
+        return str(HOLD_LABELS[self])
 
 
 class FlagReason(enum.StrEnum):
@@ -80,11 +102,17 @@ class FlagReason(enum.StrEnum):
 REASON_LABELS: dict[str, LazyString] = {
     FraudReason.rate_burst: _l("Many signatures from one address within a minute"),
     FraudReason.rate_sustained: _l("Many signatures from one address within an hour"),
+    FraudReason.rate_wave: _l("A wave of signatures from one address, far above any limit"),
     FraudReason.disposable_domain: _l("Disposable email address"),
     FraudReason.blocked_domain: _l("Blocked email domain"),
     FraudReason.unreadable: _l("Unreadable signature data"),
     FlagReason.trending_ip: _l("Burst from one address"),
     FlagReason.trending_domain: _l("Burst from one email domain"),
+}
+
+HOLD_LABELS: dict[str, LazyString] = {
+    HoldReason.rate_burst: _l("More signatures from one network within a minute than its limit"),
+    HoldReason.rate_sustained: _l("More signatures from one network within an hour than its limit"),
 }
 
 # Every column a new signature row is written with, whatever its source: the
@@ -94,7 +122,7 @@ ROW_COLUMNS = (
     "uuid", "campaign_id", "state", "source", "fingerprint", "personal_data", "country",
     "region_code", "amount", "show_name", "deliver_name", "consent_version", "contact_ok",
     "locale", "ip_hash", "email_domain_hash", "created_at", "checked_at", "validated_at",
-    "counted",
+    "counted", "network_id",
 )  # fmt: skip
 
 
@@ -135,6 +163,7 @@ def signature_row(
     ring: Keyring,
     canonical_email: str | None = None,
     ip_hash: bytes | None = None,
+    network_id: int | None = None,
     created_at: datetime | None = None,
     validated_at: datetime | None = None,
     checked_at: datetime | None = None,
@@ -171,6 +200,7 @@ def signature_row(
         "checked_at": checked_at,
         "validated_at": validated_at,
         "counted": False,
+        "network_id": network_id,
     }
 
 
@@ -195,10 +225,16 @@ def _unchecked(signature_ids: list[int]) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def mark_checked(signature_ids: list[int], now: datetime) -> list[int]:
+def mark_checked(
+    signature_ids: list[int], now: datetime, hold: HoldReason | None = None
+) -> list[int]:
     """pending, unchecked → pending, checked: passed the fraud rules; the
-    signer is asked to confirm."""
-    return _move(_unchecked(signature_ids), {"checked_at": now})
+    signer is asked to confirm. With ``hold``, over its network's rate limits:
+    asked all the same, and held for review once confirmed."""
+    values: dict[str, Any] = {"checked_at": now}
+    if hold is not None:
+        values["hold_reason"] = hold.value
+    return _move(_unchecked(signature_ids), values)
 
 
 def mark_fraudulent(signature_ids: list[int], reason: FraudReason, now: datetime) -> list[int]:
@@ -210,9 +246,11 @@ def mark_fraudulent(signature_ids: list[int], reason: FraudReason, now: datetime
 
 
 def confirm(signature_id: int, campaign_id: int, now: datetime) -> bool:
-    """pending, checked → validated, while its campaign takes confirmations.
-    The campaign is checked in the same statement, so that a campaign closing
-    meanwhile either counts this confirmation or refuses it."""
+    """pending, checked → validated, while its campaign takes confirmations;
+    → held instead when the checks gave it a hold reason (validated only when
+    an organizer releases it). The campaign is checked in the same statement,
+    so that a campaign closing meanwhile either counts this confirmation or
+    refuses it."""
     campaign_open = (
         select(Campaign.id)
         .where(
@@ -230,8 +268,41 @@ def confirm(signature_id: int, campaign_id: int, now: datetime) -> bool:
                 Signature.checked_at.is_not(None),
                 campaign_open,
             ),
-            {"state": SignatureState.validated, "validated_at": now},
+            {
+                "state": case(
+                    (Signature.hold_reason.is_not(None), SignatureState.held.value),
+                    else_=SignatureState.validated.value,
+                ),
+                "validated_at": case(
+                    (Signature.hold_reason.is_(None), literal(now, UTCDateTime())), else_=None
+                ),
+            },
         )
+    )
+
+
+def _held(signature_ids: list[int], campaign_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Signature.id.in_(signature_ids),
+        Signature.campaign_id == campaign_id,
+        Signature.state == SignatureState.held,
+    )
+
+
+def release_held(signature_ids: list[int], campaign_id: int, now: datetime) -> list[int]:
+    """held → validated: an organizer released their network's group; the
+    count job counts them from here."""
+    return _move(
+        _held(signature_ids, campaign_id),
+        {"state": SignatureState.validated, "validated_at": now},
+    )
+
+
+def reject_held(signature_ids: list[int], campaign_id: int, now: datetime) -> list[int]:
+    """held → invalidated: an organizer rejected their network's group."""
+    return _move(
+        _held(signature_ids, campaign_id),
+        {"state": SignatureState.invalidated, "invalidated_at": now},
     )
 
 

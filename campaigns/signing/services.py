@@ -41,6 +41,7 @@ from .codes import (
     signature_key,
 )
 from .lifecycle import ROW_COLUMNS, confirm, signature_row
+from .networks import network_id_for
 from .tokens import ExpiredToken, InvalidToken, read_confirm_token
 
 
@@ -113,6 +114,8 @@ def sign_campaign(
         ring=ring,
         canonical_email=canonical,
         ip_hash=hash_ip(client_ip, ring) if client_ip else None,
+        # Decided now, while the address is at hand; only the id is kept.
+        network_id=network_id_for(client_ip),
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # The signature and its outbox row in one statement: one round trip.
@@ -192,7 +195,7 @@ def confirm_signature(token: str) -> Campaign:
     """Validate the signature a confirmation token names; returns its campaign.
 
     Guarded on state: only a pending signature that passed the checks becomes
-    validated, and only once."""
+    validated (or held, when the checks gave it a hold reason), and only once."""
     signature_uuid: uuid.UUID = read_confirm_token(token)
     signature = db.session.execute(
         select(Signature).where(Signature.uuid == signature_uuid)
@@ -215,7 +218,8 @@ def _confirm(signature: Signature) -> None:
     if not signature.campaign.takes_confirmations(now):
         raise ConfirmationClosed
     # Fraudulent signatures answer like confirmed ones: bots learn nothing.
-    if signature.state is SignatureState.fraudulent:
+    # A held one was confirmed (it waits for review).
+    if signature.state in (SignatureState.fraudulent, SignatureState.held):
         raise AlreadyConfirmed
     raise NotConfirmable
 

@@ -1,11 +1,19 @@
 """What the workers do with a new signature: fraud rules, then the
 confirmation email exactly once. Guarded on state, so running any of this
-twice changes nothing the second time."""
+twice changes nothing the second time.
+
+Only the plainly automated is marked fraudulent (silently): disposable and
+blocked email domains, unreadable data, and a wave from one address far above
+any limit (``RATE_WAVE_LIMIT`` within ``RATE_BURST_SECONDS``). Over its
+network's burst or sustained limit (the defaults, or a trusted network's own),
+a signature is checked and emailed as usual with a hold reason, and held for
+review once confirmed: people behind one shared address lose nothing."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +30,8 @@ from ..models.types import utcnow
 from ..outbox import enqueue, waiting
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import read_personal_data
-from .lifecycle import FraudReason, mark_checked, mark_fraudulent
+from .lifecycle import FraudReason, HoldReason, mark_checked, mark_fraudulent
+from .networks import trusted_networks
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +46,25 @@ def _seconds_before(column: Any, seconds: int) -> Any:
     return column - literal(timedelta(seconds=seconds), Interval)
 
 
-def _rate_counts(signature_ids: list[int]) -> dict[int, dict[FraudReason, int]]:
+@dataclass(frozen=True)
+class RateCounts:
+    """Earlier signatures of the same campaign from the same address within
+    each window, and the trusted network the signature was made from."""
+
+    burst: int
+    sustained: int
+    network_id: int | None
+
+
+def _rate_counts(signature_ids: list[int]) -> dict[int, RateCounts]:
     """For each signature of the batch with an IP hash: how many earlier
     signatures of the same campaign came from the same hash within each rule's
     window. One statement for the batch, a correlated count per rule on the
     ``ix_signatures_rate`` index."""
     config = current_app.config
     windows = {
-        FraudReason.rate_burst: config["RATE_BURST_SECONDS"],
-        FraudReason.rate_sustained: config["RATE_SUSTAINED_SECONDS"],
+        "burst": config["RATE_BURST_SECONDS"],
+        "sustained": config["RATE_SUSTAINED_SECONDS"],
     }
     earlier = aliased(Signature)
     counts = [
@@ -58,25 +77,39 @@ def _rate_counts(signature_ids: list[int]) -> dict[int, dict[FraudReason, int]]:
             earlier.id < Signature.id,
         )
         .scalar_subquery()
-        .label(reason.value)
-        for reason, seconds in windows.items()
+        .label(name)
+        for name, seconds in windows.items()
     ]
     rows = db.session.execute(
-        select(Signature.id, *counts).where(
+        select(Signature.id, Signature.network_id, *counts).where(
             Signature.id.in_(signature_ids), Signature.ip_hash.is_not(None)
         )
     ).all()
-    return {row.id: {reason: getattr(row, reason.value) for reason in windows} for row in rows}
+    return {row.id: RateCounts(row.burst, row.sustained, row.network_id) for row in rows}
 
 
-def _rate_reason(counts: dict[FraudReason, int] | None) -> FraudReason | None:
+def limits_for(network_id: int | None) -> tuple[int, int]:
+    """(burst, sustained) limits for signatures from this trusted network:
+    its own, or the defaults (also for a network removed since)."""
+    network = trusted_networks().by_id.get(network_id) if network_id is not None else None
+    if network is not None:
+        return network.burst_limit, network.sustained_limit
+    config = current_app.config
+    return config["RATE_BURST_LIMIT"], config["RATE_SUSTAINED_LIMIT"]
+
+
+def rate_outcome(counts: RateCounts | None) -> FraudReason | HoldReason | None:
+    """What the rate rules make of a signature: a wave far above any limit is
+    fraudulent; over its network's limits it is held; else nothing."""
     if counts is None:
         return None
-    config = current_app.config
-    if counts[FraudReason.rate_burst] >= config["RATE_BURST_LIMIT"]:
-        return FraudReason.rate_burst
-    if counts[FraudReason.rate_sustained] >= config["RATE_SUSTAINED_LIMIT"]:
-        return FraudReason.rate_sustained
+    if counts.burst >= current_app.config["RATE_WAVE_LIMIT"]:
+        return FraudReason.rate_wave
+    burst, sustained = limits_for(counts.network_id)
+    if counts.burst >= burst:
+        return HoldReason.rate_burst
+    if counts.sustained >= sustained:
+        return HoldReason.rate_sustained
     return None
 
 
@@ -112,15 +145,15 @@ def check_signatures(signature_ids: list[int]) -> list[int]:
     if not signatures:
         return []
     rates = _rate_counts([s.id for s in signatures])
-    by_reason: dict[FraudReason | None, list[int]] = defaultdict(list)
+    by_reason: dict[FraudReason | HoldReason | None, list[int]] = defaultdict(list)
     for signature in signatures:
-        reason = _domain_reason(signature) or _rate_reason(rates.get(signature.id))
+        reason = _domain_reason(signature) or rate_outcome(rates.get(signature.id))
         by_reason[reason].append(signature.id)
     now = utcnow()
     won: list[int] = []
     for reason, ids in by_reason.items():
-        if reason is None:
-            won.extend(mark_checked(ids, now))
+        if reason is None or isinstance(reason, HoldReason):
+            won.extend(mark_checked(ids, now, hold=reason))
             continue
         for signature_id in mark_fraudulent(ids, reason, now):
             log.info("signature %s marked fraudulent: %s", signature_id, reason.value)

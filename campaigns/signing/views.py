@@ -212,7 +212,9 @@ def confirm(token: str) -> ResponseReturnValue:
     if signature is None:
         return render_template("signing/confirm_failed.html", reason="invalid"), 404
     campaign = signature.campaign
-    if signature.state is not SignatureState.validated and not campaign.takes_confirmations():
+    if signature.state not in (SignatureState.validated, SignatureState.held) and not (
+        campaign.takes_confirmations()
+    ):
         return _confirmation_closed(campaign)
     # GET and HEAD (link checkers, mail scanners) only ever see the button.
     if request.method != "POST":

@@ -1,7 +1,7 @@
 """sensitive campaigns: low-trace mail
 
 Revision ID: 0009_sensitive
-Revises: 0007
+Revises: 0008_disclosure
 Create Date: 2026-12-05 04:00:00
 
 An organizer marks a campaign as sensitive: every email about it then has a
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_sensitive'
-down_revision = '0007'
+down_revision = '0008_disclosure'
 branch_labels = None
 depends_on = None
 

@@ -21,10 +21,13 @@ from campaigns.models import (
     DisclosureState,
     Invalidation,
     JobState,
+    NetworkKind,
     PaperImport,
     SignatureState,
+    TrustedNetwork,
 )
 from campaigns.models.types import utcnow
+from campaigns.moderation.held import group_label
 from tests.factories import create_signature
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
@@ -76,6 +79,10 @@ POLICY: dict[str, set[str]] = {
     "console_disclosures.refuse": ADMINS,
     "console_disclosures.grant": {"organizer"},
     "console_disclosures.use": {"organizer"},
+    "console_moderation.held": CAMPAIGN_MANAGERS,
+    "console_networks.index": ADMINS,
+    "console_networks.remove": ADMINS,
+    "console_networks.tor": ADMINS,
     "console_admin.audit": ADMINS,
     "console_admin.settings": ADMINS,
     "console_admin.users": ADMINS,
@@ -126,6 +133,15 @@ def _objects(console: Console) -> dict[str, Any]:
     db.session.add_all([update, paper, invalidation, disclosure])
     db.session.commit()
     signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
+    held = create_signature(
+        campaign, state=SignatureState.held, ip="10.9.8.6", hold_reason="rate_burst"
+    )
+    network = TrustedNetwork(
+        kind=NetworkKind.range, cidr="192.0.2.0/24", label="Office", burst_limit=50,
+        sustained_limit=500,
+    )  # fmt: skip
+    db.session.add(network)
+    db.session.commit()
     give_image(campaign)
     return {
         "slug": campaign.slug,
@@ -136,6 +152,8 @@ def _objects(console: Console) -> dict[str, Any]:
         "signature_uuid": signature.uuid,
         "user_id": console.partner.id,
         "variant": campaign.images[0].name,
+        "group": group_label(held.ip_hash),
+        "network_id": network.id,
     }
 
 

@@ -33,6 +33,7 @@ def test_each_role_sees_the_figures_it_may(app: Flask) -> None:
     _sign(console, 3, SignatureState.validated)
     _sign(console, 2, SignatureState.validated, source=SignatureSource.paper)
     _sign(console, 4, SignatureState.pending)
+    _sign(console, 2, SignatureState.held, hold_reason="rate_burst")
     # Signed two days ago and never confirmed: past no window we read.
     _sign(console, 1, SignatureState.pending, created_at=utcnow() - timedelta(days=2))
     update_signature_counts()
@@ -46,6 +47,7 @@ def test_each_role_sees_the_figures_it_may(app: Flask) -> None:
     assert figures["Today"] == "5"
     assert figures["Last hour"] == "9"  # new signatures, confirmed or not
     assert figures["Awaiting confirmation"] == "5"
+    assert figures["Held for review"] == "2"
     assert figures["Online"] == "3" and figures["On paper"] == "2"
     assert "<svg class=\"spark\"" in page
     assert "Is anything wrong?" not in page  # the pipeline is for admins

@@ -43,12 +43,15 @@ from campaigns.models import (
     DisclosureState,
     Invalidation,
     JobState,
+    NetworkKind,
     Organization,
     PaperImport,
     SignatureSource,
     SignatureState,
+    TrustedNetwork,
     User,
 )
+from campaigns.moderation.held import group_label
 from campaigns.signing.codes import confirm_code, make_reference
 from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
@@ -118,6 +121,8 @@ class World:
     disclosures: dict[str, int]
     static_file: str
     image_variant: str
+    held_group: str
+    network_id: int
 
     @property
     def slug(self) -> str:
@@ -138,6 +143,8 @@ class World:
             "user_id": self.console.partner.id,
             "filename": self.static_file,
             "variant": self.image_variant,
+            "group": self.held_group,
+            "network_id": self.network_id,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -219,6 +226,25 @@ def make_world(app: Flask) -> World:
         fraud_reason="rate_burst",
         email="reject@example.org",
     )
+    # Signatures from one busy address, held for review as a group.
+    held = [
+        signature(
+            console.campaign,
+            state=SignatureState.held,
+            hold_reason="rate_burst",
+            email=f"held{n}@example.org",
+            ip="198.51.100.77",
+        )
+        for n in range(2)
+    ]
+    network = TrustedNetwork(
+        kind=NetworkKind.range,
+        cidr="192.0.2.0/24",
+        label="Union office",
+        burst_limit=40,
+        sustained_limit=400,
+    )
+    db.session.add(network)
     update = CampaignUpdate(
         campaign_id=console.campaign.id,
         texts={"ar": {"subject": "خبر", "body": "نص الخبر"}},
@@ -263,6 +289,8 @@ def make_world(app: Flask) -> World:
         disclosures=disclosures,
         static_file=str(next(static.glob("css/*.css")).relative_to(static)),
         image_variant=console.campaign.images[0].name,
+        held_group=group_label(held[0].ip_hash),
+        network_id=network.id,
     )
 
 
@@ -619,6 +647,13 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("cancel an invalidation", "console_moderation.cancel", "organizer", _nothing),
     Step(
+        "release a held group",
+        "console_moderation.held",
+        "organizer",
+        lambda w, c: {"decision": "release", "count": "2", "confirmed": "y"},
+        frozenset({"decision", "count", "confirmed"}),
+    ),
+    Step(
         "make the delivery document",
         "console_exports.delivery",
         "organizer",
@@ -647,6 +682,27 @@ STEPS: tuple[Step, ...] = (
         lambda w, c: {"token": WORLD_GRANT, "lang": "ar"},
         frozenset({"token", "lang", "english"}),
     ),
+    Step(
+        "declare a trusted network",
+        "console_networks.index",
+        "admin",
+        lambda w, c: {
+            "cidr": "2001:db8:7::/48",
+            "label": "Camp",
+            "burst_limit": "60",
+            "sustained_limit": "600",
+        },
+        frozenset({"cidr", "label", "burst_limit", "sustained_limit"}),
+    ),
+    Step(
+        "import the Tor exit list",
+        "console_networks.tor",
+        "admin",
+        lambda w, c: {"file": (io.BytesIO(b"# exits\n203.0.113.9\n2001:db8::9\n"), "tor.txt")},
+        frozenset({"file"}),
+        multipart=True,
+    ),
+    Step("remove a trusted network", "console_networks.remove", "admin", _nothing),
     Step(
         "create a user",
         "console_admin.users",

@@ -45,10 +45,12 @@ from campaigns.models import (
     CountryCount,
     DailyCount,
     DisclosureRequest,
+    NetworkKind,
     Organization,
     RegionCount,
     Role,
     Signature,
+    TrustedNetwork,
 )
 from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
@@ -99,7 +101,11 @@ COUNT_TIMEOUT = 60
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with production_stack(tmp_path_factory.mktemp("canaries"), TRUSTED_PROXIES="1") as running:
+    # NETWORKS_CACHE_SECONDS=0: the trusted network each journey declares is
+    # matched from its first signature on (in production within 10 s).
+    with production_stack(
+        tmp_path_factory.mktemp("canaries"), TRUSTED_PROXIES="1", NETWORKS_CACHE_SECONDS="0"
+    ) as running:
         yield running
 
 
@@ -186,6 +192,17 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
         canary.derive()
     journey = Journey(size, slugs, canaries, rejected, partner_email=partner_email)
     journey.lang = {i: ("ar", "en")[i % 2] for i in range(len(canaries))}
+    # Their addresses are in a trusted network: signing matches each one and
+    # keeps the network's id, never the address (searched for below).
+    with stack.app.app_context():
+        network = TrustedNetwork(
+            kind=NetworkKind.range, cidr=f"127.{net}.0.0/16", label=f"canary-net-{tag}",
+            burst_limit=100, sustained_limit=1000,
+        )  # fmt: skip
+        db.session.add(network)
+        db.session.commit()
+        network_id = network.id
+        db.session.remove()
 
     signed_in = {i: _sign(stack, journey, i, canary) for i, canary in enumerate(canaries)}
     # A form refused (the phone is not a number): nothing of it may be kept.
@@ -244,6 +261,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
                 select(Signature).where(Signature.fingerprint == email_fingerprint(canary.email))
             ).scalar_one()
             assert signature.personal_data is not None
+            assert signature.network_id == network_id
             journey.ciphertexts[i] = signature.personal_data
         db.session.remove()
     journey.seconds = elapsed(started)

@@ -124,18 +124,18 @@ def signatures_of(campaign_id: int) -> list[Signature]:
 
 
 def assert_rule_tripped(app: Flask, campaign_id: int, rule: Rule, address: str) -> None:
-    """Every signature keyed on ``address``; the first ``limit`` checked and
-    mailed, the rest silently fraudulent for ``rule``."""
+    """Every signature keyed on ``address``; the first ``limit`` checked, the
+    rest held for review for ``rule`` (each one still mailed: held, not lost)."""
     signatures = signatures_of(campaign_id)
     assert len(signatures) == rule.pushed
     assert {s.ip_hash for s in signatures} == {hash_ip(address)}
-    states = [(s.state, s.fraud_reason) for s in signatures]
-    expected = [(SignatureState.pending, None)] * rule.limit + [
-        (SignatureState.fraudulent, rule.name)
+    states = [(s.state, s.fraud_reason, s.hold_reason) for s in signatures]
+    expected = [(SignatureState.pending, None, None)] * rule.limit + [
+        (SignatureState.pending, None, rule.name)
     ] * (rule.pushed - rule.limit)
     assert states == expected
     mailed = {str(m["To"]) for m in sent_mail(app)}
-    assert len(mailed) == rule.limit, "only the signatures under the limit get an email"
+    assert len(mailed) == rule.pushed, "every signature gets its one email"
 
 
 def push_signatures(app: Flask, slug: str, rule: Rule, arrival: Arrival) -> None:
@@ -186,9 +186,9 @@ def assert_rule_tripped_behind_proxy(
 ) -> None:
     signatures = signatures_of(campaign_id)
     assert {s.ip_hash for s in signatures} == {hash_ip(ATTACKER)}, "not the appended address"
-    fraudulent = [s for s in signatures if s.state is SignatureState.fraudulent]
-    assert len(fraudulent) == rule.pushed - rule.limit
-    assert {s.fraud_reason for s in fraudulent} == {rule.name}
+    held = [s for s in signatures if s.hold_reason is not None]
+    assert len(held) == rule.pushed - rule.limit
+    assert {s.hold_reason for s in held} == {rule.name}
     honest = signatures_of(other_id)
     assert [s.ip_hash for s in honest] == [hash_ip("198.51.100.20"), hash_ip("198.51.100.21")]
     assert [s.state for s in honest] == [SignatureState.pending] * 2

@@ -19,6 +19,8 @@ many cases it sent (`pytest -rA` or `-s` shows them)."""
 from __future__ import annotations
 
 import gzip
+import io
+import ipaddress
 import json
 import logging
 import re
@@ -1913,6 +1915,214 @@ def test_only_the_grant_itself_opens_personal_data_and_only_once(
     assert state() is DisclosureState.used
     report(f"one-time grants ({engine})", sum(statuses.values()) + 2, started)
     print(f"  statuses {dict(sorted(statuses.items()))}")
+
+
+# -- 8. Trusted networks (admins)
+
+
+@dataclass
+class NetworkCase:
+    cidr: str
+    cidr_valid: bool
+    label: str
+    label_valid: bool
+    burst: str
+    sustained: str
+    csrf: str
+    junk: str
+
+    @property
+    def limits_valid(self) -> bool:
+        try:
+            burst, sustained = int(self.burst), int(self.sustained)
+        except ValueError:
+            return False
+        # The form's wave limit is RATE_WAVE_LIMIT (300 by default).
+        return 1 <= burst < 300 and burst <= sustained <= 1_000_000
+
+    @property
+    def valid(self) -> bool:
+        return (
+            self.csrf == "good" and self.cidr_valid and self.label_valid and self.limits_valid
+        )
+
+
+_network_serial = iter(range(1, 10**9))
+
+
+@st.composite
+def network_cases(draw: st.DrawFn) -> NetworkCase:
+    n = next(_network_serial)
+    kind = draw(st.sampled_from(("v4", "v6", "v4-host-bits", "junk", "too-wide", "blank")))
+    if kind == "v4":
+        cidr, ok = f"10.{n % 256}.{n // 256 % 256}.0/24", True
+    elif kind == "v6":
+        cidr, ok = f"2001:db8:{n:x}::/48", True
+    elif kind == "v4-host-bits":
+        cidr, ok = f"172.{16 + n % 16}.{n // 16 % 256}.{draw(st.integers(1, 255))}/24", True
+    elif kind == "too-wide":
+        cidr, ok = draw(st.sampled_from(("0.0.0.0/0", "10.0.0.0/7", "::/0", "2001::/16"))), False
+    elif kind == "blank":
+        cidr, ok = draw(blank_text()), False
+    else:
+        cidr = draw(st.one_of(
+            st.text(JUNK_CHAR, max_size=70),
+            st.sampled_from(("10.0.0.0/33", "300.1.1.1/24", "::ffff:10.0.0.0/104",
+                             "10.0.0.0/24\x00", "1.2.3.4/24/8", "fe80::/10%eth0")),
+        ))
+        ok = False
+    label_kind = draw(st.sampled_from(("visible", "visible", "blank", "control")))
+    label = draw(blank_text()) if label_kind == "blank" else draw(visible_text(100))
+    if label_kind == "control":
+        label += draw(st.sampled_from(REFUSED_CONTROLS)) + label
+    number = st.one_of(
+        st.integers(-5, 2_000_000).map(str), st.sampled_from(("", "1e3", "٣٠", " 5 ", "0x10")),
+    )
+    if draw(st.booleans()):
+        burst = draw(st.integers(1, 299))
+        sustained = draw(st.integers(burst, 100_000))
+        burst_text, sustained_text = str(burst), str(sustained)
+    else:
+        burst_text, sustained_text = draw(number), draw(number)
+    return NetworkCase(
+        cidr=cidr, cidr_valid=ok, label=label, label_valid=label_kind == "visible",
+        burst=burst_text, sustained=sustained_text,
+        csrf=draw(st.sampled_from(("good",) * 12 + tuple(CSRF_MODES))),
+        junk=draw(st.text(JUNK_CHAR, max_size=20)),
+    )
+
+
+def admin_client(site: Site) -> Any:
+    console = console_accounts(site)
+    clean_slate(site)
+    client = site.client()
+    login = {
+        "email": console.admin,
+        "password": ACCOUNT_PASSWORD,
+        "code": pyotp.TOTP(console.admin_secret).now(),
+        "csrf_token": csrf_token(client, "/console/login"),
+    }
+    assert client.post("/console/login", data=login).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_trusted_network_form_declares_exactly_the_valid_ranges(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    client = admin_client(site)
+    good = csrf_token(client, "/console/networks")
+    other = csrf_token(site.client(), "/console/login")
+    figures = {"sent": 0, "declared": 0, "refused": 0}
+    started = time.monotonic()
+
+    @fuzz_settings(examples)
+    @given(case=network_cases())
+    def check(case: NetworkCase) -> None:
+        pairs = [("cidr", case.cidr), ("label", case.label), ("burst_limit", case.burst),
+                 ("sustained_limit", case.sustained)]
+        pairs += [("csrf_token", good)] if case.csrf == "good" else broken_token(
+            case.csrf, good, other, case.junk
+        )
+        body, content_type = encode_form(render_pairs(pairs), "urlencoded")  # type: ignore[arg-type]
+        before = site.counts()
+        response = client.post("/console/networks", data=body, content_type=content_type)
+        after = site.counts()
+        figures["sent"] += 1
+        what = f"{case} -> {response.status_code}"
+        no_server_error(response, errors, what)
+        if case.valid:
+            figures["declared"] += 1
+            assert response.status_code == 303, (what, shown_errors(response))
+            assert changes(before, after) == {"trusted_networks": 1, "audit_log": 1}, what
+        else:
+            figures["refused"] += 1
+            assert response.status_code in (400, 422), what
+            assert changes(before, after) == {}, what
+
+    check()
+    report(f"trusted networks ({engine})", figures["sent"], started)
+    print(f"  {figures}")
+    assert figures["declared"] > examples // 10 and figures["refused"] > examples // 10
+
+
+@st.composite
+def tor_lists(draw: st.DrawFn) -> tuple[bytes, bool]:
+    lines = draw(st.lists(st.one_of(
+        st.ip_addresses().map(str),
+        st.just("# Tor exits"),
+        st.just(""),
+        st.ip_addresses(v=4).map(lambda ip: f"ExitAddress {ip} 2026-12-05 03:00:00"),
+    ), max_size=30))
+    ok = any(line and not line.startswith("#") for line in lines)
+    if draw(st.integers(0, 2)) == 0:
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.one_of(
+            st.text(JUNK_CHAR, min_size=1, max_size=40).filter(
+                lambda t: t.split("#")[0].strip() != "" and "\n" not in t and "\r" not in t
+            ),
+            st.sampled_from(("10.0.0.0/24", "1.2.3", "::g", "1.2.3.4 5.6.7.8")),
+        )))
+        ok = False
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 10)) == 0:
+        data, ok = data + b"\xff\xfe", False
+    return data, ok
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_tor_upload_replaces_the_list_only_with_a_readable_file(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    from campaigns.models import TorExit
+
+    site = sites(engine)
+    client = admin_client(site)
+    good = csrf_token(client, "/console/networks")
+    figures = {"sent": 0, "replaced": 0, "refused": 0}
+    started = time.monotonic()
+
+    @fuzz_settings(examples)
+    @given(case=tor_lists())
+    def check(case: tuple[bytes, bool]) -> None:
+        data, ok = case
+        with site.context():
+            before = sorted(db.session.execute(select(TorExit.address)).scalars())
+        response = client.post(
+            "/console/networks/tor",
+            data={"csrf_token": good, "file": (io.BytesIO(data), "exits.txt")},
+            content_type="multipart/form-data",
+        )
+        figures["sent"] += 1
+        what = f"{data[:500]!r} -> {response.status_code}"
+        no_server_error(response, errors, what)
+        with site.context():
+            now = sorted(db.session.execute(select(TorExit.address)).scalars())
+        if ok:
+            figures["replaced"] += 1
+            assert response.status_code == 303, what
+            expected = {
+                _mapped(line.split()[1] if line.startswith("ExitAddress") else line)
+                for line in data.decode().splitlines()
+                if line and not line.startswith("#")
+            }
+            assert set(now) == expected, what
+        else:
+            figures["refused"] += 1
+            assert response.status_code == 422, what
+            assert now == before, what
+
+    check()
+    report(f"Tor exit list ({engine})", figures["sent"], started)
+    print(f"  {figures}")
+    assert figures["replaced"] > examples // 10 and figures["refused"] > examples // 10
+
+
+def _mapped(address: str) -> str:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 def test_fuzz_support_builds_the_bodies_it_claims(tmp_path: Path) -> None:

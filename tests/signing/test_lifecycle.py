@@ -19,20 +19,23 @@ from campaigns.privacy.crypto import keyring
 from campaigns.privacy.personal import PersonalData
 from campaigns.signing import lifecycle
 from campaigns.signing.lifecycle import (
+    HOLD_LABELS,
     REASON_LABELS,
     ROW_COLUMNS,
     Choices,
     FlagReason,
     FraudReason,
+    HoldReason,
 )
 from tests.factories import create_campaign, create_signature
 
 ROOT = Path(__file__).resolve().parents[2]
-PENDING, VALIDATED, FRAUDULENT, INVALIDATED = (
+PENDING, VALIDATED, FRAUDULENT, INVALIDATED, HELD = (
     SignatureState.pending,
     SignatureState.validated,
     SignatureState.fraudulent,
     SignatureState.invalidated,
+    SignatureState.held,
 )
 
 
@@ -61,6 +64,12 @@ MOVES = {
         {"state": PENDING},
         {"checked": False},
     ),
+    "mark_checked_held": Move(
+        lambda s: bool(lifecycle.mark_checked([s.id], utcnow(), hold=HoldReason.rate_burst)),
+        frozenset({PENDING}),
+        {"state": PENDING, "hold_reason": "rate_burst", "fraud_reason": None},
+        {"checked": False},
+    ),
     "mark_fraudulent": Move(
         lambda s: bool(lifecycle.mark_fraudulent([s.id], FraudReason.rate_burst, utcnow())),
         frozenset({PENDING}),
@@ -72,6 +81,25 @@ MOVES = {
         frozenset({PENDING}),
         {"state": VALIDATED},
         {"checked": True},
+    ),
+    # Over its network's limits: confirmed by its signer, held for review.
+    "confirm_held": Move(
+        lambda s: lifecycle.confirm(s.id, s.campaign_id, utcnow()),
+        frozenset({PENDING}),
+        {"state": HELD, "validated_at": None},
+        {"checked": True, "hold_reason": "rate_sustained"},
+    ),
+    "release_held": Move(
+        lambda s: bool(lifecycle.release_held([s.id], s.campaign_id, utcnow())),
+        frozenset({HELD}),
+        {"state": VALIDATED, "hold_reason": "rate_burst"},
+        {"hold_reason": "rate_burst"},
+    ),
+    "reject_held": Move(
+        lambda s: bool(lifecycle.reject_held([s.id], s.campaign_id, utcnow())),
+        frozenset({HELD}),
+        {"state": INVALIDATED},
+        {"hold_reason": "rate_burst"},
     ),
     "reinstate": Move(
         lambda s: lifecycle.reinstate(s.id, utcnow()),
@@ -152,6 +180,25 @@ def test_a_new_row_holds_every_column_and_only_those(app: Flask) -> None:
     assert row["state"] is PENDING and row["checked_at"] is None
     assert row["amount"] is None  # a petition counts signatures, not units
     assert row["region_code"] is not None and row["email_domain_hash"] is not None
+
+
+def test_a_released_signature_is_validated_then_and_another_campaigns_id_moves_nothing(
+    app: Flask,
+) -> None:
+    campaign, other = create_campaign(), create_campaign()
+    signature = create_signature(campaign, state=HELD, hold_reason="rate_burst")
+    assert lifecycle.release_held([signature.id], other.id, utcnow()) == []
+    assert lifecycle.reject_held([signature.id], other.id, utcnow()) == []
+    assert lifecycle.release_held([signature.id], campaign.id, utcnow()) == [signature.id]
+    db.session.commit()
+    db.session.refresh(signature)
+    assert signature.state is VALIDATED and signature.validated_at is not None
+
+
+def test_every_hold_reason_has_a_label_and_fits_its_column() -> None:
+    assert set(HOLD_LABELS) == set(HoldReason)
+    for reason in HoldReason:
+        assert len(reason.value) <= 32 and reason.label
 
 
 def test_every_reason_has_a_label_and_fits_its_column() -> None:
