@@ -28,6 +28,8 @@ class SignatureState(enum.Enum):
     validated = "validated"
     fraudulent = "fraudulent"
     invalidated = "invalidated"
+    # The signer took it back from its private link: personal data erased at once.
+    withdrawn = "withdrawn"
 
     @property
     def title(self) -> str:
@@ -36,6 +38,7 @@ class SignatureState(enum.Enum):
             "validated": _l("Validated"),
             "fraudulent": _l("Fraudulent"),
             "invalidated": _l("Invalidated"),
+            "withdrawn": _l("Withdrawn"),
         }
         return str(titles[self.value])
 

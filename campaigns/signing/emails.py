@@ -11,6 +11,8 @@ from ..mail.composers import Composers, Draft, isolate, signer
 from ..mail.transport import PermanentFailure
 from ..models import EmailKind, EmailLog, Signature
 from ..privacy.personal import read_personal_data
+from .manage.emails import register_emails as register_manage_emails
+from .manage.links import manage_url
 from .tokens import confirm_url
 
 
@@ -29,6 +31,7 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
             "campaign": campaign,
             "title": text.title,
             "confirm_url": confirm_url(signature),
+            "manage_url": manage_url(signature),
             "already_validated": signature.validated_at is not None,
             "site_url": current_app.config["SITE_URL"],
         }
@@ -50,3 +53,4 @@ def register_emails(composers: Composers) -> None:
     # Moderation's accepted signatures get the same confirmation (its kind).
     composers.register(EmailKind.confirm, compose_signer_email)
     composers.register(EmailKind.already_signed, compose_signer_email)
+    register_manage_emails(composers)

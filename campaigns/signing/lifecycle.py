@@ -9,7 +9,10 @@ signature under review, with their labels.
                                    │ reject                                            │
                                    ▼                                                   ▼
                                invalidated ◀─ reject (flagged), invalidate ─ pending or validated
-    paper without an email, demo ─▶ validated
+    paper without an email, demo ─▶ validated                                         │
+                                                              withdraw (by the signer) │
+                                                                                       ▼
+                                                                                   withdrawn
 
 Each move is one ``UPDATE … WHERE state IN (its sources)`` that returns the
 ids it changed: a move made twice (a task delivered twice, a double click)
@@ -17,6 +20,8 @@ changes nothing the second time. They flush, never commit, and synchronize
 nothing into loaded objects. Not moves of the state, and so kept by their
 owners: the count job's ``counted`` flag (counting), erasing personal data
 (retention), withdrawing the consent to updates (updates.unsubscribe).
+A withdrawal is a move and an erasure: ``signing.manage`` calls ``withdraw``
+then the retention module's ``erase_withdrawn`` in one transaction.
 """
 
 from __future__ import annotations
@@ -295,4 +300,17 @@ def invalidate(signature_ids: list[int], invalidation_id: int, now: datetime) ->
             "invalidated_at": now,
             "invalidation_id": invalidation_id,
         },
+    )
+
+
+def withdraw(signature_id: int) -> bool:
+    """pending or validated → withdrawn: the signer took it back. A counted
+    signature leaves the figures at the count job's next run (its ``counted``
+    flag no longer agrees with its state); its country, region code, amount
+    and dates stay for that. No move leaves ``withdrawn``."""
+    return bool(
+        _move(
+            (Signature.id == signature_id, Signature.state.in_(LIVE)),
+            {"state": SignatureState.withdrawn},
+        )
     )

@@ -15,6 +15,7 @@ from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
 from .confirmed import count_including_confirmation, remember_confirmation
 from .forms import SignForm
+from .manage.links import remember_manage_link, take_manage_link
 from .marker import CONFIRMED, SIGNED, remember_signing, signed_here
 from .services import (
     AlreadyConfirmed,
@@ -55,6 +56,7 @@ def render_campaign(
             page_url=campaign_url(campaign),
             deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
+            manage_link=take_manage_link(campaign) if confirmed else None,
         ),
         status,
     )
@@ -170,6 +172,7 @@ def confirm(token: str) -> ResponseReturnValue:
         db.session.commit()
     # The same answer for a fraudulent signature: bots learn nothing.
     remember_confirmation(campaign, signature)
+    remember_manage_link(campaign, signature)
     response = redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
     remember_signing(response, campaign, CONFIRMED)
     return response
