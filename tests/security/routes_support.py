@@ -44,6 +44,7 @@ from campaigns.models import (
     SignatureState,
     User,
 )
+from campaigns.signing.manage.links import make_manage_token
 from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
@@ -102,6 +103,7 @@ class World:
     pledge: Campaign
     confirm_token: str
     unsubscribe_token: str
+    manage_token: str
     accept_uuid: uuid.UUID
     reject_uuid: uuid.UUID
     update_id: int
@@ -131,6 +133,10 @@ class World:
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
+            **{
+                f"manage.{name}": {"token": self.manage_token}
+                for name in ("manage_page", "choices", "name", "withdraw")
+            },
             "console_moderation.reject": {"signature_uuid": self.reject_uuid},
             "console_admin.toggle_active": {"user_id": self.console.other_organizer.id},
         }
@@ -179,6 +185,10 @@ def make_world(app: Flask) -> World:
         )
     to_confirm = create_signature(
         console.campaign, state=SignatureState.pending, checked=True, email="confirm@example.org"
+    )
+    # Its signer manages it: choices, name, then withdrawal (pending: no figure changes).
+    to_manage = create_signature(
+        console.campaign, state=SignatureState.pending, checked=True, email="manage@example.org"
     )
     to_unsubscribe = create_signature(
         console.campaign,
@@ -232,6 +242,7 @@ def make_world(app: Flask) -> World:
         pledge=pledge,
         confirm_token=make_confirm_token(to_confirm.uuid),
         unsubscribe_token=make_unsubscribe_token(to_unsubscribe.uuid),
+        manage_token=make_manage_token(to_manage.uuid),
         accept_uuid=accept.uuid,
         reject_uuid=reject.uuid,
         update_id=update.id,
@@ -468,6 +479,30 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("confirm", "signing.confirm", "signer", _nothing),
     Step("unsubscribe", "updates.unsubscribe_page", "signer", _nothing),
+    # A signer's own signature: the link asked for (an address that signed),
+    # then the choices and the name changed, then the signature withdrawn.
+    Step(
+        "ask for the manage link",
+        "manage.request_link",
+        "signer",
+        lambda w, c: {"email": "validated0@example.org"},
+        frozenset({"email"}),
+    ),
+    Step(
+        "change the public choices",
+        "manage.choices",
+        "signer",
+        lambda w, c: {"show_name": "y", "deliver_name": "y"},
+        frozenset({"show_name", "deliver_name"}),
+    ),
+    Step(
+        "correct the name",
+        "manage.name",
+        "signer",
+        lambda w, c: {"full_name": "رامي الحلبي المصحح"},
+        frozenset({"full_name"}),
+    ),
+    Step("withdraw a signature", "manage.withdraw", "signer", _nothing),
     Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
     Step(
         "replace a campaign's image",
