@@ -27,7 +27,7 @@ PLEDGED = 4
 MANAGE_LINK = re.compile(r"https?://[^\s<>\"]+/manage/[A-Za-z0-9._-]+")
 
 
-def _validated_signer(server: LiveServer, address: str, name: str) -> int:
+def _validated_signer(server: LiveServer, address: str, name: str, lang: str) -> int:
     """A confirmed pledge, folded into the counts as the count job does it."""
     with server.app.app_context():
         campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
@@ -39,7 +39,7 @@ def _validated_signer(server: LiveServer, address: str, name: str) -> int:
             ip=None,
             amount=PLEDGED,
             region_code="SY-HL",
-            locale="en",
+            locale=lang,
         )
         update_signature_counts()
         signature_id = signature.id
@@ -55,7 +55,7 @@ def _run(server: LiveServer, job: object) -> None:
 
 @pytest.mark.parametrize(("lang", "js"), [("ar", True), ("en", False)], ids=["ar-js", "en-no-js"])
 def test_a_signer_withdraws_from_the_emailed_link_and_the_count_falls(
-    lang: str, js: bool, live_server: LiveServer, contexts: Contexts
+    lang: str, js: bool, live_server: LiveServer, contexts: Contexts, screenshot
 ) -> None:
     app = live_server.app
 
@@ -64,7 +64,7 @@ def test_a_signer_withdraws_from_the_emailed_link_and_the_count_falls(
 
     address = f"withdraw-{lang}-{uuid.uuid4().hex[:10]}@example.org"
     name = f"Canary {uuid.uuid4().hex[:6]}"
-    signature_id = _validated_signer(live_server, address, name)
+    signature_id = _validated_signer(live_server, address, name, lang)
     before = live_server.get_json(f"/api/v1/campaigns/{SLUG}/count")
 
     page = contexts.new_page(**SIZES["phone"], java_script_enabled=js)
@@ -87,10 +87,12 @@ def test_a_signer_withdraws_from_the_emailed_link_and_the_count_falls(
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Manage your pledge"))
     expect(page.get_by_label(t("Full name"), exact=True)).to_have_value(name)
+    screenshot(page, f"manage-{lang}")
     page.get_by_role("link", name=t("Withdraw my pledge…")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Withdraw your pledge?"))
     page.get_by_role("button", name=t("Withdraw my pledge"), exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Your pledge is withdrawn"))
+    screenshot(page, f"manage-withdrawn-{lang}")
 
     with app.app_context():
         stored = db.session.get(Signature, signature_id)
