@@ -368,13 +368,11 @@ def region_needles(journey: Journey) -> list[Needle]:
 
 
 def token_needles(journey: Journey) -> list[Needle]:
-    return needles_for(
-        "confirm tokens",
-        {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()},
-    ) + needles_for(
-        "manage tokens",
-        {f"manage token #{i}": link.rsplit("/", 1)[1] for i, link in enumerate(journey.manage_links)},
-    )
+    confirm = {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()}
+    manage = {
+        f"manage token #{i}": link.rsplit("/", 1)[1] for i, link in enumerate(journey.manage_links)
+    }
+    return needles_for("confirm tokens", confirm) + needles_for("manage tokens", manage)
 
 
 def withdrawer_needles(journey: Journey) -> list[Needle]:
