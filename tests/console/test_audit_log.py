@@ -20,15 +20,16 @@ ARABIC = re.compile("[\u0621-\u064a]")
 
 
 def _recorded_actions() -> set[str]:
-    """Every action name a ``record(...)`` call (or moderation's ``_decided``,
-    which passes its action on to ``record``) can write."""
+    """Every action name a ``record(...)`` or ``record_by_signer(...)`` call
+    (or moderation's ``_decided``, which passes its action on to ``record``)
+    can write."""
     actions: set[str] = set()
     for path in (ROOT / "campaigns").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            if name not in ("record", "_decided"):
+            if name not in ("record", "record_by_signer", "_decided"):
                 continue
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):

@@ -333,7 +333,12 @@ def test_withdrawing_erases_at_once_and_leaves_every_figure_at_the_next_count(
     assert [(e.action, e.user_id, e.target_id) for e in entries] == [
         ("signature_withdrawn", None, str(signature.id))
     ]
-    assert entries[0].details == {"before": "validated", "counted": True, "via": "manage_link"}
+    assert entries[0].details == {
+        "campaign_id": campaign.id,
+        "before": "validated",
+        "counted": True,
+        "via": "manage_link",
+    }
     update_signature_counts()
     assert _figures(campaign.id) == after
 
@@ -513,3 +518,26 @@ def test_the_confirmation_email_and_page_carry_the_link(app: Flask) -> None:
     # Shown once: the next visit of the page (a shared device) does not show it.
     again = client.get(pressed.headers["Location"]).get_data(as_text=True)
     assert "/en/manage/" not in again
+
+
+def test_the_audit_log_says_a_signer_did_it_on_which_campaign(app: Flask) -> None:
+    from campaigns.console.audit_text import audit_lines
+
+    campaign = create_campaign()
+    signature = create_signature(campaign, state=SignatureState.validated, name="Rmi")
+    client = _client(app)
+    url = _manage(signature)
+    client.post(f"{url}/name", data={"full_name": "Rami"})
+    client.post(f"{url}/choices", data={"show_name": "y"})
+    client.post(f"{url}/withdraw")
+    entries = db.session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+    with app.test_request_context("/en/"):
+        sentences = [str(line.sentence) for line in audit_lines(entries)]
+    title = campaign.text("en").title
+    assert sentences == [
+        f"A signer corrected their name on their signature on the campaign «<bdi>{title}</bdi>»",
+        "A signer changed what is public about their signature on the campaign "
+        f"«<bdi>{title}</bdi>»",
+        f"A signer withdrew their signature from the campaign «<bdi>{title}</bdi>»",
+    ]
+    assert "Rami" not in "".join(sentences) and "Rmi" not in "".join(sentences)

@@ -34,11 +34,6 @@ from ..lifecycle import withdraw
 from ..services import email_fingerprint
 from .links import read_manage_token
 
-# Audit actions (target: the signature's internal id).
-WITHDRAWN = "signature_withdrawn"
-CHOICES_CHANGED = "signature_choices_changed"
-NAME_CORRECTED = "signature_name_corrected"
-
 
 def request_manage_link(campaign: Campaign, email: str) -> None:
     """Queue the manage link for the live signature of ``campaign`` with this
@@ -95,9 +90,10 @@ def change_choices(signature: Signature, *, show_name: bool, deliver_name: bool)
     ):
         return False
     record_by_signer(
-        CHOICES_CHANGED,
+        "signature_choices_changed",
         "signature",
         signature.id,
+        campaign_id=signature.campaign_id,
         show_name=show_name,
         deliver_name=deliver_name,
         via="manage_link",
@@ -117,7 +113,13 @@ def correct_name(signature: Signature, full_name: str) -> bool:
     personal["name"] = name
     if not _live_update(signature, personal_data=seal_personal_data(personal)):
         return False
-    record_by_signer(NAME_CORRECTED, "signature", signature.id, via="manage_link")
+    record_by_signer(
+        "signature_name_corrected",
+        "signature",
+        signature.id,
+        campaign_id=signature.campaign_id,
+        via="manage_link",
+    )
     return True
 
 
@@ -130,9 +132,10 @@ def withdraw_signature(signature: Signature) -> bool:
         return False
     erase_withdrawn(signature.id)
     record_by_signer(
-        WITHDRAWN,
+        "signature_withdrawn",
         "signature",
         signature.id,
+        campaign_id=signature.campaign_id,
         before=before.value,
         counted=counted,
         via="manage_link",

@@ -7,7 +7,16 @@ POST with the session's CSRF token. Every page that holds a personal link is
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from ...accounts.throttle import address_keys, count_failure, wait_left
@@ -142,6 +151,8 @@ def _saved(token: str, what: str) -> Response:
 
 @bp.post("/manage/<token>/choices")
 def choices(token: str) -> ResponseReturnValue:
+    # The page this POST answers with, in another language: the link's own page.
+    g.language_switch = ("manage.manage_page", {"token": token})
     loaded = _load(token)
     if isinstance(loaded, Response):
         return loaded
@@ -159,6 +170,7 @@ def choices(token: str) -> ResponseReturnValue:
 
 @bp.post("/manage/<token>/name")
 def name(token: str) -> ResponseReturnValue:
+    g.language_switch = ("manage.manage_page", {"token": token})
     loaded = _load(token)
     if isinstance(loaded, Response):
         return loaded
