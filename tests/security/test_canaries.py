@@ -392,6 +392,10 @@ def secret_needles(journey: Journey) -> list[Needle]:
         if canary.unique_domain:
             values["email domain hash"] = hash_email_domain(canary.unique_domain)
         needles += byte_needles(f"canary #{i}", values)
+    if journey.withdrawer is not None:
+        # All a withdrawal keeps of the person, until the campaign's erasure.
+        fingerprint = email_fingerprint(journey.withdrawer.email)
+        needles += byte_needles("withdrawer", {"fingerprint": fingerprint})
     return needles
 
 
@@ -495,10 +499,11 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
     counted = {name: len(records) for name, records in everywhere.items()}
     print(
         f"\n[canaries {journey.size}/campaign] {len(journey.canaries)} signers, "
-        "1 repeat, 1 refused; "
+        "1 repeat, 1 refused, 1 withdrawn; "
         f"{journey.requests} requests, journey {journey.seconds} s, search {elapsed(started)} s; "
-        f"needles {len(personal) + len(regions) + len(rejected) + len(tokens)} "
-        f"({sum(len(n.spellings) for n in personal + regions + rejected + tokens)} spellings); "
+        f"needles {len(personal) + len(regions) + len(rejected) + len(tokens) + len(withdrawn)} "
+        f"({sum(len(n.spellings) for n in personal + regions + rejected + tokens + withdrawn)} "
+        "spellings); "
         f"searched {counted}; tables {len({r[0].split('.')[0] for r in rows})}, "
         f"MONITOR lines kept {len(stack.monitor.lines)} of {stack.monitor.seen} seen, "
         f"{enveloped} carried task messages ({len(messages)} pushed, bodies decoded); "
@@ -574,7 +579,9 @@ def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Jour
     # The petition by the operator's command, the pledge by the periodic task
     # on the worker (beat would send it within five minutes; sent now).
     output = stack.flask("retention", "erase", petition)
-    assert f"erased the personal data of {journey.size} signatures of {petition}" in output
+    # The withdrawer's row too: its fingerprint and UUID waited for this erasure.
+    erased = journey.size + 1
+    assert f"erased the personal data of {erased} signatures of {petition}" in output
     broker = Celery(broker=stack.env["REDIS_URL"])
     broker.send_task("zaytoun.erase_expired_personal_data", queue=PERIODIC_QUEUE)
     broker.close()
