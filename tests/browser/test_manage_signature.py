@@ -21,7 +21,7 @@ from tests.factories import create_signature
 
 from .conftest import SLUG, Contexts, LiveServer, format_number
 from .layout_support import SIZES
-from .reach_support import email_to, translate
+from .reach_support import SERIOUS, describe_violations, email_to, run_axe, translate
 
 PLEDGED = 4
 MANAGE_LINK = re.compile(r"https?://[^\s<>\"]+/manage/[A-Za-z0-9._-]+")
@@ -88,6 +88,9 @@ def test_a_signer_withdraws_from_the_emailed_link_and_the_count_falls(
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Manage your pledge"))
     expect(page.get_by_label(t("Full name"), exact=True)).to_have_value(name)
     screenshot(page, f"manage-{lang}")
+    if js:  # axe-core is a script: it cannot run in a page without them
+        serious = [v for v in run_axe(page) if v["impact"] in SERIOUS]
+        assert serious == [], describe_violations(serious)
     page.get_by_role("link", name=t("Withdraw my pledge…")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Withdraw your pledge?"))
     page.get_by_role("button", name=t("Withdraw my pledge"), exact=True).click()
