@@ -87,11 +87,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api.views import bp as api_bp
     from .results.views import bp as results_bp
     from .results.views import embed_bp
+    from .signing.manage.views import bp as manage_bp
     from .signing.views import bp as signing_bp
     from .site.views import bp as site_bp
     from .updates.views import bp as updates_bp
 
-    for blueprint in (site_bp, signing_bp, results_bp, embed_bp, api_bp, updates_bp):
+    for blueprint in (site_bp, signing_bp, manage_bp, results_bp, embed_bp, api_bp, updates_bp):
         app.register_blueprint(blueprint)
 
     from .media.views import init_app as init_media

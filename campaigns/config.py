@@ -134,6 +134,9 @@ def from_environment() -> dict[str, Any]:
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
         # The code in the confirmation email, counted from signing (signing/codes.py).
         "CONFIRM_CODE_MAX_AGE": _int("CONFIRM_CODE_MAX_AGE", 60 * 60 * 24 * 30),
+        # The link to manage (change, withdraw) a signature: dated, so that an
+        # old mailbox opened years later cannot act; a new one is a form away.
+        "MANAGE_TOKEN_MAX_AGE": _int("MANAGE_TOKEN_MAX_AGE", 60 * 60 * 24 * 180),
         "COUNT_INTERVAL_SECONDS": _float("COUNT_INTERVAL_SECONDS", 0.5),
         "RELAY_INTERVAL_SECONDS": _float("RELAY_INTERVAL_SECONDS", 1),
         # The sweeps that recover lost work, and the email retry schedule (the

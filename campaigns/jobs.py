@@ -73,6 +73,10 @@ INVALIDATE_SIGNATURES = OutboxKind(
     "invalidate_signatures", "invalidate_signatures", batch=False, after_commit=True
 )
 SEND_UPDATE = OutboxKind("send_update", "send_updates", after_commit=True)
+# The link to manage a signature, asked for on the campaign's manage page. Never
+# run inside that request (not ``after_commit``): its answer must take as long
+# whether or not the address signed.
+SEND_MANAGE_LINK = OutboxKind("send_manage_link", "send_manage_links")
 
 OUTBOX_KINDS: dict[str, OutboxKind] = {
     kind.name: kind
@@ -82,6 +86,7 @@ OUTBOX_KINDS: dict[str, OutboxKind] = {
         SEND_CONFIRMATION_EMAIL,
         INVALIDATE_SIGNATURES,
         SEND_UPDATE,
+        SEND_MANAGE_LINK,
     )
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import current_app as current_celery
 from flask import current_app, has_app_context
-from sqlalchemy import ColumnElement, delete, event, exists, insert, select
+from sqlalchemy import ColumnElement, Select, String, delete, event, exists, insert, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
 from .extensions import db
@@ -47,6 +47,23 @@ def enqueue_all(task: str, object_ids: list[int]) -> None:
         return
     db.session.execute(
         insert(OutboxMessage), [{"task": task, "object_id": oid} for oid in object_ids]
+    )
+    if kind.after_commit:
+        db.session.info.setdefault(_AFTER_COMMIT, set()).add(task)
+
+
+def enqueue_selected(task: str, object_ids: Select[Any]) -> None:
+    """Add a task for each id ``object_ids`` selects, in one ``INSERT …
+    SELECT`` (flush only): the same single statement whether it finds none or
+    some, so that nothing in the caller's timing tells which."""
+    kind = OUTBOX_KINDS.get(task)
+    if kind is None:
+        raise ValueError(f"unknown outbox task {task!r}")
+    found = object_ids.subquery()
+    db.session.execute(
+        insert(OutboxMessage).from_select(
+            ["task", "object_id"], select(literal(task, String), *found.c)
+        )
     )
     if kind.after_commit:
         db.session.info.setdefault(_AFTER_COMMIT, set()).add(task)

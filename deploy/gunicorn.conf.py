@@ -21,8 +21,8 @@ accesslog = "-"
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 
-# Confirm and unsubscribe links carry their token in the path: it grants the action.
-_TOKEN_IN_PATH = re.compile(r"(/(?:confirm|unsubscribe)/)[^/]+")
+# Confirm, unsubscribe and manage links carry their token in the path: it grants the action.
+_TOKEN_IN_PATH = re.compile(r"(/(?:confirm|unsubscribe|manage)/)[^/]+")
 
 
 class TokenlessLogger(Logger):

@@ -9,12 +9,14 @@ from campaigns.jobs import (
     NOTIFY_DUPLICATE_SIGNATURE,
     RELAY_OUTBOX,
     REQUEUE_STALE_WORK,
+    SEND_MANAGE_LINK,
     UPDATE_SIGNATURE_COUNTS,
     VALIDATE_SIGNATURE,
 )
 from campaigns.mail.services import deliver_due_emails
 from campaigns.moderation.invalidation import requeue_pending_invalidations
 from campaigns.outbox import drain_outbox
+from campaigns.signing.manage.services import send_manage_links
 from campaigns.signing.validation import (
     notify_duplicate_signatures,
     requeue_stale_signatures,
@@ -39,6 +41,7 @@ def requeue_stale_work() -> int:
 
 task(VALIDATE_SIGNATURE.task, validate_signatures, retry=True)
 task(NOTIFY_DUPLICATE_SIGNATURE.task, notify_duplicate_signatures, retry=True)
+task(SEND_MANAGE_LINK.task, send_manage_links, retry=True)
 task(RELAY_OUTBOX.task, drain_outbox, retry=True)
 task(UPDATE_SIGNATURE_COUNTS.task, update_signature_counts)
 task(DELIVER_DUE_EMAILS.task, deliver_due_emails)

@@ -14,7 +14,9 @@ many addresses slow the account for unknown browsers, never for the real
 user's own browser.
 
 The same table also holds plain attempt limits (``take_attempt``): the
-confirmation codes' tries per signature and per client address."""
+confirmation codes' tries per signature and per client address; and the same
+delays throttle public forms per client address (``address_keys``),
+counting every request, not only failures."""
 
 from __future__ import annotations
 
@@ -64,6 +66,13 @@ def login_keys(
     # A success does not forget the address: one account of the attacker's
     # own would otherwise clear the address's guesses at others.
     return keys, [k for k in keys if not k.startswith("ip:")]
+
+
+def address_keys(scope: str, client_ip: str | None) -> list[str]:
+    """The key that throttles a public form (``scope``) per client address:
+    every request counts, so that the delays say nothing about what was
+    typed (the "manage my signature" form)."""
+    return [f"{scope}:{hash_ip(client_ip).hex()}"] if client_ip else []
 
 
 def wait_left(keys: list[str]) -> timedelta:

@@ -93,10 +93,19 @@ SENTENCES: dict[str, LazyString] = {
     "update_edited": _l("%(who)s edited an update"),
     "update_send": _l("%(who)s sent an update to %(count)s signers"),
     "update_sent": _l("An update reached %(count)s signers"),
+    # A signer, through the private link to their own signature (no account).
+    "signature_withdrawn": _l("%(who)s withdrew their signature from the campaign %(campaign)s"),
+    "signature_choices_changed": _l(
+        "%(who)s changed what is public about their signature on the campaign %(campaign)s"
+    ),
+    "signature_name_corrected": _l(
+        "%(who)s corrected their name on their signature on the campaign %(campaign)s"
+    ),
 }
 
 UNKNOWN = _l("%(who)s: an action this version does not describe (%(action)s)")
 SYSTEM = _l("The system")
+SIGNER = _l("A signer")
 SCHEDULE = _l("The schedule")
 COMMAND_LINE = _l("Someone on the server's command line")
 ALL_CAMPAIGNS = _l("every campaign")
@@ -169,6 +178,8 @@ def _who(entry: AuditEntry) -> Markup:
         return escape(str(SCHEDULE))
     if details.get("via") == "cli":
         return escape(str(COMMAND_LINE))
+    if details.get("via") == "manage_link":
+        return escape(str(SIGNER))
     return escape(str(SYSTEM))
 
 

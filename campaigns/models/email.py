@@ -13,6 +13,9 @@ from .types import BigId, StrEnumType, UTCDateTime, enum_check, partial_index, u
 class EmailKind(enum.Enum):
     confirm = "confirm"
     already_signed = "already_signed"
+    # The private link to manage (change, withdraw) a signature, asked for on
+    # the campaign's "manage my signature" page.
+    manage_link = "manage_link"
     # News from organizers to signers who agreed to be contacted.
     update = "update"
     # Milestones and closings, to the campaign's organizers.

@@ -31,6 +31,8 @@ class SignatureState(enum.Enum):
     # Confirmed, but from an address over its rate limits: waits for an
     # organizer's decision on its network's group (released or rejected).
     held = "held"
+    # The signer took it back from its private link: personal data erased at once.
+    withdrawn = "withdrawn"
 
     @property
     def title(self) -> str:
@@ -40,6 +42,7 @@ class SignatureState(enum.Enum):
             "fraudulent": _l("Fraudulent"),
             "invalidated": _l("Invalidated"),
             "held": _l("Held for review"),
+            "withdrawn": _l("Withdrawn"),
         }
         return str(titles[self.value])
 
@@ -48,6 +51,9 @@ COUNTED = frozenset({SignatureState.validated})
 CONFIRMABLE = frozenset({SignatureState.pending})
 # Counted, or will be once confirmed: what a flag or an invalidation acts on.
 LIVE = frozenset({SignatureState.pending, SignatureState.validated})
+# What a signer may still change or withdraw from their private link: live,
+# or confirmed and held for review.
+MANAGEABLE = LIVE | {SignatureState.held}
 
 
 class SignatureSource(enum.Enum):

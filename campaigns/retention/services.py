@@ -8,6 +8,9 @@ that links in old emails (confirm, unsubscribe) lead nowhere. What the
 aggregates are made of stays: state, counted flag, country, region code,
 amount, dates. The count tables are not touched: the figures stay exactly as
 they were, and a recount rebuilds the same figures.
+
+A signer who withdraws has the same personal data erased at once
+(``erase_withdrawn``); the fingerprint and UUID wait for the campaign's erasure.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from ..models import (
     TrendingFlag,
 )
 from ..models.types import utcnow
-from ..signing.codes import forget_rested_tries
 from ..upsert import insert_ignore
 
 BATCH = 1000
@@ -112,6 +114,18 @@ def remaining(campaign: Campaign) -> int:
     )
 
 
+# What leads back to the person, and the consents that would publish or
+# contact them: cleared by every erasure, a withdrawal's included.
+PERSONAL_VALUES: dict[str, Any] = {
+    "personal_data": None,
+    "ip_hash": None,
+    "email_domain_hash": None,
+    "show_name": False,
+    "deliver_name": False,
+    "contact_ok": False,
+}
+
+
 def _erase_batch(signature_ids: list[int]) -> None:
     now = utcnow()
     db.session.execute(
@@ -119,18 +133,31 @@ def _erase_batch(signature_ids: list[int]) -> None:
         [
             {
                 "id": signature_id,
+                **PERSONAL_VALUES,
                 "uuid": uuid.uuid4(),
-                "personal_data": None,
                 "fingerprint": None,
-                "ip_hash": None,
-                "email_domain_hash": None,
-                "show_name": False,
-                "deliver_name": False,
-                "contact_ok": False,
                 "erased_at": now,
             }
             for signature_id in signature_ids
         ],
+    )
+
+
+def erase_withdrawn(signature_id: int) -> None:
+    """Erase a withdrawn signature's personal data at once (flush only).
+
+    Kept until the campaign's own erasure, and only to keep counts honest:
+    the email fingerprint (signing again with the same address is absorbed as
+    a duplicate, so withdrawing and signing again cannot add a signer), the
+    UUID (the signer's link still answers "withdrawn", so withdrawing twice
+    is harmless), and what the count job subtracts from (state, counted flag,
+    country, region code, amount, dates). ``erased_at`` stays empty: the
+    retention job still clears the fingerprint and the UUID later."""
+    db.session.execute(
+        update(Signature)
+        .where(Signature.id == signature_id)
+        .values(**PERSONAL_VALUES)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -269,9 +296,8 @@ def due_campaigns(now: datetime | None = None) -> list[Campaign]:
 def erase_expired_personal_data(budget_seconds: float = 5.0) -> int:
     """Periodic job: erase the signers of campaigns closed longer than the
     retention time, for about ``budget_seconds``; returns how many were erased.
-    It also forgets the confirmation codes' tries that no longer count (a
-    keyed hash of a client address among them)."""
-    forget_rested_tries()
+    Its task (``workers/updates.py``) also forgets the confirmation codes'
+    tries that no longer count."""
     deadline = time.monotonic() + budget_seconds
     erased = 0
     for campaign in due_campaigns():

@@ -12,6 +12,8 @@ from ..mail.transport import PermanentFailure
 from ..models import EmailKind, EmailLog, Signature, SignatureSource
 from ..privacy.personal import read_personal_data
 from .codes import confirm_code, shown_code
+from .manage.emails import register_emails as register_manage_emails
+from .manage.links import manage_url
 from .tokens import confirm_url
 
 
@@ -33,6 +35,7 @@ def compose_signer_email(email: EmailLog, signature: Signature | None) -> Draft:
             "campaign": campaign,
             "title": text.title,
             "confirm_url": confirm_url(signature),
+            "manage_url": manage_url(signature),
             "already_validated": signature.validated_at is not None,
             # Only a web signer saw the thanks page the code is typed on.
             "code": (
@@ -61,3 +64,4 @@ def register_emails(composers: Composers) -> None:
     # Moderation's accepted signatures get the same confirmation (its kind).
     composers.register(EmailKind.confirm, compose_signer_email)
     composers.register(EmailKind.already_signed, compose_signer_email)
+    register_manage_emails(composers)

@@ -10,7 +10,10 @@ signature under review, with their labels.
                                    ▼                                               │ reject_held
                                invalidated ◀───────────────────────────────────────┘
                                invalidated ◀─ reject (flagged), invalidate ─ pending or validated
-    paper without an email, demo ─▶ validated
+    paper without an email, demo ─▶ validated                                         │
+                                                              withdraw (by the signer) │
+                                                                                       ▼
+                                                                                   withdrawn
 
 A signature over its address's rate limits is checked with a ``HoldReason``
 and gets its confirmation email like any other; confirmed, it is held, and an
@@ -22,6 +25,8 @@ changes nothing the second time. They flush, never commit, and synchronize
 nothing into loaded objects. Not moves of the state, and so kept by their
 owners: the count job's ``counted`` flag (counting), erasing personal data
 (retention), withdrawing the consent to updates (updates.unsubscribe).
+A withdrawal is a move and an erasure: ``signing.manage`` calls ``withdraw``
+then the retention module's ``erase_withdrawn`` in one transaction.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from ..models import (
     CONFIRMABLE,
     CURRENT_CONSENT,
     LIVE,
+    MANAGEABLE,
     SIGNABLE,
     Campaign,
     Signature,
@@ -366,4 +372,17 @@ def invalidate(signature_ids: list[int], invalidation_id: int, now: datetime) ->
             "invalidated_at": now,
             "invalidation_id": invalidation_id,
         },
+    )
+
+
+def withdraw(signature_id: int) -> bool:
+    """pending, validated or held → withdrawn: the signer took it back. A counted
+    signature leaves the figures at the count job's next run (its ``counted``
+    flag no longer agrees with its state); its country, region code, amount
+    and dates stay for that. No move leaves ``withdrawn``."""
+    return bool(
+        _move(
+            (Signature.id == signature_id, Signature.state.in_(MANAGEABLE)),
+            {"state": SignatureState.withdrawn},
+        )
     )

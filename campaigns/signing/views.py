@@ -19,6 +19,7 @@ from ..site_settings import signing_paused
 from .codes import reference_here, remember_reference
 from .confirmed import count_including_confirmation, remember_confirmation
 from .forms import CodeForm, SignForm
+from .manage.links import remember_manage_link, take_manage_link
 from .marker import CONFIRMED, SIGNED, remember_signing, signed_here
 from .services import (
     AlreadyConfirmed,
@@ -61,6 +62,7 @@ def render_campaign(
             page_url=campaign_url(campaign),
             deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
+            manage_link=take_manage_link(campaign) if confirmed else None,
         ),
         status,
     )
@@ -244,6 +246,7 @@ def _confirmed(campaign: Campaign, signature: Signature) -> ResponseReturnValue:
     """The answer to a confirmation, by link or code: the campaign page with
     the honest count and the share links."""
     remember_confirmation(campaign, signature)
+    remember_manage_link(campaign, signature)
     response = redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
     remember_signing(response, campaign, CONFIRMED)
     return response

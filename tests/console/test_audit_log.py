@@ -49,7 +49,7 @@ def _recorded_actions() -> set[str]:
                 if not isinstance(node, ast.Call) or not node.args:
                     continue
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                if name not in ("record", "_decided"):
+                if name not in ("record", "record_by_signer", "_decided"):
                     continue
                 first = node.args[0]
                 if isinstance(first, ast.Name):

@@ -53,6 +53,7 @@ from campaigns.models import (
 )
 from campaigns.moderation.held import group_label
 from campaigns.signing.codes import confirm_code, make_reference
+from campaigns.signing.manage.links import make_manage_token
 from campaigns.signing.tokens import make_confirm_token
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
@@ -112,6 +113,7 @@ class World:
     confirm_token: str
     code_uuid: uuid.UUID
     unsubscribe_token: str
+    manage_token: str
     accept_uuid: uuid.UUID
     reject_uuid: uuid.UUID
     update_id: int
@@ -148,6 +150,10 @@ class World:
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
+            **{
+                f"manage.{name}": {"token": self.manage_token}
+                for name in ("manage_page", "choices", "name", "withdraw")
+            },
             "console_moderation.reject": {"signature_uuid": self.reject_uuid},
             "console_admin.toggle_active": {"user_id": self.console.other_organizer.id},
             "console_disclosures.refuse": {"disclosure_id": self.disclosures["refuse"]},
@@ -207,6 +213,10 @@ def make_world(app: Flask) -> World:
         checked=True,
         email="code@example.org",
         source=SignatureSource.web,
+    )
+    # Its signer manages it: choices, name, then withdrawal (pending: no figure changes).
+    to_manage = create_signature(
+        console.campaign, state=SignatureState.pending, checked=True, email="manage@example.org"
     )
     to_unsubscribe = create_signature(
         console.campaign,
@@ -281,6 +291,7 @@ def make_world(app: Flask) -> World:
         confirm_token=make_confirm_token(to_confirm.uuid),
         code_uuid=to_confirm_by_code.uuid,
         unsubscribe_token=make_unsubscribe_token(to_unsubscribe.uuid),
+        manage_token=make_manage_token(to_manage.uuid),
         accept_uuid=accept.uuid,
         reject_uuid=reject.uuid,
         update_id=update.id,
@@ -569,6 +580,30 @@ STEPS: tuple[Step, ...] = (
         frozenset({"code"}),
     ),
     Step("unsubscribe", "updates.unsubscribe_page", "signer", _nothing),
+    # A signer's own signature: the link asked for (an address that signed),
+    # then the choices and the name changed, then the signature withdrawn.
+    Step(
+        "ask for the manage link",
+        "manage.request_link",
+        "signer",
+        lambda w, c: {"email": "validated0@example.org"},
+        frozenset({"email"}),
+    ),
+    Step(
+        "change the public choices",
+        "manage.choices",
+        "signer",
+        lambda w, c: {"show_name": "y", "deliver_name": "y"},
+        frozenset({"show_name", "deliver_name"}),
+    ),
+    Step(
+        "correct the name",
+        "manage.name",
+        "signer",
+        lambda w, c: {"full_name": "رامي الحلبي المصحح"},
+        frozenset({"full_name"}),
+    ),
+    Step("withdraw a signature", "manage.withdraw", "signer", _nothing),
     Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
     Step(
         "replace a campaign's image",

@@ -8,6 +8,11 @@ bodies decoded), the processes' logs, the emails, what a partner sees and the
 public pages and API. Only the ciphertext may hold a name, email, phone or
 typed region (sealed together; only the matched region code is in clear).
 
+One more canary changes their mind: asks for the link on the campaign's
+manage page, opens it from the email and withdraws. Nothing of them is left
+anywhere, not even a ciphertext, and no link (confirm or manage) of anyone
+is in the database, Redis or the logs.
+
 Then the campaigns close and the retention job erases them: the canaries, the
 ciphertexts, fingerprints, client-address and email-domain hashes are gone
 from everywhere, and every figure is unchanged."""
@@ -18,6 +23,7 @@ import base64
 import csv
 import io
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -121,6 +127,8 @@ class Journey:
     references: dict[int, str] = field(default_factory=dict)
     ciphertexts: dict[int, bytes] = field(default_factory=dict)
     partner_email: str = ""
+    withdrawer: Canary | None = None
+    manage_links: list[str] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
 
@@ -171,6 +179,45 @@ def _count(stack: Stack, slug: str) -> dict[str, Any]:
     assert answer.status == 200, answer.text
     data: dict[str, Any] = json.loads(answer.body)
     return data
+
+
+MANAGE_LINK = re.compile(r"https?://[^\s<>\"]+/manage/[A-Za-z0-9._-]+")
+WITHDRAWER = -2  # the withdrawer's index in Journey.lang and Journey.links
+
+
+def _withdraw(stack: Stack, journey: Journey, net: int) -> None:
+    """A canary signs the petition, confirms, asks for the manage link on the
+    campaign's page, opens it from the email and withdraws."""
+    canary = Canary.make(WITHDRAWER, "SY", f"127.{net}.8.8", False)
+    canary.derive()
+    journey.withdrawer = canary
+    journey.lang[WITHDRAWER] = "en"
+    _sign(stack, journey, WITHDRAWER, canary)
+    address = canary.derived["display_email"]
+    link = confirm_link(stack, address, "en")
+    journey.links[WITHDRAWER] = link
+    client = Client(stack, forwarded_for=canary.forwarded_for)
+    landing = client.get(link)
+    assert submit(client, landing, link.split(stack.url)[1], {}).status == 303
+    slug = journey.slug(WITHDRAWER)
+    page = client.get(f"{stack.url}/en/campaigns/{slug}/manage")
+    assert page.status == 200, page.text
+    asked = submit(client, page, f"/en/campaigns/{slug}/manage", {"email": canary.email})
+    assert asked.status == 200, asked.text[:2000]
+    # The confirmation email holds a manage link too; the second is the one asked for.
+    messages = stack.mailbox.wait_for_messages_to(address, 2, EMAIL_TIMEOUT, stack.log_tail)
+    for message in messages:
+        plain = message.get_body(("plain",))
+        assert plain is not None
+        journey.manage_links += MANAGE_LINK.findall(plain.get_content())
+    assert len(journey.manage_links) == 2, journey.manage_links
+    manage = journey.manage_links[-1]
+    assert client.get(manage).status == 200
+    confirm_page = client.get(f"{manage}/withdraw")
+    assert confirm_page.status == 200
+    done = submit(client, confirm_page, "/withdraw", {})
+    assert done.status == 303, done.text[:2000]
+    journey.requests += 8
 
 
 @pytest.fixture(scope="module", params=SIZES)
@@ -229,6 +276,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
         pressed = submit(client, landing, journey.links[i].split(stack.url)[1], {})
         assert pressed.status == 303, pressed.text
         journey.requests += 2
+    _withdraw(stack, journey, net)
     # The same person again, the address typed in capitals: absorbed, and an
     # "already signed" email instead of a second signature. (Sent once the
     # first signature is checked: a repeat before that gets no email.)
@@ -361,13 +409,21 @@ def region_needles(journey: Journey) -> list[Needle]:
 
 
 def token_needles(journey: Journey) -> list[Needle]:
-    return needles_for(
-        "confirm tokens",
-        {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()},
-    ) + needles_for(
-        "code references",
-        {f"reference #{i}": reference for i, reference in journey.references.items()},
+    confirm = {f"token #{i}": link.rsplit("/", 1)[1] for i, link in journey.links.items()}
+    manage = {
+        f"manage token #{i}": link.rsplit("/", 1)[1] for i, link in enumerate(journey.manage_links)
+    }
+    references = {f"reference #{i}": reference for i, reference in journey.references.items()}
+    return (
+        needles_for("confirm tokens", confirm)
+        + needles_for("manage tokens", manage)
+        + needles_for("code references", references)
     )
+
+
+def withdrawer_needles(journey: Journey) -> list[Needle]:
+    assert journey.withdrawer is not None
+    return needles_for("withdrawer", journey.withdrawer.personal())
 
 
 def secret_needles(journey: Journey) -> list[Needle]:
@@ -382,6 +438,10 @@ def secret_needles(journey: Journey) -> list[Needle]:
         if canary.unique_domain:
             values["email domain hash"] = hash_email_domain(canary.unique_domain)
         needles += byte_needles(f"canary #{i}", values)
+    if journey.withdrawer is not None:
+        # All a withdrawal keeps of the person, until the campaign's erasure.
+        fingerprint = email_fingerprint(journey.withdrawer.email)
+        needles += byte_needles("withdrawer", {"fingerprint": fingerprint})
     return needles
 
 
@@ -417,12 +477,24 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
     regions = region_needles(journey)
     rejected = needles_for("refused form", journey.rejected.personal())
     tokens = token_needles(journey)
+    # Erased at withdrawal: not even in a ciphertext (needles search the clear).
+    withdrawn = withdrawer_needles(journey)
     leaks: list[Hit] = []
     for records in everywhere.values():
         # The typed region is personal data like the rest: in clear nowhere,
         # not even in the signature's own row.
-        leaks += search(records, personal + regions + rejected + tokens)
+        leaks += search(records, personal + regions + rejected + tokens + withdrawn)
     assert not leaks, "personal data in clear:\n" + report(leaks)
+    with stack.app.app_context():
+        assert journey.withdrawer is not None
+        gone = db.session.execute(
+            select(Signature).where(
+                Signature.fingerprint == email_fingerprint(journey.withdrawer.email)
+            )
+        ).scalar_one()
+        assert gone.state.value == "withdrawn"
+        assert gone.personal_data is None and gone.ip_hash is None
+        db.session.remove()
 
     # The search is not blind: each typed region is there, sealed in its ciphertext …
     with stack.app.app_context():
@@ -453,7 +525,8 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
 
     # Emails: a canary appears only in emails to that canary's own address.
     owners = {f"canary #{i}": c for i, c in enumerate(journey.canaries)}
-    mail_needles = personal_needles(journey) + rejected
+    owners["withdrawer"] = journey.withdrawer  # type: ignore[assignment]
+    mail_needles = personal_needles(journey) + rejected + withdrawn
     misdirected = []
     named = 0
     received = list(stack.mailbox.received)
@@ -484,10 +557,11 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
     counted = {name: len(records) for name, records in everywhere.items()}
     print(
         f"\n[canaries {journey.size}/campaign] {len(journey.canaries)} signers, "
-        "1 repeat, 1 refused; "
+        "1 repeat, 1 refused, 1 withdrawn; "
         f"{journey.requests} requests, journey {journey.seconds} s, search {elapsed(started)} s; "
-        f"needles {len(personal) + len(regions) + len(rejected) + len(tokens)} "
-        f"({sum(len(n.spellings) for n in personal + regions + rejected + tokens)} spellings); "
+        f"needles {len(personal) + len(regions) + len(rejected) + len(tokens) + len(withdrawn)} "
+        f"({sum(len(n.spellings) for n in personal + regions + rejected + tokens + withdrawn)} "
+        "spellings); "
         f"searched {counted}; tables {len({r[0].split('.')[0] for r in rows})}, "
         f"MONITOR lines kept {len(stack.monitor.lines)} of {stack.monitor.seen} seen, "
         f"{enveloped} carried task messages ({len(messages)} pushed, bodies decoded); "
@@ -662,7 +736,9 @@ def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Jour
     # The petition by the operator's command, the pledge by the periodic task
     # on the worker (beat would send it within five minutes; sent now).
     output = stack.flask("retention", "erase", petition)
-    assert f"erased the personal data of {journey.size} signatures of {petition}" in output
+    # The withdrawer's row too: its fingerprint and UUID waited for this erasure.
+    erased = journey.size + 1
+    assert f"erased the personal data of {erased} signatures of {petition}" in output
     broker = Celery(broker=stack.env["REDIS_URL"])
     broker.send_task("zaytoun.erase_expired_personal_data", queue=PERIODIC_QUEUE)
     broker.close()

@@ -185,6 +185,51 @@ def test_a_confirmation_link_for_no_signature_answers_like_a_forged_one(
     assert pages["unknown"] == pages["forged"]
 
 
+# -- asking for the link to manage a signature ---------------------------------------
+
+
+def ask_for_manage_link(app: Flask, slug: str, email_address: str, address: str) -> TestResponse:
+    client = client_at(app, address)
+    page = client.get(f"/ar/campaigns/{slug}/manage")
+    assert page.status_code == 200
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(
+        f"/ar/campaigns/{slug}/manage", data={"email": email_address, "csrf_token": token}
+    )
+
+
+def test_asking_for_the_manage_link_answers_alike_for_any_address(protected_app: Flask) -> None:
+    """Every spelling of a signed address and addresses that never signed get
+    the same status, headers, cookies and page; only the signer's mailbox gets
+    the link, and only once that day."""
+    app = protected_app
+    campaign = create_campaign()
+    sign_as_a_visitor(app, campaign.slug, ORIGINAL, "192.0.2.1")
+    run_tasks()
+    mail_before = len(sent_mail(app))
+    answers = []
+    for n, variant in enumerate(SHORT_VARIANTS):
+        for who, typed in (("signed", variant), ("stranger", f"stranger.{n}@example.org")):
+            client_address = f"198.51.100.{2 * n + (who == 'signed') + 1}"
+            response = ask_for_manage_link(app, campaign.slug, typed, client_address)
+            answers.append(
+                (
+                    f"{who} {typed!r}",
+                    response.status_code,
+                    sorted(response.headers.keys()),
+                    cookies_without_session(response, SESSION_COOKIE),
+                    without_csrf(response.get_data(as_text=True)),
+                )
+            )
+    first = answers[0][1:]
+    assert first[0] == 200
+    for what, *answer in answers:
+        assert tuple(answer) == first, what
+    run_tasks()
+    later = [str(m["To"]) for m in sent_mail(app)[mail_before:]]
+    assert later == [ORIGINAL]
+
+
 # -- logging in -------------------------------------------------------------------
 
 

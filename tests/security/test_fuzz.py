@@ -28,6 +28,7 @@ import secrets
 import string
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,6 +49,7 @@ from campaigns.accounts.disclosure import grant_hash
 from campaigns.accounts.services import create_user
 from campaigns.accounts.totp import seal_secret
 from campaigns.extensions import db
+from campaigns.kernel.normalize import clean_text
 from campaigns.models import (
     Campaign,
     DisclosureKind,
@@ -55,6 +57,7 @@ from campaigns.models import (
     DisclosureState,
     LoginThrottle,
     Organization,
+    OutboxMessage,
     PaperImport,
     Role,
     Signature,
@@ -65,7 +68,9 @@ from campaigns.models.types import utcnow
 from campaigns.privacy.crypto import keyring
 from campaigns.privacy.personal import read_personal_data
 from campaigns.signing.codes import confirm_code, make_reference
+from campaigns.signing.manage.links import make_manage_token
 from campaigns.signing.tokens import make_confirm_token
+from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.factories import create_signature
 
 from .fuzz_support import (
@@ -644,6 +649,296 @@ def test_confirm_link_confirms_only_its_own_signature_and_only_by_post(
     report(f"confirm link ({engine})", sent, started)
     print(f"  signatures confirmed by a valid POST: {confirmed}")
     assert confirmed > 0
+
+
+# -- 2c. The link to manage a signature, and asking for it
+
+MANAGE_KINDS = (
+    "junk", "long", "tampered", "wrong_key", "confirm_token", "unsubscribe_token", "expired",
+    "not_uuid", "unknown_uuid", "valid", "valid", "valid", "valid_bad_csrf", "method",
+)
+MANAGE_ACTIONS = ("/choices", "/withdraw", "/name", "")
+NAME_KINDS = ("good", "blank", "long", "control", "junk")
+
+
+@dataclass
+class ManageCase:
+    kind: str
+    action: str
+    method: str
+    name_kind: str = "good"
+    name: str = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    junk: str = ""
+    position: int = 0
+    csrf: str = "good"
+    lang: str = "ar"
+    extra: list[tuple[str, str]] = field(default_factory=list)
+
+
+@st.composite
+def manage_cases(draw: st.DrawFn) -> ManageCase:
+    kind = draw(st.sampled_from(MANAGE_KINDS))
+    action = draw(st.sampled_from(MANAGE_ACTIONS))
+    method = draw(st.sampled_from(("GET", "POST", "HEAD")))
+    if kind == "valid":
+        method = draw(st.sampled_from(("POST", "POST", "POST", "GET", "HEAD")))
+    elif kind == "valid_bad_csrf":
+        method = "POST"
+    elif kind == "method":
+        method = draw(st.sampled_from(("PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")))
+    name_kind = draw(st.sampled_from(NAME_KINDS))
+    if name_kind == "good":
+        name = draw(visible_text(100))
+    elif name_kind == "blank":
+        name = draw(blank_text())
+    elif name_kind == "long":
+        name = draw(st.text(st.sampled_from("ابتثجحabc"), min_size=101, max_size=300))
+    elif name_kind == "control":
+        value = draw(visible_text(90))
+        at = draw(st.integers(0, len(value)))
+        name = value[:at] + draw(st.sampled_from(REFUSED_CONTROLS)) + value[at:]
+    else:
+        name = draw(JUNK)
+    choices = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(("show_name", "deliver_name")), st.one_of(JUNK, st.just("y"))
+            ),
+            max_size=3,
+        )
+    )
+    junk = draw(st.text(JUNK_CHAR, min_size=1, max_size=80))
+    if kind == "long":
+        junk = draw(st.sampled_from(("a", "ا", ".", "\u202e"))) * draw(st.integers(201, 5000))
+    return ManageCase(
+        kind=kind,
+        action=action,
+        method=method,
+        name_kind=name_kind,
+        name=name,
+        choices=choices,
+        junk=junk,
+        position=draw(st.integers(0, 10**6)),
+        csrf="good" if kind != "valid_bad_csrf" else draw(st.sampled_from(CSRF_MODES)),
+        lang=draw(st.sampled_from(LANGUAGES)),
+        extra=[(k, v) for k, v in draw(st.lists(st.tuples(JUNK, JUNK), max_size=2))],
+    )
+
+
+def manage_token_for(case: ManageCase, signature: Signature) -> str:
+    ring = keyring()
+    if case.kind in {"junk", "long"}:
+        return case.junk
+    if case.kind == "wrong_key":
+        return URLSafeTimedSerializer(b"not-our-key" * 3, salt="manage-signature").dumps(
+            signature.uuid.hex
+        )
+    if case.kind == "confirm_token":
+        return make_confirm_token(signature.uuid)
+    if case.kind == "unsubscribe_token":
+        return make_unsubscribe_token(signature.uuid)
+    if case.kind == "not_uuid":
+        return URLSafeTimedSerializer(ring.token, salt="manage-signature").dumps(case.junk)
+    if case.kind == "unknown_uuid":
+        return make_manage_token(uuid.uuid4())
+    if case.kind == "expired":
+        old = URLSafeTimedSerializer(ring.token, salt="manage-signature", signer=_AncientSigner)
+        return old.dumps(signature.uuid.hex)
+    real = make_manage_token(signature.uuid)
+    return tampered(real, case.position) if case.kind == "tampered" else real
+
+
+class _AncientSigner(TimestampSigner):
+    """Signs as if it were a year ago (manage links live 180 days)."""
+
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 365 * 24 * 3600
+
+
+def allows(method: str, action: str) -> bool:
+    """Whether the manage link's route at ``action`` takes ``method``."""
+    if action in {"/name", "/choices"}:
+        return method == "POST"
+    return method != "POST" or action == "/withdraw"
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_manage_link_acts_only_on_its_own_signature_only_by_post_and_only_as_allowed(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    with site.context():
+        campaign_id = db.session.execute(
+            select(Campaign.id).where(Campaign.slug == PETITION)
+        ).scalar_one()
+    client = site.client()
+    good = csrf_token(client, f"/ar/campaigns/{PETITION}")
+    other = csrf_token(site.client(), f"/ar/campaigns/{PETITION}")
+    started = time.monotonic()
+    sent = 0
+    acted: Counter[str] = Counter()
+
+    @fuzz_settings(examples)
+    @given(case=manage_cases())
+    def check(case: ManageCase) -> None:
+        nonlocal sent
+        with site.context():
+            campaign = db.session.get(Campaign, campaign_id)
+            assert campaign is not None
+            signature = create_signature(
+                campaign,
+                state=SignatureState.validated,
+                email=f"manage-{next_person()}@example.org",
+                name="Original Name",
+            )
+            token = manage_token_for(case, signature)
+            signature_id = signature.id
+        path = f"/{case.lang}/manage/{quote(token, safe='')}{case.action}"
+        pairs: list[tuple[str, str]] = [("full_name", case.name), *case.choices, *case.extra]
+        if case.csrf == "good":
+            pairs.append(("csrf_token", good))
+        else:
+            pairs += broken_token(case.csrf, good, other, case.junk)
+        body, content_type = encode_form(render_pairs(list(pairs)), "urlencoded")
+        before = site.counts()
+        response = client.open(path, method=case.method, data=body, content_type=content_type)
+        sent += 1
+        after = site.counts()
+        what = f"{case.kind} {case.method} {path[:120]!r}"
+        no_server_error(response, errors, what)
+        with site.context():
+            stored = db.session.get(Signature, signature_id)
+            assert stored is not None
+            state, has_data = stored.state, stored.personal_data is not None
+            name = read_personal_data(stored)["name"] if has_data else None
+        posted_validly = case.kind == "valid" and case.method == "POST"
+        if case.method == "OPTIONS":
+            assert response.status_code in (200, 405), what
+        elif case.kind == "method" or not allows(case.method, case.action):
+            assert response.status_code == 405, what
+        elif case.kind == "valid_bad_csrf":
+            assert response.status_code == 400, what
+        elif case.kind == "expired":
+            assert response.status_code == 410, what
+        elif case.kind != "valid":
+            # Junk holding a slash may reach another rule of the same shape.
+            allowed = {404, 405} if "/" in token else {404}
+            assert response.status_code in allowed, what
+        if not (posted_validly and case.action in {"/withdraw", "/name", "/choices"}):
+            assert changes(before, after) == {}, what
+            assert state is SignatureState.validated and name == "Original Name", what
+            return
+        if case.action == "/withdraw":
+            assert response.status_code == 303, what
+            assert state is SignatureState.withdrawn and not has_data, what
+            assert changes(before, after) == {"audit_log": 1}, what
+        elif case.action == "/name":
+            assert state is SignatureState.validated, what
+            if case.name_kind == "good":
+                assert response.status_code == 303, what
+                assert name == clean_text(case.name), what
+                assert changes(before, after) == {"audit_log": int(name != "Original Name")}, what
+            elif case.name_kind == "junk":
+                assert response.status_code in (303, 422), what
+            else:
+                assert response.status_code == 422, what
+                assert name == "Original Name" and changes(before, after) == {}, what
+        else:
+            assert response.status_code == 303, what
+            assert state is SignatureState.validated and name == "Original Name", what
+        acted[case.action] += 1
+
+    check()
+    report(f"manage link ({engine})", sent, started)
+    print(f"  valid posts that acted: {dict(acted)}")
+    assert acted["/withdraw"] > 0 and acted["/name"] > 0 and acted["/choices"] > 0
+
+
+@pytest.mark.parametrize(("engine", "examples"), RUNS)
+def test_asking_for_the_manage_link_never_fails_and_queues_only_for_a_signer(
+    sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
+) -> None:
+    site = sites(engine)
+    with site.context():
+        campaign = db.session.execute(
+            select(Campaign).where(Campaign.slug == PETITION)
+        ).scalar_one()
+        signed = create_signature(
+            campaign, state=SignatureState.validated, email="signed.person@example.org"
+        )
+        signed_id = signed.id
+    client = site.client()
+    good = csrf_token(client, f"/ar/campaigns/{PETITION}/manage")
+    other = csrf_token(site.client(), f"/ar/campaigns/{PETITION}/manage")
+    started = time.monotonic()
+    sent = 0
+    queued = 0
+    requester = iter(range(1, 10**6))
+
+    @fuzz_settings(examples)
+    @given(
+        kind=st.sampled_from(("signed", "unsigned", "bad", "junk", "csrf", "long")),
+        spelling=st.sampled_from(("signed.person@example.org", "SIGNED.PERSON@EXAMPLE.ORG",
+                                  " signed.person@Example.org ")),
+        unsigned=unique_email(),
+        bad=st.sampled_from(BAD_EMAILS),
+        junk=JUNK,
+        csrf=st.sampled_from(CSRF_MODES),
+        lang=st.sampled_from(LANGUAGES),
+    )
+    def check(
+        kind: str, spelling: str, unsigned: UniqueEmail, bad: str, junk: str, csrf: str, lang: str
+    ) -> None:
+        nonlocal sent, queued
+        value: str | UniqueEmail = {
+            "signed": spelling, "unsigned": unsigned, "bad": bad, "junk": junk,
+            "csrf": spelling, "long": "a" * 300 + "@example.org",
+        }[kind]
+        pairs: list[tuple[str, Any]] = [("email", value)]
+        if kind == "csrf":
+            pairs += broken_token(csrf, good, other, junk)
+        else:
+            pairs.append(("csrf_token", good))
+        body, content_type = encode_form(render_pairs(pairs), "urlencoded")
+        n = next(requester)
+        before = site.counts()
+        response = client.open(
+            f"/{lang}/campaigns/{PETITION}/manage",
+            method="POST",
+            data=body,
+            content_type=content_type,
+            # Each request from its own client address: the throttle has its own test.
+            environ_base={"REMOTE_ADDR": f"198.18.{n // 250}.{n % 250 + 1}"},
+        )
+        sent += 1
+        after = site.counts()
+        what = f"{kind} {value!r}"
+        no_server_error(response, errors, what)
+        if kind == "csrf":
+            assert response.status_code == 400 and changes(before, after) == {}, what
+        elif kind in {"bad", "long"}:
+            assert response.status_code == 422 and changes(before, after) == {}, what
+        elif kind == "junk":
+            assert response.status_code in (200, 422), what
+            assert changes(before, after).get("outbox", 0) == 0, what
+        else:
+            assert response.status_code == 200, what
+            expected = {"login_throttle": 1}
+            if kind == "signed":
+                expected["outbox"] = 1
+                queued += 1
+            assert changes(before, after) == expected, what
+        with site.context():
+            rows = db.session.execute(
+                select(OutboxMessage.object_id).where(OutboxMessage.task == "send_manage_link")
+            ).scalars().all()
+            assert set(rows) <= {signed_id}, what
+
+    check()
+    report(f"manage link request ({engine})", sent, started)
+    print(f"  requests that queued the link: {queued}")
+    assert queued > 0
 
 
 # -- 2b. The confirmation code on the thanks page

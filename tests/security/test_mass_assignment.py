@@ -35,6 +35,8 @@ from .routes_support import (
 
 OLD_DATE = "2001-02-03T04:05:06"
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+# A signer's manage link names their signature (a signed UUID, new in each world).
+_MANAGE_TOKEN = re.compile(r"/manage/[^/?#]+")
 
 
 def extra_fields(world: World) -> dict[str, str]:
@@ -135,6 +137,7 @@ def _run(app: Flask, variant: int | None) -> tuple[list[Outcome], int]:
             response = submit(app, world, client, step, token=csrf_token(client), extra=extra)
             after = snapshot(comparable)
             location = _UUID.sub("<uuid>", response.headers.get("Location", ""))
+            location = _MANAGE_TOKEN.sub("/manage/<token>", location)
             changed = diff(before, after)
             outcomes.append(
                 Outcome(step, response.status_code, location, changed, logged_in_user(client))

@@ -47,7 +47,7 @@ SLUG = "olive-trees-afrin"  # the seeded pledge
 REMOTE_ADDR = "127.0.0.61"
 ACCESS_LINE = re.compile(r'"(GET|POST|HEAD) (/[^\s"?]*)" (\d{3}) (\d+) (\d+)ms')
 GUNICORN_LINE = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ")
-TOKEN_SEGMENT = re.compile(r"(/(?:confirm|unsubscribe)/)[^/]+")
+TOKEN_SEGMENT = re.compile(r"(/(?:confirm|unsubscribe|manage)/)[^/]+")
 
 
 @pytest.fixture(scope="module")

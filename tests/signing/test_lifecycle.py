@@ -123,6 +123,11 @@ MOVES = {
         frozenset({PENDING, VALIDATED}),
         {"state": INVALIDATED},
     ),
+    "withdraw": Move(
+        lambda s: lifecycle.withdraw(s.id),
+        frozenset({PENDING, VALIDATED, SignatureState.held}),
+        {"state": SignatureState.withdrawn},
+    ),
     "flag": Move(
         lambda s: bool(lifecycle.flag([Signature.id == s.id], FlagReason.trending_domain)),
         frozenset({PENDING, VALIDATED}),
@@ -227,10 +232,12 @@ def test_only_the_lifecycle_moves_a_state() -> None:
 
     assert moving == {"campaigns/signing/lifecycle.py"}
     # What else updates signatures changes no state: the count job's flag,
-    # erasure, and the consent to updates.
+    # erasure, the consent to updates, and the signer's own changes (their
+    # choices and the spelling of their name).
     assert updating == {
         "campaigns/signing/lifecycle.py",
         "campaigns/counting/services.py",
         "campaigns/retention/services.py",
         "campaigns/updates/unsubscribe.py",
+        "campaigns/signing/manage/services.py",
     }
