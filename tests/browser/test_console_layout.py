@@ -252,6 +252,20 @@ def log_in(context: BrowserContext, server: LiveServer, world: World, role: Role
     page.close()
 
 
+# The outermost elements that reach past the window's edge, named for the
+# failure message.
+WIDEST = """() => {
+  const out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const box = e.getBoundingClientRect();
+    if (e.parentElement.closest('.table-scroll')) continue;
+    if (box.left < -1 || box.right > window.innerWidth + 1) {
+      if (!out.some(o => o.contains(e))) out.push(e);
+    }
+  }
+  return out.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+    + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right));
+}"""
 MEASURED: dict[str, int] = {}
 
 
@@ -304,7 +318,8 @@ def test_no_console_page_scrolls_sideways(
             if width == 360:
                 MEASURED[f"{role.value}:{name}:{lang}"] = scroll
             if scroll > min(inner, width):
-                too_wide.append(f"{name} ({lang}): {scroll}px in a {width}px window")
+                culprits = page.evaluate(WIDEST)
+                too_wide.append(f"{name} ({lang}): {scroll}px in a {width}px window {culprits}")
     if width == 360:
         _write_widths()
     assert walked >= 2, f"the {role.value} reached no console page"
