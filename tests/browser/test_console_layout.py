@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Flask, url_for
 from playwright.sync_api import BrowserContext
 from sqlalchemy import select
 
@@ -35,6 +34,7 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.paper.services import import_paper_signatures
+from tests.console.pages_support import console_pages
 from tests.factories import give_second_factor, unused_code
 from tests.moderation.support import signature
 
@@ -50,12 +50,6 @@ WIDTHS = {
 }
 SHOTS = SCREENSHOTS / "console"
 WIDTHS_FILE = REPO / "test-artifacts" / "console-widths.json"
-# Besides each route as the walker fills it: the same page in another state
-# worth its own look (the review list with names and addresses shown).
-VARIANTS: dict[str, dict[str, str]] = {
-    "console_moderation.index": {"personal": "1"},
-    "console_moderation.campaign_queue": {"personal": "1"},
-}
 # The long things the console must wrap or scroll inside a box: an address
 # without a place to break, a name, a hash.
 LONG_EMAIL = "abdulrahman.al-halabi.revolution.2011.committee@very-long-domain-name.example.org"
@@ -155,7 +149,7 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         held = signature(
             campaign,
             state=SignatureState.fraudulent,
-            fraud_reason="velocity" if i % 2 else "disposable_domain",
+            fraud_reason="rate_burst" if i % 2 else "disposable_domain",
             name=name,
             email=email,
             country="SY" if i % 2 else "TR",
@@ -200,41 +194,9 @@ def world(live_server: LiveServer) -> World:
     return World(objects, Accounts(emails, secrets, ids))
 
 
-def console_get_routes(app: Flask) -> list[tuple[str, list[str]]]:
-    """Every console page: the GET routes of the ``console…`` blueprints,
-    with the URL parameters each needs."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        blueprint = rule.endpoint.rpartition(".")[0]
-        if blueprint.startswith("console") and "GET" in (rule.methods or set()):
-            routes.append((rule.endpoint, sorted(rule.arguments)))
-    return sorted(routes)
-
-
-def console_urls(app: Flask, objects: dict[str, Any]) -> list[tuple[str, str]]:
-    """(page name, path) of every console page and its variants; fails on a
-    route with a parameter the walker has no object for."""
-    unfilled = [
-        f"{endpoint} needs {', '.join(a for a in args if a not in objects)}"
-        for endpoint, args in console_get_routes(app)
-        if any(a not in objects for a in args)
-    ]
-    assert not unfilled, (
-        "console GET routes the layout walker cannot fill (add the objects to "
-        f"_seed in {__file__}): {unfilled}"
-    )
-    urls = []
-    with app.test_request_context(base_url=app.config["SITE_URL"]):
-        for endpoint, args in console_get_routes(app):
-            values = {name: objects[name] for name in args}
-            name = endpoint.removeprefix("console_").replace(".", "-").replace("_", "-")
-            urls.append((name, url_for(endpoint, **values)))
-            if endpoint in VARIANTS:
-                urls.append((f"{name}-personal", url_for(endpoint, **values, **VARIANTS[endpoint])))
-    return urls
-
-
-def log_in(context: BrowserContext, server: LiveServer, world: World, role: Role, width: int) -> None:
+def log_in(
+    context: BrowserContext, server: LiveServer, world: World, role: Role, width: int
+) -> None:
     key = (role, width)
     secret = world.accounts.secrets[key]
     code = ""
@@ -263,8 +225,11 @@ WIDEST = """() => {
       if (!out.some(o => o.contains(e))) out.push(e);
     }
   }
-  return out.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
-    + ' ' + Math.round(e.getBoundingClientRect().left) + '..' + Math.round(e.getBoundingClientRect().right));
+  return out.slice(0, 5).map(e => {
+    const box = e.getBoundingClientRect();
+    const name = e.tagName.toLowerCase() + (e.className ? '.' + e.className : '');
+    return name + ' ' + Math.round(box.left) + '..' + Math.round(box.right);
+  });
 }"""
 MEASURED: dict[str, int] = {}
 
@@ -274,13 +239,17 @@ def _write_widths() -> None:
     and every measurement by role and language."""
     pages: dict[str, int] = {}
     for key, width in MEASURED.items():
-        role, page_lang = key.split(":", 1)
+        _role, page_lang = key.split(":", 1)
         page = page_lang.rsplit(":", 1)[0]
         pages[page] = max(pages.get(page, 0), width)
     WIDTHS_FILE.parent.mkdir(parents=True, exist_ok=True)
     WIDTHS_FILE.write_text(
         json.dumps(
-            {"window": 360, "pages": dict(sorted(pages.items())), "measured": dict(sorted(MEASURED.items()))},
+            {
+                "window": 360,
+                "pages": dict(sorted(pages.items())),
+                "measured": dict(sorted(MEASURED.items())),
+            },
             indent=2,
             ensure_ascii=False,
         )
@@ -297,7 +266,7 @@ def test_no_console_page_scrolls_sideways(
     context = first.context
     log_in(context, live_server, world, role, width)
     too_wide, walked = [], 0
-    for name, path in console_urls(live_server.app, world.objects):
+    for name, path in console_pages(live_server.app, world.objects, f"_seed in {__file__}"):
         answer = context.request.get(live_server.url + path, max_redirects=0)
         kind = answer.headers.get("content-type", "")
         # Pages of other roles, ways elsewhere (the login page once logged in)
@@ -308,13 +277,18 @@ def test_no_console_page_scrolls_sideways(
             context.add_cookies([{"name": "lang", "value": lang, "url": live_server.url}])
             page = first
             response = page.goto(live_server.url + path)
-            assert response is not None and response.status < 400, (name, response and response.status)
+            assert response is not None and response.status < 400, (
+                name,
+                response and response.status,
+            )
             assert page.locator("html").get_attribute("lang") == lang, (name, lang)
             scroll, inner = page.evaluate(
                 "[document.scrollingElement.scrollWidth, window.innerWidth]"
             )
             walked += 1
-            page.screenshot(path=str(SHOTS / f"{role.value}-{name}-{lang}-{width}.png"), full_page=True)
+            page.screenshot(
+                path=str(SHOTS / f"{role.value}-{name}-{lang}-{width}.png"), full_page=True
+            )
             if width == 360:
                 MEASURED[f"{role.value}:{name}:{lang}"] = scroll
             if scroll > min(inner, width):
