@@ -231,6 +231,14 @@ WIDEST = """() => {
     return name + ' ' + Math.round(box.left) + '..' + Math.round(box.right);
   });
 }"""
+SPILLING = """() => [...document.querySelectorAll('main table, main pre, main img')]
+  .filter(e => {
+    const column = e.parentElement.closest('.table-scroll') || document.querySelector('main');
+    const outer = column.getBoundingClientRect(), box = e.getBoundingClientRect();
+    return box.left < outer.left - 1 || box.right > outer.right + 1;
+  })
+  .slice(0, 3)
+  .map(e => e.tagName.toLowerCase() + ' ' + Math.round(e.getBoundingClientRect().width) + 'px')"""
 MEASURED: dict[str, int] = {}
 
 
@@ -291,6 +299,12 @@ def test_no_console_page_scrolls_sideways(
             )
             if width == 360:
                 MEASURED[f"{role.value}:{name}:{lang}"] = scroll
+            # No table, preformatted text or image reaches out of the page's
+            # column (on a wide screen it would not widen the window, but its
+            # last cells slid over whatever is beside the column).
+            spilling = page.evaluate(SPILLING)
+            if spilling:
+                too_wide.append(f"{name} ({lang}): wider than its column: {spilling}")
             if scroll > min(inner, width):
                 culprits = page.evaluate(WIDEST)
                 too_wide.append(f"{name} ({lang}): {scroll}px in a {width}px window {culprits}")
