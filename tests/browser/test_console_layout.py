@@ -231,10 +231,12 @@ WIDEST = """() => {
     return name + ' ' + Math.round(box.left) + '..' + Math.round(box.right);
   });
 }"""
-SPILLING = """() => [...document.querySelectorAll('main table, main pre, main img')]
+SPILLING = """() => [...document.querySelectorAll('main table, main pre, main img, .table-scroll')]
   .filter(e => {
-    const column = e.parentElement.closest('.table-scroll') || document.querySelector('main');
-    const outer = column.getBoundingClientRect(), box = e.getBoundingClientRect();
+    // A table in a scroll box may be wider than the box: it scrolls in it.
+    if (e.parentElement.closest('.table-scroll')) return false;
+    const outer = document.querySelector('main').getBoundingClientRect();
+    const box = e.getBoundingClientRect();
     return box.left < outer.left - 1 || box.right > outer.right + 1;
   })
   .slice(0, 3)
