@@ -44,7 +44,7 @@ PASSWORD = "olive-trees-of-afrin-2026"
 SLUG = "olive-trees-afrin"
 ROLES = (Role.admin, Role.organizer, Role.partner)
 LANGS = ("ar", "en")
-WIDTHS = {
+WIDTHS: dict[int, dict[str, Any]] = {
     360: {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
     1280: {"viewport": {"width": 1280, "height": 800}},
 }

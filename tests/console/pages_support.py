@@ -43,11 +43,11 @@ def console_pages(app: Flask, objects: dict[str, Any], where: str) -> list[tuple
     base_url = app.config.get("SITE_URL") or "http://localhost"
     with app.test_request_context(base_url=base_url):
         for endpoint, args in routes:
-            values = {name: objects[name] for name in args}
+            values: dict[str, Any] = {name: objects[name] for name in args}
             name = endpoint.removeprefix("console_").replace(".", "-").replace("_", "-")
             pages.append((name, url_for(endpoint, **values)))
             if endpoint in VARIANTS:
                 pages.append(
-                    (f"{name}-personal", url_for(endpoint, **values, **VARIANTS[endpoint]))
+                    (f"{name}-personal", url_for(endpoint, **{**values, **VARIANTS[endpoint]}))
                 )
     return pages
