@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import current_language
+from ..kernel.countries import country_name
 from ..models import AuditEntry, Campaign, CampaignStatus, DisclosureKind, Role, User
 from ..moderation.invalidation import describe_conditions
 from .moderation import CONDITION_LABELS
@@ -255,7 +256,11 @@ def _conditions(entry: AuditEntry) -> list[tuple[str, str]]:
     asked = (entry.details or {}).get("conditions") or {}
     if not isinstance(asked, dict):
         return []
-    return [(str(CONDITION_LABELS.get(k, k)), value) for k, value in describe_conditions(asked)]
+    lang = current_language()
+    return [
+        (str(CONDITION_LABELS.get(k, k)), country_name(value, lang) if k == "country" else value)
+        for k, value in describe_conditions(asked)
+    ]
 
 
 def _reason(entry: AuditEntry) -> str | None:
