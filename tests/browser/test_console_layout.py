@@ -33,6 +33,7 @@ from campaigns.models import (
     User,
 )
 from campaigns.models.types import utcnow
+from campaigns.moderation.held import group_label
 from campaigns.paper.services import import_paper_signatures
 from tests.console.pages_support import console_pages
 from tests.factories import give_second_factor, unused_code
@@ -156,8 +157,18 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
             created_at=utcnow() - timedelta(minutes=i),
         )
     assert held is not None
+    # Held for review behind one address: the held groups' table and decision page.
+    held_group = signature(
+        campaign,
+        state=SignatureState.held,
+        hold_reason="rate_burst",
+        name="Rojda Hesen",
+        email="rojda@example.org",
+        ip="198.51.100.23",
+    )
     return {
         "slug": campaign.slug,
+        "group": group_label(held_group.ip_hash),
         "update_id": update.id,
         "import_id": paper.id,
         "invalidation_id": running.id,
