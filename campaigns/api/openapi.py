@@ -21,13 +21,22 @@ def _bucket(key: str, description: str) -> dict[str, Any]:
 
 SUMMARY = {
     "type": "object",
-    "required": ["slug", "kind", "status", "goal", "unit", "total", "signers", "updated_at"],
+    "required": [
+        "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+    ],
     "properties": {
         "slug": {"type": "string"},
         "kind": {"type": "string", "enum": ["petition", "pledge"]},
         "status": {"type": "string", "enum": ["open", "closed"]},
         "goal": _NULLABLE_INT,
         "unit": {"type": "string", "description": "What is counted: signatures, trees, …"},
+        "target": {
+            "type": "object",
+            "description": "Who the campaign is addressed to, by language code (ar, en, ku, "
+            "tr); a language where it is not written is left out (empty: none named).",
+            "propertyNames": {"enum": ["ar", "en", "ku", "tr"]},
+            "additionalProperties": {"type": "string", "maxLength": 300},
+        },
         "total": {**_INT, "description": "Signatures, or units pledged for a pledge"},
         "signers": _INT,
         "updated_at": {"type": ["string", "null"], "format": "date-time"},

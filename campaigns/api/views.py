@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
 from ..cache import memo
@@ -37,6 +38,13 @@ def _campaign(slug: str) -> Campaign:
     return campaign
 
 
+def targets(campaign: Campaign) -> dict[str, str]:
+    """Who the campaign is addressed to, per language where it is written."""
+    return {
+        locale: text.target for locale, text in sorted(campaign.texts.items()) if text.target
+    }
+
+
 def _summary(campaign: Campaign) -> dict[str, Any]:
     count = campaign_count(campaign.id)
     return {
@@ -45,6 +53,7 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
         "status": campaign.status.value,
         "goal": campaign.goal,
         "unit": campaign.unit,
+        "target": targets(campaign),
         "total": count.total,
         "signers": count.signers,
         "updated_at": count.updated_at.isoformat() if count.updated_at else None,
@@ -98,7 +107,10 @@ def allow_any_origin(response: Response) -> Response:
 @bp.get("/campaigns")
 def list_campaigns() -> ResponseReturnValue:
     campaigns = db.session.execute(
-        select(Campaign).where(Campaign.status.in_(VISIBLE)).order_by(Campaign.id)
+        select(Campaign)
+        .options(selectinload(Campaign.texts))
+        .where(Campaign.status.in_(VISIBLE))
+        .order_by(Campaign.id)
     ).scalars()
     return json_response({"campaigns": [_summary(c) for c in campaigns]}, max_age=5)
 
@@ -113,6 +125,7 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "status": campaign.status.value,
         "goal": campaign.goal,
         "unit": campaign.unit,
+        "target": targets(campaign),
         "total": figures["total"],
         "signers": figures["signers"],
         "updated_at": figures["updated_at"],
