@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,6 +19,7 @@ from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
 from ..models import VISIBLE, Campaign
+from ..outcomes.services import campaign_outcomes
 from ..results.services import campaign_results, count_figures
 from .openapi import openapi_document
 
@@ -133,8 +134,37 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "by_region": figures["by_region"],
         "daily": figures["daily"],
         "milestones": figures["milestones"],
+        **outcomes_json(campaign),
     }
     return json_response(data, max_age=2)
+
+
+def outcomes_json(campaign: Campaign) -> dict[str, Any]:
+    """Commitments (smallest first), responses and deliveries (newest first),
+    with their texts in every language written."""
+    outcomes = campaign_outcomes(campaign.id)
+    return {
+        "thresholds": [{"count": t.count, "texts": t.texts} for t in outcomes.thresholds],
+        "responses": [
+            {
+                "date": r.responded_on.isoformat(),
+                "texts": r.texts,
+                "pdf": url_for("outcomes.response_pdf", public_id=r.public_id, _external=True)
+                if r.pdf_size
+                else None,
+            }
+            for r in outcomes.responses
+        ],
+        "deliveries": [
+            {
+                "date": d.delivered_on.isoformat(),
+                "method": d.method.value,
+                "texts": d.texts,
+                "chain_head": d.chain_head,
+            }
+            for d in outcomes.deliveries
+        ],
+    }
 
 
 @bp.get("/campaigns/<slug>/count")

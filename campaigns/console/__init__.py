@@ -17,6 +17,7 @@ FEATURES = (
     "campaigns.console.paper",
     "campaigns.console.exports",
     "campaigns.console.updates",
+    "campaigns.console.outcomes",
 )
 
 

@@ -62,6 +62,12 @@ SENTENCES: dict[str, LazyString] = {
     "update_edited": _l("%(who)s edited an update"),
     "update_send": _l("%(who)s sent an update to %(count)s signers"),
     "update_sent": _l("An update reached %(count)s signers"),
+    "threshold_added": _l("%(who)s added a commitment at %(count)s to the campaign %(campaign)s"),
+    "threshold_removed": _l(
+        "%(who)s removed the commitment at %(count)s from the campaign %(campaign)s"
+    ),
+    "response_published": _l("%(who)s published a response to the campaign %(campaign)s"),
+    "delivery_recorded": _l("%(who)s recorded a delivery of the campaign %(campaign)s"),
 }
 
 UNKNOWN = _l("%(who)s: an action this version does not describe (%(action)s)")
@@ -80,6 +86,8 @@ COUNT_DETAIL = {
     "personal_data_erased": "signatures",
     "update_send": "recipients",
     "update_sent": "recipients",
+    "threshold_added": "count",
+    "threshold_removed": "count",
 }
 
 

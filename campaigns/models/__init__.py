@@ -26,6 +26,7 @@ from .operations import (
 )
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
+from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -55,14 +56,18 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "CampaignCount",
+    "CampaignDelivery",
     "CampaignImage",
     "CampaignKind",
     "CampaignNotice",
+    "CampaignResponse",
     "CampaignStatus",
     "CampaignText",
+    "CampaignThreshold",
     "CampaignUpdate",
     "CountryCount",
     "DailyCount",
+    "DeliveryMethod",
     "EmailKind",
     "EmailLog",
     "EmailStatus",

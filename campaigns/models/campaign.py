@@ -23,7 +23,6 @@ from ..extensions import db
 from .organization import Organization
 from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
 
-
 TARGET_MAX = 300
 
 

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, SignatureState
 from ..models.types import utcnow
+from ..outcomes.services import campaign_outcomes
 from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
 from .confirmed import count_including_confirmation, remember_confirmation
@@ -55,6 +56,7 @@ def render_campaign(
             page_url=campaign_url(campaign),
             deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
+            outcomes=campaign_outcomes(campaign.id),
         ),
         status,
     )

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from campaigns.extensions import db
 from campaigns.exports.delivery import collect_delivery, delivery_html
+from campaigns.extensions import db
 from campaigns.models import Campaign
 from tests.moderation.support import logged_in, make_console
 
@@ -46,7 +46,9 @@ def _campaign() -> Campaign:
 def _edit(app: Flask, **overrides: str) -> int:
     console = make_console()
     client = logged_in(app, console.organizer)
-    return client.post("/console/campaigns/honest-campaign/edit", data=_form(**overrides)).status_code
+    return client.post(
+        "/console/campaigns/honest-campaign/edit", data=_form(**overrides)
+    ).status_code
 
 
 def test_the_target_is_written_per_language_and_shown_on_page_api_and_document(
