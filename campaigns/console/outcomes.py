@@ -239,8 +239,13 @@ def create_threshold(slug: str) -> ResponseReturnValue:
 @require(*MANAGERS)
 def delete_threshold(slug: str, threshold_id: int) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
-    if not remove_threshold(campaign, threshold_id):
+    # The form names the number it shows: a page older than a change made
+    # since removes nothing it did not show.
+    removed = remove_threshold(campaign, threshold_id, request.form.get("count", ""))
+    if removed is None:
         abort(404)
+    if not removed:
+        abort(409)
     db.session.commit()
     return redirect(url_for(".index", slug=campaign.slug), 303)
 

@@ -161,16 +161,21 @@ def add_threshold(campaign: Campaign, count: int, texts: dict[str, str]) -> Camp
     return item
 
 
-def remove_threshold(campaign: Campaign, threshold_id: int) -> bool:
-    """Remove one of the campaign's thresholds (flush only); False if none."""
-    removed = db.session.execute(
-        delete(CampaignThreshold)
-        .where(CampaignThreshold.id == threshold_id, CampaignThreshold.campaign_id == campaign.id)
-        .returning(CampaignThreshold.count)
-    ).scalar()
-    if removed is None:
+def remove_threshold(campaign: Campaign, threshold_id: int, count: str) -> bool | None:
+    """Remove one of the campaign's thresholds if it is at ``count`` (as the
+    organizer's page showed it); flush only. None: no such threshold; False:
+    it is at another count now."""
+    found = db.session.execute(
+        select(CampaignThreshold).where(
+            CampaignThreshold.id == threshold_id, CampaignThreshold.campaign_id == campaign.id
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    if str(found.count) != count.strip():
         return False
-    record("threshold_removed", "campaign", campaign.id, count=removed)
+    db.session.execute(delete(CampaignThreshold).where(CampaignThreshold.id == found.id))
+    record("threshold_removed", "campaign", campaign.id, count=found.count)
     _forget(campaign.id)
     return True
 

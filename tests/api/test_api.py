@@ -28,8 +28,12 @@ from tests.results.support import (
     make_sample,
 )
 
-SUMMARY_KEYS = {"slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"}
-DETAIL_KEYS = SUMMARY_KEYS | {"by_country", "by_region", "daily", "milestones"}
+SUMMARY_KEYS = {
+    "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+}
+DETAIL_KEYS = SUMMARY_KEYS | {
+    "by_country", "by_region", "daily", "milestones", "thresholds", "responses", "deliveries"
+}
 COUNT_KEYS = {"total", "signers", "goal"}
 # Anything that could name, reach or identify a signer.
 PERSONAL_KEYS = {

@@ -27,6 +27,7 @@ from campaigns.models import (
 )
 from campaigns.models.types import utcnow
 from campaigns.outcomes.pdf import MAX_PDF_BYTES
+from tests.api.test_api import response_schema
 from tests.factories import create_signature
 from tests.moderation.support import Console, logged_in, make_console
 from tests.updates.support import plain_body, sent_mail
@@ -162,6 +163,7 @@ def test_a_response_is_published_shown_in_every_language_and_mailed_to_consentin
             assert f'href="/responses/{item.public_id}.pdf"' in page.get_data(as_text=True)
 
     api = public.get(f"/api/v1/campaigns/{SLUG}").get_json()
+    response_schema("/api/v1/campaigns/{slug}").validate(api)
     assert api["responses"] == [
         {
             "date": "2026-11-20",
@@ -210,6 +212,7 @@ def test_a_delivery_is_recorded_shown_as_a_timeline_and_mailed(
         for other in set(LANGS) - {lang}:
             assert RECIPIENT[other] not in words
     api = public.get(f"/api/v1/campaigns/{SLUG}").get_json()
+    response_schema("/api/v1/campaigns/{slug}").validate(api)
     assert api["deliveries"] == [
         {
             "date": "2026-11-18",
@@ -380,19 +383,17 @@ def test_thresholds_show_the_progress_to_the_next_commitment(
     english = public.get(f"/en/campaigns/{SLUG}").get_data(as_text=True)
     assert "3 of 10, 7 to go." in english and "Reached 2:" in _text(english)
     api = public.get(f"/api/v1/campaigns/{SLUG}").get_json()
+    response_schema("/api/v1/campaigns/{slug}").validate(api)
     assert [t["count"] for t in api["thresholds"]] == [2, 10]
     assert api["thresholds"][1]["texts"] == COMMITMENT
 
     threshold_id = db.session.execute(
         select(CampaignThreshold.id).where(CampaignThreshold.count == 10)
     ).scalar_one()
-    assert (
-        organizer.post(f"/console/campaigns/{SLUG}/thresholds/{threshold_id}/delete").status_code
-        == 303
-    )
-    assert (
-        organizer.post(f"/console/campaigns/{SLUG}/thresholds/{threshold_id}/delete").status_code
-        == 404
-    )
+    remove = f"/console/campaigns/{SLUG}/thresholds/{threshold_id}/delete"
+    # A page showing another number removes nothing.
+    assert organizer.post(remove, data={"count": "2"}).status_code == 409
+    assert organizer.post(remove, data={"count": "10"}).status_code == 303
+    assert organizer.post(remove, data={"count": "10"}).status_code == 404
     page = public.get(f"/en/campaigns/{SLUG}").get_data(as_text=True)
     assert '<progress max="10"' not in page

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -36,6 +36,8 @@ from campaigns.extensions import db
 from campaigns.models import (
     Campaign,
     CampaignKind,
+    CampaignResponse,
+    CampaignThreshold,
     CampaignUpdate,
     Invalidation,
     JobState,
@@ -50,6 +52,7 @@ from tests.conftest import _empty_all_tables
 from tests.factories import code_for, create_campaign, create_signature
 from tests.media.support import give_image, phone_jpeg
 from tests.moderation.support import PASSWORD, Console, make_console, signature
+from tests.outcomes.support import make_pdf
 from tests.signing.support import valid_form
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -109,6 +112,8 @@ class World:
     invalidation_id: int
     static_file: str
     image_variant: str
+    threshold_id: int
+    response_id: str
 
     @property
     def slug(self) -> str:
@@ -128,6 +133,8 @@ class World:
             "user_id": self.console.partner.id,
             "filename": self.static_file,
             "variant": self.image_variant,
+            "threshold_id": self.threshold_id,
+            "public_id": self.response_id,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -210,7 +217,18 @@ def make_world(app: Flask) -> World:
         reason="waiting",
         state=JobState.pending,
     )
-    db.session.add_all([update, paper, invalidation])
+    threshold = CampaignThreshold(
+        campaign_id=console.campaign.id, count=1000, texts={"ar": "نسلّم العريضة في جنيف"}
+    )
+    response = CampaignResponse(
+        public_id="5" * 32,
+        campaign_id=console.campaign.id,
+        responded_on=date(2026, 11, 1),
+        texts={"ar": {"by": "البعثة", "text": "تلقينا العريضة"}},
+        pdf=make_pdf(),
+        pdf_size=len(make_pdf()),
+    )
+    db.session.add_all([update, paper, invalidation, threshold, response])
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
     # them depend on the world alone, so that two worlds hold the same rows.
@@ -239,6 +257,8 @@ def make_world(app: Flask) -> World:
         invalidation_id=invalidation.id,
         static_file=str(next(static.glob("css/*.css")).relative_to(static)),
         image_variant=console.campaign.images[0].name,
+        threshold_id=threshold.id,
+        response_id=response.public_id,
     )
 
 
@@ -353,9 +373,20 @@ CAMPAIGN_FIELDS = frozenset(
     | {"image", "remove_image"}
     | {
         f"{name}_{lang}"
-        for name in ("title", "summary", "body", "unit_label", "image_alt")
+        for name in ("title", "summary", "body", "unit_label", "image_alt", "target")
         for lang in ("ar", "en", "ku", "tr")
     }
+)
+THRESHOLD_FIELDS = frozenset(
+    {"count"} | {f"commitment_{lang}" for lang in ("ar", "en", "ku", "tr")}
+)
+RESPONSE_FIELDS = frozenset(
+    {"day", "pdf"}
+    | {f"{name}_{lang}" for name in ("by", "text") for lang in ("ar", "en", "ku", "tr")}
+)
+DELIVERY_FIELDS = frozenset(
+    {"day", "method", "document", "chain_head"}
+    | {f"{name}_{lang}" for name in ("recipient", "place") for lang in ("ar", "en", "ku", "tr")}
 )
 SIGN_FIELDS = frozenset(
     {
@@ -551,6 +582,46 @@ STEPS: tuple[Step, ...] = (
         "organizer",
         lambda w, c: {"lang": "ar"},
         frozenset({"lang", "english"}),
+    ),
+    Step(
+        "add a commitment",
+        "console_outcomes.create_threshold",
+        "organizer",
+        lambda w, c: {"count": "5000", "commitment_ar": "نسلّم العريضة في نيويورك"},
+        THRESHOLD_FIELDS,
+    ),
+    Step(
+        "remove a commitment",
+        "console_outcomes.delete_threshold",
+        "organizer",
+        lambda w, c: {"count": "1000"},
+        frozenset({"count"}),
+    ),
+    Step(
+        "publish a response",
+        "console_outcomes.create_response",
+        "organizer",
+        lambda w, c: {
+            "day": "2026-11-20",
+            "by_ar": "المفوضية",
+            "text_ar": "تلقينا عريضتكم",
+            "pdf": (io.BytesIO(make_pdf()), "letter.pdf"),
+        },
+        RESPONSE_FIELDS,
+        multipart=True,
+    ),
+    Step(
+        "record a delivery",
+        "console_outcomes.create_delivery",
+        "organizer",
+        lambda w, c: {
+            "day": "2026-11-18",
+            "method": "post",
+            "recipient_ar": "البعثة الدائمة",
+            "place_ar": "جنيف",
+            "chain_head": "ab" * 32,
+        },
+        DELIVERY_FIELDS,
     ),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(
