@@ -21,12 +21,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from ..extensions import csrf, db
 from ..forms import Form, accepts_form, check_csrf_now
 from ..i18n import DEFAULT_LANGUAGE
+from ..media.images import MAX_BYTES as IMAGE_MAX_BYTES
+from ..media.images import ImageRefused, process_image
 from ..models import AuditEntry, Campaign, CampaignResponse, CampaignThreshold, DeliveryMethod
 from ..models.types import utcnow
 from ..outcomes.pdf import MAX_PDF_BYTES, PdfRefused, check_pdf
 from ..outcomes.services import (
     add_threshold,
     campaign_outcomes,
+    delivery_photo,
     publish_response,
     record_delivery,
     remove_threshold,
@@ -35,6 +38,7 @@ from ..outcomes.views import pdf_response
 from ..updates.services import recipients_by_language
 from .access import MANAGERS, managed_campaign, require, user
 from .campaigns import CONTENT_LANGUAGES, _plain
+from .images import REASONS as IMAGE_REASONS
 
 bp = Blueprint("console_outcomes", __name__, url_prefix="/console")
 
@@ -48,6 +52,12 @@ PDF_REASONS = {
         "This PDF holds a script or an action that runs on opening: please print it to a new PDF."
     ),
 }
+PHOTO_UPLOAD_LIMIT = IMAGE_MAX_BYTES + 64 * 1024
+PHOTO_HINT = _l(
+    "A JPEG, PNG or WebP photo, up to %(megabytes)s MB. It is made smaller, and everything "
+    "in the file but the picture is removed, such as where and when it was taken.",
+    megabytes=IMAGE_MAX_BYTES >> 20,
+)
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST = date(2000, 1, 1)
@@ -154,6 +164,7 @@ def delivery_form_class() -> type[Form]:
         document = SelectField(
             _l("Delivery document handed over"), choices=[], validate_choice=False
         )
+        photo = FileField(_l("Photo of the delivery (optional)"), description=PHOTO_HINT)
         chain_head = StringField(
             _l("Or paste its final chain value"),
             [Optional(), Length(max=80)],
@@ -353,14 +364,52 @@ def _documents(campaign: Campaign) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+def _read_photo() -> bytes | None:
+    """On a POST, the CSRF check, then the chosen photo's bytes (at most one
+    past the limit), after the access check (see console/images.py)."""
+    if request.method != "POST":
+        return None
+    try:
+        check_csrf_now()
+        upload = request.files.get("photo")
+    except RequestEntityTooLarge as error:
+        if request.mimetype != "multipart/form-data":
+            raise
+        raise _PhotoTooLarge from error
+    if upload is None or not upload.filename:
+        return None
+    return upload.read(IMAGE_MAX_BYTES + 1)
+
+
+class _PhotoTooLarge(Exception):
+    pass
+
+
 @bp.route("/campaigns/<slug>/deliveries/new", methods=["GET", "POST"])
-@accepts_form(delivery_form_class)
+@csrf.exempt  # nosemgrep: csrf-exempt -- checked in _read_photo, after the access check
+@accepts_form(delivery_form_class, files=PHOTO_UPLOAD_LIMIT)
 @require(*MANAGERS)
 def create_delivery(slug: str) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
+    choices = [("", _l("None, or pasted below")), *_documents(campaign)]
+    try:
+        data = _read_photo()
+    except _PhotoTooLarge:
+        form = delivery_form_class()(formdata=None)
+        form.document.choices = choices
+        form.photo.errors = [IMAGE_REASONS["too_large"]]
+        return _delivery_page(campaign, form, 413)
     form = delivery_form_class()()
-    form.document.choices = [("", _l("None, or pasted below")), *_documents(campaign)]
-    if form.validate_on_submit():
+    form.document.choices = choices
+    valid = form.validate_on_submit()
+    photo = None
+    if data is not None:
+        try:
+            photo = delivery_photo(process_image(data))
+        except ImageRefused as error:
+            form.photo.errors = [IMAGE_REASONS[error.reason]]
+            valid = False
+    if valid:
         pasted = "".join((form.chain_head.data or "").split()).lower()
         texts = {
             lang: {"recipient": recipient, "place": _one_line(form[f"place_{lang}"].data)}
@@ -374,10 +423,17 @@ def create_delivery(slug: str) -> ResponseReturnValue:
             texts,
             form.document.data or pasted or None,
             user(),
+            photo,
         )
         db.session.commit()
         return redirect(url_for(".index", slug=campaign.slug), 303)
-    status = 422 if request.method == "POST" else 200
+    return _delivery_page(campaign, form)
+
+
+def _delivery_page(
+    campaign: Campaign, form: Form, status: int | None = None
+) -> ResponseReturnValue:
+    status = status or (422 if request.method == "POST" else 200)
     return render_template(
         "console/outcomes/delivery_form.html", campaign=campaign, form=form
     ), status

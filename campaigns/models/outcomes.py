@@ -105,6 +105,12 @@ class CampaignDelivery(db.Model):  # type: ignore[name-defined,misc]
     texts: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON)
     # The final value of the delivery document's hash chain (lowercase hex).
     chain_head: Mapped[str | None] = mapped_column(String(64))
+    # A photo of the handing over, re-encoded without metadata (one WebP
+    # variant): served at /deliveries/<photo_name>, a name holding its hash.
+    photo_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    photo_width: Mapped[int | None] = mapped_column(Integer)
+    photo_height: Mapped[int | None] = mapped_column(Integer)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     update_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_updates.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

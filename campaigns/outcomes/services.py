@@ -19,6 +19,7 @@ from ..accounts.audit import record
 from ..cache import memo
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
+from ..media.images import Variant
 from ..models import (
     Campaign,
     CampaignDelivery,
@@ -30,6 +31,7 @@ from ..models import (
 from ..updates.services import create_update, queue_sending, start_sending
 
 _PREFIX = "outcomes:"
+PHOTO_WIDTH = 720
 T = TypeVar("T")
 
 
@@ -60,6 +62,9 @@ class PublicDelivery:
     method: DeliveryMethod
     texts: dict[str, dict[str, str]]
     chain_head: str | None
+    photo_name: str | None = None
+    photo_width: int | None = None
+    photo_height: int | None = None
 
     def text(self, lang: str) -> tuple[str, dict[str, str]]:
         return _in(self.texts, lang)
@@ -107,6 +112,9 @@ def _load(campaign_id: int) -> Outcomes:
             CampaignDelivery.method,
             CampaignDelivery.texts,
             CampaignDelivery.chain_head,
+            CampaignDelivery.photo_name,
+            CampaignDelivery.photo_width,
+            CampaignDelivery.photo_height,
         )
         .where(CampaignDelivery.campaign_id == campaign_id)
         .order_by(CampaignDelivery.delivered_on.desc(), CampaignDelivery.id.desc())
@@ -118,7 +126,15 @@ def _load(campaign_id: int) -> Outcomes:
             for r in responses
         ],
         deliveries=[
-            PublicDelivery(r.delivered_on, r.method, dict(r.texts), r.chain_head)
+            PublicDelivery(
+                r.delivered_on,
+                r.method,
+                dict(r.texts),
+                r.chain_head,
+                r.photo_name,
+                r.photo_width,
+                r.photo_height,
+            )
             for r in deliveries
         ],
     )
@@ -236,9 +252,10 @@ def record_delivery(
     texts: dict[str, dict[str, str]],
     chain_head: str | None,
     author: User,
+    photo: Variant | None = None,
 ) -> CampaignDelivery:
-    """Record a delivery ({lang: {recipient, place}}, Arabic required) and
-    tell the signers (flush only)."""
+    """Record a delivery ({lang: {recipient, place}}, Arabic required; the
+    photo already re-encoded) and tell the signers (flush only)."""
     if DEFAULT_LANGUAGE not in texts:
         raise ValueError("the Arabic text is required")
     emails = {}
@@ -264,12 +281,25 @@ def record_delivery(
         chain_head=chain_head,
         created_by=author.id,
     )
+    if photo is not None:
+        item.photo, item.photo_name = photo.data, photo.name
+        item.photo_width, item.photo_height = photo.width, photo.height
     db.session.add(item)
     db.session.flush()
     item.update_id = _tell_signers(campaign, emails, author)
-    record("delivery_recorded", "campaign", campaign.id, method=method.value)
+    record(
+        "delivery_recorded", "campaign", campaign.id, method=method.value, photo=photo is not None
+    )
     _forget(campaign.id)
     return item
+
+
+def delivery_photo(variants: list[Variant]) -> Variant:
+    """The one variant a delivery keeps: the WebP at most 720 px wide (the
+    widest there is below that, for a small photo)."""
+    webp = sorted((v for v in variants if v.media_type == "image/webp"), key=lambda v: v.width)
+    fitting = [v for v in webp if v.width <= PHOTO_WIDTH]
+    return (fitting or webp)[-1]
 
 
 def _long_date(day: date) -> str:

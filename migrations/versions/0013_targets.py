@@ -8,7 +8,8 @@ Create Date: 2026-12-05 04:40:00
 ("The member states of the UN General Assembly"); NULL where it is not
 written. ``campaign_thresholds`` holds the commitments made at a count,
 ``campaign_responses`` the addressee's answers (with an optional PDF kept in
-the row), ``campaign_deliveries`` each delivery of the petition. The
+the row), ``campaign_deliveries`` each delivery of the petition (with an optional
+photo, re-encoded, in the row). The
 downgrade drops them all.
 """
 import sqlalchemy as sa
@@ -61,6 +62,10 @@ def upgrade():
     sa.Column('method', sa.String(length=16), nullable=False),
     sa.Column('texts', sa.JSON(), nullable=False),
     sa.Column('chain_head', sa.String(length=64), nullable=True),
+    sa.Column('photo_name', sa.String(length=64), nullable=True),
+    sa.Column('photo_width', sa.Integer(), nullable=True),
+    sa.Column('photo_height', sa.Integer(), nullable=True),
+    sa.Column('photo', sa.LargeBinary(), nullable=True),
     sa.Column('update_id', _ID, nullable=True),
     sa.Column('created_by', _ID, nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -69,7 +74,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_deliveries_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['update_id'], ['campaign_updates.id'], name=op.f('fk_campaign_deliveries_update_id_campaign_updates')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_campaign_deliveries_created_by_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_deliveries'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_deliveries')),
+    sa.UniqueConstraint('photo_name', name=op.f('uq_campaign_deliveries_photo_name'))
     )
 
 

@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
 
 from campaigns.counting.services import recount_signatures
@@ -29,6 +30,7 @@ from campaigns.models.types import utcnow
 from campaigns.outcomes.pdf import MAX_PDF_BYTES
 from tests.api.test_api import response_schema
 from tests.factories import create_signature
+from tests.media.support import CAMERA, phone_jpeg
 from tests.moderation.support import Console, logged_in, make_console
 from tests.updates.support import plain_body, sent_mail
 
@@ -397,3 +399,57 @@ def test_thresholds_show_the_progress_to_the_next_commitment(
     assert organizer.post(remove, data={"count": "10"}).status_code == 404
     page = public.get(f"/en/campaigns/{SLUG}").get_data(as_text=True)
     assert '<progress max="10"' not in page
+
+
+def test_a_delivery_photo_is_re_encoded_without_metadata_and_shown(
+    app: Flask, console: Console, organizer: FlaskClient
+) -> None:
+    upload = phone_jpeg(1600, 1200)
+    assert b"GPS" in upload or Image.open(io.BytesIO(upload)).getexif().get_ifd(0x8825)
+    response = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new",
+        data=_delivery_form(photo=(io.BytesIO(upload), "IMG_0001.jpg")),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    item = db.session.execute(select(CampaignDelivery)).scalar_one()
+    assert item.photo is not None and item.photo_name is not None
+    assert (item.photo_width, item.photo_height) == (720, 540)
+    kept = Image.open(io.BytesIO(item.photo))
+    assert kept.format == "WEBP" and not kept.getexif()
+    for marker in (b"Exif", b"GPS", CAMERA.encode(), b"2026:03:15"):
+        assert marker not in item.photo, marker
+
+    public = app.test_client()
+    for lang in LANGS:
+        page = public.get(f"/{lang}/campaigns/{SLUG}").get_data(as_text=True)
+        img = re.search(r'<img src="(/deliveries/[^"]+)"[^>]*alt="([^"]+)"', page)
+        assert img is not None, lang
+        assert RECIPIENT[lang] in unescape(img.group(2)), lang
+    served = public.get(img.group(1))
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+    assert served.data == item.photo
+    assert "immutable" in served.headers["Cache-Control"]
+    assert public.get("/deliveries/no-such-photo.webp").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"GIF89a" + b"\0" * 200, "This file is not a JPEG, PNG or WebP image."),
+        (make_pdf(), "This file is not a JPEG, PNG or WebP image."),
+    ],
+    ids=["gif", "pdf"],
+)
+def test_a_photo_that_is_no_photo_is_refused_and_changes_nothing(
+    app: Flask, console: Console, organizer: FlaskClient, data: bytes, message: str
+) -> None:
+    response = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new",
+        data=_delivery_form(photo=(io.BytesIO(data), "photo.jpg")),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert message in _text(response.get_data(as_text=True))
+    assert db.session.execute(select(func.count()).select_from(CampaignDelivery)).scalar() == 0
+    assert db.session.execute(select(func.count()).select_from(CampaignUpdate)).scalar() == 0

@@ -385,7 +385,7 @@ RESPONSE_FIELDS = frozenset(
     | {f"{name}_{lang}" for name in ("by", "text") for lang in ("ar", "en", "ku", "tr")}
 )
 DELIVERY_FIELDS = frozenset(
-    {"day", "method", "document", "chain_head"}
+    {"day", "method", "document", "chain_head", "photo"}
     | {f"{name}_{lang}" for name in ("recipient", "place") for lang in ("ar", "en", "ku", "tr")}
 )
 SIGN_FIELDS = frozenset(
@@ -620,8 +620,10 @@ STEPS: tuple[Step, ...] = (
             "recipient_ar": "البعثة الدائمة",
             "place_ar": "جنيف",
             "chain_head": "ab" * 32,
+            "photo": (io.BytesIO(phone_jpeg(640, 480)), "delivery.jpg"),
         },
         DELIVERY_FIELDS,
+        multipart=True,
     ),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from campaigns.models.types import utcnow
 from campaigns.outcomes.pdf import MAX_PDF_BYTES
+from tests.media.support import phone_jpeg
 from tests.outcomes.support import make_pdf
 
 from . import test_fuzz as fuzz
@@ -58,7 +59,15 @@ FAULTS = {
         "active_pdf",
         "large_pdf",
     ),
-    "delivery": (*COMMON_FAULTS, "bad_date", "future_date", "bad_hash", "bad_method"),
+    "delivery": (
+        *COMMON_FAULTS,
+        "bad_date",
+        "future_date",
+        "bad_hash",
+        "bad_method",
+        "photo",
+        "not_image",
+    ),
     "threshold": (*COMMON_FAULTS, "bad_count"),
 }
 # What a valid submission adds: its row, and for a response or a delivery the
@@ -128,6 +137,10 @@ class OutcomeCase:
             data["chain_head"] = self.bad_value
         elif self.fault == "bad_method":
             data["method"] = self.bad_value
+        elif self.fault == "photo":
+            data["pdf"] = (io.BytesIO(phone_jpeg(400 + self.count % 400, 300)), "photo.jpg")
+        elif self.fault == "not_image":
+            data["pdf"] = (io.BytesIO(self.junk.encode() + make_pdf()), "photo.jpg")
         elif self.fault == "bad_count":
             data["count"] = self.bad_value
         elif self.fault == "not_pdf":
@@ -145,7 +158,7 @@ class OutcomeCase:
     def statuses(self) -> set[int]:
         if self.fault == "csrf":
             return {400}
-        if self.fault == "none":
+        if self.fault in ("none", "photo"):
             return {303}
         return {413, 422} if self.fault == "large_pdf" else {422}
 
@@ -224,10 +237,11 @@ def test_outcome_forms_record_exactly_a_valid_submission_and_refuse_the_rest(
             used_counts.add(case.count)
         data = case.fields()
         upload = data.pop("pdf", None)
+        name = "photo" if case.form == "delivery" else "pdf"
         fields = MultiDict(data)
         if upload is not None:
             # Set alone: MultiDict reads a tuple given at construction as values.
-            fields["pdf"] = upload
+            fields[name] = upload
         tokens = (
             broken_token(case.csrf, good, other, "junk")
             if case.fault == "csrf"
@@ -257,3 +271,4 @@ def test_outcome_forms_record_exactly_a_valid_submission_and_refuse_the_rest(
     print(f"  {dict(sorted(figures.items()))}")
     for form in FORMS:
         assert figures.get(f"{form} none 303", 0) >= 1, form
+    assert figures.get("delivery photo 303", 0) >= 1
