@@ -92,7 +92,8 @@ def _in(texts: dict[str, T], lang: str) -> tuple[str, T]:
 
 def _load(campaign_id: int) -> Outcomes:
     thresholds = db.session.execute(
-        select(CampaignThreshold.count, CampaignThreshold.texts)
+        # Labelled: a row's .count is the tuple's method.
+        select(CampaignThreshold.count.label("at"), CampaignThreshold.texts)
         .where(CampaignThreshold.campaign_id == campaign_id)
         .order_by(CampaignThreshold.count)
     ).all()
@@ -120,7 +121,7 @@ def _load(campaign_id: int) -> Outcomes:
         .order_by(CampaignDelivery.delivered_on.desc(), CampaignDelivery.id.desc())
     ).all()
     return Outcomes(
-        thresholds=[PublicThreshold(r.count, dict(r.texts)) for r in thresholds],
+        thresholds=[PublicThreshold(r.at, dict(r.texts)) for r in thresholds],
         responses=[
             PublicResponse(r.public_id, r.responded_on, dict(r.texts), r.pdf_size)
             for r in responses
