@@ -244,36 +244,44 @@ def _record_outcomes(stack: Stack, journey: Journey) -> None:
         return sum(1 for r in stack.mailbox.received if address in r.recipients)
 
     before = {address: sent_to(address) for address in petition_signers}
-    with stack.app.test_request_context():
-        campaign = db.session.execute(
-            select(Campaign).where(Campaign.slug == journey.slugs[0])
-        ).scalar_one()
-        author = create_user(
-            f"organizer-{campaign.slug}@union.test",
-            "Organizer",
-            PARTNER_PASSWORD,
-            Role.organizer,
-            campaign.organization,
-        )
-        add_threshold(campaign, 1_000_000, {"ar": "نسلّم العريضة في جنيف", "en": "we go to Geneva"})
-        record_delivery(
-            campaign,
-            date(2026, 11, 18),
-            DeliveryMethod.post,
-            {"ar": {"recipient": "البعثة الدائمة", "place": "جنيف"}},
-            None,
-            author,
-        )
-        response = publish_response(
-            campaign,
-            date(2026, 11, 20),
-            {"ar": {"by": "المفوضية", "text": "تلقينا عريضتكم"}},
-            make_pdf(),
-            author,
-        )
-        journey.response_pdf = f"/responses/{response.public_id}.pdf"
-        db.session.commit()
-        db.session.remove()
+    # Written here as the console's services write them; the production
+    # stack's relay and worker (not this process) send the updates over SMTP.
+    eager = stack.app.config["TASKS_EAGER"]
+    stack.app.config["TASKS_EAGER"] = False
+    try:
+        with stack.app.test_request_context():
+            campaign = db.session.execute(
+                select(Campaign).where(Campaign.slug == journey.slugs[0])
+            ).scalar_one()
+            author = create_user(
+                f"organizer-{campaign.slug}@union.test",
+                "Organizer",
+                PARTNER_PASSWORD,
+                Role.organizer,
+                campaign.organization,
+            )
+            commitment = {"ar": "نسلّم العريضة في جنيف", "en": "we go to Geneva"}
+            add_threshold(campaign, 1_000_000, commitment)
+            record_delivery(
+                campaign,
+                date(2026, 11, 18),
+                DeliveryMethod.post,
+                {"ar": {"recipient": "البعثة الدائمة", "place": "جنيف"}},
+                None,
+                author,
+            )
+            response = publish_response(
+                campaign,
+                date(2026, 11, 20),
+                {"ar": {"by": "المفوضية", "text": "تلقينا عريضتكم"}},
+                make_pdf(),
+                author,
+            )
+            journey.response_pdf = f"/responses/{response.public_id}.pdf"
+            db.session.commit()
+            db.session.remove()
+    finally:
+        stack.app.config["TASKS_EAGER"] = eager
     for address, count in before.items():
         stack.mailbox.wait_for_messages_to(address, count + 2, EMAIL_TIMEOUT, stack.log_tail)
 
