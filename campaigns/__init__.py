@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_cache(app)
 
     from .api.views import bp as api_bp
+    from .outcomes.views import bp as outcomes_bp
     from .results.views import bp as results_bp
     from .results.views import embed_bp
     from .signing.manage.views import bp as manage_bp
@@ -92,7 +93,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .site.views import bp as site_bp
     from .updates.views import bp as updates_bp
 
-    for blueprint in (site_bp, signing_bp, manage_bp, results_bp, embed_bp, api_bp, updates_bp):
+    blueprints = (
+        site_bp, signing_bp, manage_bp, results_bp, embed_bp, api_bp, updates_bp, outcomes_bp
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     from .media.views import init_app as init_media

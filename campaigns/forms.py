@@ -102,6 +102,8 @@ def largest_body(form_class: type[FlaskForm]) -> int:
 
 
 View = TypeVar("View", bound=Callable[..., Any])
+# Werkzeug's multipart reads (64 KiB) plus the part it holds back.
+_MULTIPART_BUFFER = 2 * 64 * 1024
 
 
 def accepts_form(
@@ -162,6 +164,11 @@ class Request(flask.Request):
         # For a url-encoded body this is the limit of the whole body; for a
         # multipart one, of its text fields (files are spooled to disk).
         if self._max_form_memory_size is None and (limit := self._view_limit()):
+            if self.mimetype == "multipart/form-data":
+                # Werkzeug checks each 64 KiB chunk read, with what it still
+                # buffers, against this limit, file parts included: a form of
+                # few short fields would refuse any upload at all.
+                return max(limit, _MULTIPART_BUFFER)
             return limit
         return super().max_form_memory_size
 

@@ -97,6 +97,7 @@ CAMPAIGNS: list[dict[str, Any]] = [
                     "بحماية حقوق الإنسان.\n\n" + UNION_AR
                 ),
                 "unit_label": "توقيع",
+                "target": "الدول الأعضاء في الجمعية العامة للأمم المتحدة",
             },
             "en": {
                 "title": "No to Russia on the Human Rights Council",
@@ -116,6 +117,7 @@ CAMPAIGNS: list[dict[str, Any]] = [
                     + UNION_EN
                 ),
                 "unit_label": "signatures",
+                "target": "The member states of the UN General Assembly",
             },
             "ku": {
                 "title": "Na ji Rûsyayê re di Encumena Mafên Mirovan de",
@@ -135,6 +137,7 @@ CAMPAIGNS: list[dict[str, Any]] = [
                     "de rûne.\n\n" + UNION_KU
                 ),
                 "unit_label": "îmze",
+                "target": "Dewletên endam ên Civata Giştî ya NY",
             },
             "tr": {
                 "title": "İnsan Hakları Konseyinde Rusya'ya hayır",
@@ -153,6 +156,7 @@ CAMPAIGNS: list[dict[str, Any]] = [
                     "almamalıdır.\n\n" + UNION_TR
                 ),
                 "unit_label": "imza",
+                "target": "BM Genel Kurulu'na üye devletler",
             },
         },
     },

@@ -50,6 +50,7 @@ LAYERS: dict[str, set[str]] = {
         "sharing",
         "retention",
         "media",
+        "outcomes",
         "demo",
         "seed",
     },

@@ -8,6 +8,27 @@ _INT = {"type": "integer", "minimum": 0}
 _NULLABLE_INT = {"type": ["integer", "null"], "minimum": 1}
 
 _COUNTS = {"signers": _INT, "total": _INT}
+_STRING = {"type": "string"}
+_LANGUAGES = {"enum": ["ar", "en", "ku", "tr"]}
+_BY_LANGUAGE_STRING = {
+    "type": "object",
+    "propertyNames": _LANGUAGES,
+    "additionalProperties": _STRING,
+}
+
+
+def _by_language(fields: dict[str, Any]) -> dict[str, Any]:
+    """An object by language code (Arabic always there) of ``fields``."""
+    return {
+        "type": "object",
+        "required": ["ar"],
+        "propertyNames": _LANGUAGES,
+        "additionalProperties": {
+            "type": "object",
+            "required": list(fields),
+            "properties": fields,
+        },
+    }
 
 
 def _bucket(key: str, description: str) -> dict[str, Any]:
@@ -21,13 +42,22 @@ def _bucket(key: str, description: str) -> dict[str, Any]:
 
 SUMMARY = {
     "type": "object",
-    "required": ["slug", "kind", "status", "goal", "unit", "total", "signers", "updated_at"],
+    "required": [
+        "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+    ],
     "properties": {
         "slug": {"type": "string"},
         "kind": {"type": "string", "enum": ["petition", "pledge"]},
         "status": {"type": "string", "enum": ["open", "closed"]},
         "goal": _NULLABLE_INT,
         "unit": {"type": "string", "description": "What is counted: signatures, trees, …"},
+        "target": {
+            "type": "object",
+            "description": "Who the campaign is addressed to, by language code (ar, en, ku, "
+            "tr); a language where it is not written is left out (empty: none named).",
+            "propertyNames": _LANGUAGES,
+            "additionalProperties": {"type": "string", "maxLength": 300},
+        },
         "total": {**_INT, "description": "Signatures, or units pledged for a pledge"},
         "signers": _INT,
         "updated_at": {"type": ["string", "null"], "format": "date-time"},
@@ -39,7 +69,15 @@ DETAIL = {
         SUMMARY,
         {
             "type": "object",
-            "required": ["by_country", "by_region", "daily", "milestones"],
+            "required": [
+                "by_country",
+                "by_region",
+                "daily",
+                "milestones",
+                "thresholds",
+                "responses",
+                "deliveries",
+            ],
             "properties": {
                 "by_country": {
                     "type": "array",
@@ -64,6 +102,51 @@ DETAIL = {
                     "signers are added to the next days and shown on the day the sum reaches 5; "
                     "the newest signers, until they do, are in the total only.",
                     "items": _bucket("day", "UTC date (YYYY-MM-DD)"),
+                },
+                "thresholds": {
+                    "type": "array",
+                    "description": "Commitments at a count, smallest first: the commitment "
+                    "by language code.",
+                    "items": {
+                        "type": "object",
+                        "required": ["count", "texts"],
+                        "properties": {
+                            "count": {"type": "integer", "minimum": 1},
+                            "texts": _BY_LANGUAGE_STRING,
+                        },
+                    },
+                },
+                "responses": {
+                    "type": "array",
+                    "description": "The addressee's responses, newest first: who answered "
+                    "and what, by language code, and the letter as a PDF if published.",
+                    "items": {
+                        "type": "object",
+                        "required": ["date", "texts", "pdf"],
+                        "properties": {
+                            "date": {"type": "string", "format": "date"},
+                            "texts": _by_language({"by": _STRING, "text": _STRING}),
+                            "pdf": {"type": ["string", "null"], "format": "uri"},
+                        },
+                    },
+                },
+                "deliveries": {
+                    "type": "array",
+                    "description": "Deliveries of the petition, newest first; chain_head is "
+                    "the final hash-chain value of the delivery document handed over.",
+                    "items": {
+                        "type": "object",
+                        "required": ["date", "method", "texts", "chain_head"],
+                        "properties": {
+                            "date": {"type": "string", "format": "date"},
+                            "method": {"type": "string", "enum": ["in_person", "email", "post"]},
+                            "texts": _by_language({"recipient": _STRING, "place": _STRING}),
+                            "chain_head": {
+                                "type": ["string", "null"],
+                                "pattern": "^[0-9a-f]{64}$",
+                            },
+                        },
+                    },
                 },
                 "milestones": {
                     "type": "array",

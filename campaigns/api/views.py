@@ -8,9 +8,10 @@ import hashlib
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.http import quote_etag
 
 from ..cache import memo
@@ -18,6 +19,7 @@ from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
 from ..models import VISIBLE, Campaign
+from ..outcomes.services import campaign_outcomes
 from ..results.services import campaign_results, count_figures
 from .openapi import openapi_document
 
@@ -37,6 +39,13 @@ def _campaign(slug: str) -> Campaign:
     return campaign
 
 
+def targets(campaign: Campaign) -> dict[str, str]:
+    """Who the campaign is addressed to, per language where it is written."""
+    return {
+        locale: text.target for locale, text in sorted(campaign.texts.items()) if text.target
+    }
+
+
 def _summary(campaign: Campaign) -> dict[str, Any]:
     count = campaign_count(campaign.id)
     return {
@@ -45,6 +54,7 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
         "status": campaign.status.value,
         "goal": campaign.goal,
         "unit": campaign.unit,
+        "target": targets(campaign),
         "total": count.total,
         "signers": count.signers,
         "updated_at": count.updated_at.isoformat() if count.updated_at else None,
@@ -98,7 +108,10 @@ def allow_any_origin(response: Response) -> Response:
 @bp.get("/campaigns")
 def list_campaigns() -> ResponseReturnValue:
     campaigns = db.session.execute(
-        select(Campaign).where(Campaign.status.in_(VISIBLE)).order_by(Campaign.id)
+        select(Campaign)
+        .options(selectinload(Campaign.texts))
+        .where(Campaign.status.in_(VISIBLE))
+        .order_by(Campaign.id)
     ).scalars()
     return json_response({"campaigns": [_summary(c) for c in campaigns]}, max_age=5)
 
@@ -113,6 +126,7 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "status": campaign.status.value,
         "goal": campaign.goal,
         "unit": campaign.unit,
+        "target": targets(campaign),
         "total": figures["total"],
         "signers": figures["signers"],
         "updated_at": figures["updated_at"],
@@ -120,8 +134,37 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "by_region": figures["by_region"],
         "daily": figures["daily"],
         "milestones": figures["milestones"],
+        **outcomes_json(campaign),
     }
     return json_response(data, max_age=2)
+
+
+def outcomes_json(campaign: Campaign) -> dict[str, Any]:
+    """Commitments (smallest first), responses and deliveries (newest first),
+    with their texts in every language written."""
+    outcomes = campaign_outcomes(campaign.id)
+    return {
+        "thresholds": [{"count": t.count, "texts": t.texts} for t in outcomes.thresholds],
+        "responses": [
+            {
+                "date": r.responded_on.isoformat(),
+                "texts": r.texts,
+                "pdf": url_for("outcomes.response_pdf", public_id=r.public_id, _external=True)
+                if r.pdf_size
+                else None,
+            }
+            for r in outcomes.responses
+        ],
+        "deliveries": [
+            {
+                "date": d.delivered_on.isoformat(),
+                "method": d.method.value,
+                "texts": d.texts,
+                "chain_head": d.chain_head,
+            }
+            for d in outcomes.deliveries
+        ],
+    }
 
 
 @bp.get("/campaigns/<slug>/count")

@@ -19,6 +19,7 @@ FEATURES = (
     "campaigns.console.exports",
     "campaigns.console.disclosures",
     "campaigns.console.updates",
+    "campaigns.console.outcomes",
 )
 
 

@@ -102,6 +102,12 @@ SENTENCES: dict[str, LazyString] = {
     "signature_name_corrected": _l(
         "%(who)s corrected their name on their signature on the campaign %(campaign)s"
     ),
+    "threshold_added": _l("%(who)s added a commitment at %(count)s to the campaign %(campaign)s"),
+    "threshold_removed": _l(
+        "%(who)s removed the commitment at %(count)s from the campaign %(campaign)s"
+    ),
+    "response_published": _l("%(who)s published a response to the campaign %(campaign)s"),
+    "delivery_recorded": _l("%(who)s recorded a delivery of the campaign %(campaign)s"),
 }
 
 UNKNOWN = _l("%(who)s: an action this version does not describe (%(action)s)")
@@ -124,6 +130,8 @@ COUNT_DETAIL = {
     "held_group_rejected": "count",
     "tor_list_imported": "after",
     "update_sent": "recipients",
+    "threshold_added": "count",
+    "threshold_removed": "count",
 }
 
 

@@ -37,6 +37,7 @@ from ..models import (
     OrganizationKind,
     Role,
 )
+from ..models.campaign import TARGET_MAX
 from ..signing.limits import MAX_AMOUNT_DIGITS
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
 from .dashboard import campaign_figures, pipeline_health, source_counts
@@ -144,6 +145,14 @@ def campaign_form_class() -> type[Form]:
             f"unit_label_{lang}",
             StringField(_l("Name of the unit"), [Optional(), Length(max=64)]),
         )
+        setattr(
+            CampaignForm,
+            f"target_{lang}",
+            StringField(
+                _l("Addressed to (who the campaign asks)"),
+                [Optional(), Length(max=TARGET_MAX)],
+            ),
+        )
     add_image_fields(CampaignForm, CONTENT_LANGUAGES)
     return CampaignForm
 
@@ -210,6 +219,8 @@ def _fill(campaign: Campaign, form: Any) -> None:
         text.body = _plain(form[f"body_{lang}"].data)
         text.unit_label = _plain(form[f"unit_label_{lang}"].data)
         text.image_alt = " ".join(_plain(form[f"image_alt_{lang}"].data).split()) or None
+        # One line, like the title: it is printed after "Addressed to:".
+        text.target = " ".join(_plain(form[f"target_{lang}"].data).split()) or None
         campaign.texts[lang] = text
 
 
@@ -315,7 +326,7 @@ def _as_form_data(item: Campaign) -> _FormData:
     }
     for lang in CONTENT_LANGUAGES:
         text = item.texts.get(lang)
-        for name in ("title", "summary", "body", "unit_label", "image_alt"):
+        for name in ("title", "summary", "body", "unit_label", "image_alt", "target"):
             values[f"{name}_{lang}"] = getattr(text, name) if text else ""
     return _FormData(**values)
 

@@ -110,6 +110,20 @@ class Delivery:
     unnamed_by_country: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def targets(self) -> list[tuple[str, str]]:
+        """Who the document is addressed to, as (language, text): in Arabic,
+        in the document's language and in English (when English is asked
+        for), where written."""
+        texts = self.campaign.texts
+        wanted = ["ar", self.lang, *(["en"] if self.english else [])]
+        found: list[tuple[str, str]] = []
+        for locale in dict.fromkeys(wanted):
+            target = texts[locale].target if locale in texts else None
+            if target:
+                found.append((locale, target))
+        return found
+
+    @property
     def final(self) -> str:
         return self.named[-1].chain if self.named else self.start
 

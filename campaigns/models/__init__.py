@@ -28,6 +28,7 @@ from .operations import (
 )
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
+from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -59,14 +60,18 @@ __all__ = [
     "AuditEntry",
     "Campaign",
     "CampaignCount",
+    "CampaignDelivery",
     "CampaignImage",
     "CampaignKind",
     "CampaignNotice",
+    "CampaignResponse",
     "CampaignStatus",
     "CampaignText",
+    "CampaignThreshold",
     "CampaignUpdate",
     "CountryCount",
     "DailyCount",
+    "DeliveryMethod",
     "DisclosureKind",
     "DisclosureRequest",
     "DisclosureState",

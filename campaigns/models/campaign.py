@@ -24,6 +24,8 @@ from ..extensions import db
 from .organization import Organization
 from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
 
+TARGET_MAX = 300
+
 
 class CampaignKind(enum.Enum):
     petition = "petition"
@@ -148,6 +150,9 @@ class CampaignText(db.Model):  # type: ignore[name-defined,misc]
     # What the campaign image shows, for those who cannot see it (None: not
     # written in this language).
     image_alt: Mapped[str | None] = mapped_column(String(300))
+    # Who the campaign is addressed to, in this language ("The UN Human
+    # Rights Council"); None: not written in this language.
+    target: Mapped[str | None] = mapped_column(String(TARGET_MAX))
 
     campaign: Mapped[Campaign] = relationship(back_populates="texts")
 

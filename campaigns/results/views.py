@@ -25,6 +25,7 @@ from ..i18n import (
 from ..kernel.countries import country_name
 from ..kernel.regions import OTHER, region_name
 from ..models import Campaign, CampaignText
+from ..outcomes.services import campaign_outcomes
 from ..sharing import share_links
 from .charts import Chart, column_chart, row_chart
 from .services import campaign_results
@@ -143,6 +144,7 @@ def _render_results(campaign: Campaign, lang: str) -> str:
         units=units(campaign, text),
         counted=counted_at(figures["updated_at"]),
         share=share_links(campaign, text.title),
+        outcomes=campaign_outcomes(campaign.id),
         image_url=current_app.config["SITE_URL"]
         + url_for("results.share_png", slug=campaign.slug, v=figures["total"]),
         page_url=current_app.config["SITE_URL"] + request.path,

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
 from ..models import VISIBLE, Campaign, Signature, SignatureState
 from ..models.types import utcnow
+from ..outcomes.services import campaign_outcomes
 from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
 from .codes import reference_here, remember_reference
@@ -63,6 +64,7 @@ def render_campaign(
             deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
             manage_link=take_manage_link(campaign) if confirmed else None,
+            outcomes=campaign_outcomes(campaign.id),
         ),
         status,
     )

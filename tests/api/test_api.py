@@ -28,8 +28,12 @@ from tests.results.support import (
     make_sample,
 )
 
-SUMMARY_KEYS = {"slug", "kind", "status", "goal", "unit", "total", "signers", "updated_at"}
-DETAIL_KEYS = SUMMARY_KEYS | {"by_country", "by_region", "daily", "milestones"}
+SUMMARY_KEYS = {
+    "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+}
+DETAIL_KEYS = SUMMARY_KEYS | {
+    "by_country", "by_region", "daily", "milestones", "thresholds", "responses", "deliveries"
+}
 COUNT_KEYS = {"total", "signers", "goal"}
 # Anything that could name, reach or identify a signer.
 PERSONAL_KEYS = {
@@ -102,6 +106,7 @@ def test_campaign_list(client: FlaskClient, sample: Sample) -> None:
         "status": "open",
         "goal": GOAL,
         "unit": "signatures",
+        "target": {},
         "total": SIGNERS,
         "signers": SIGNERS,
         "updated_at": None,
@@ -113,6 +118,7 @@ def test_campaign_list(client: FlaskClient, sample: Sample) -> None:
         "status": "closed",
         "goal": None,
         "unit": "trees",
+        "target": {},
         "total": 0,
         "signers": 0,
         "updated_at": None,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from campaigns.extensions import db
 from campaigns.models import Campaign
 from campaigns.models.types import utcnow
+from campaigns.seed import CAMPAIGNS
 
 from .conftest import SLUG, Contexts, LiveServer, SharedContexts, format_number
 from .layout_support import SIZES, box, in_first_view, record_position
@@ -152,6 +153,12 @@ def test_the_count_the_deadline_and_the_way_to_sign_are_in_the_first_view(
     page.evaluate("document.fonts.ready.then(() => true)")
     assert in_first_view(page, "[data-count-url] [data-live-count]")
     assert in_first_view(page, "[data-count-url] .goal")
+    # Who the petition asks, in the page's language, before any scrolling.
+    targets = {spec["slug"]: spec["texts"] for spec in CAMPAIGNS}[slug]
+    if targets[lang].get("target"):
+        expect(page.locator(".campaign .target bdi")).to_have_text(targets[lang]["target"])
+        record_position("target", f"{slug} {lang} {size}", box(page, ".campaign .target"))
+        assert in_first_view(page, ".campaign .target")
     if slug == SLUG:
         deadline = page.locator(".deadline")
         expect(deadline).to_contain_text(format_date(closing_date.date(), "long", locale=lang))

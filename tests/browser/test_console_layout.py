@@ -24,6 +24,7 @@ from campaigns.extensions import db
 from campaigns.models import (
     AuditEntry,
     Campaign,
+    CampaignResponse,
     CampaignUpdate,
     Invalidation,
     JobState,
@@ -38,6 +39,7 @@ from campaigns.paper.services import import_paper_signatures
 from tests.console.pages_support import console_pages
 from tests.factories import give_second_factor, unused_code
 from tests.moderation.support import signature
+from tests.outcomes.support import make_pdf
 
 from .conftest import REPO, SCREENSHOTS, Contexts, LiveServer
 
@@ -166,9 +168,21 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         email="rojda@example.org",
         ip="198.51.100.23",
     )
+    # A target's response with its letter (a PDF: walked, not read as a page).
+    letter = CampaignResponse(
+        public_id=uuid.uuid4().hex,
+        campaign_id=campaign.id,
+        responded_on=utcnow().date(),
+        texts={"ar": {"by": "البعثة", "text": "تلقينا العريضة"}},
+        pdf=make_pdf(),
+        pdf_size=len(make_pdf()),
+    )
+    db.session.add(letter)
+    db.session.commit()
     return {
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
+        "public_id": letter.public_id,
         "update_id": update.id,
         "import_id": paper.id,
         "invalidation_id": running.id,

@@ -5,7 +5,7 @@ here fails the test."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,8 @@ from flask.testing import FlaskClient
 from campaigns.accounts.disclosure import grant_hash
 from campaigns.extensions import db
 from campaigns.models import (
+    CampaignResponse,
+    CampaignThreshold,
     CampaignUpdate,
     DisclosureKind,
     DisclosureRequest,
@@ -31,6 +33,7 @@ from campaigns.moderation.held import group_label
 from tests.factories import create_signature
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
+from tests.outcomes.support import make_pdf
 
 ACTORS = ("anonymous", "partner", "other_organizer", "organizer", "admin")
 ALL = {"partner", "other_organizer", "organizer", "admin"}
@@ -83,6 +86,12 @@ POLICY: dict[str, set[str]] = {
     "console_networks.index": ADMINS,
     "console_networks.remove": ADMINS,
     "console_networks.tor": ADMINS,
+    "console_outcomes.index": CAMPAIGN_MANAGERS,
+    "console_outcomes.create_threshold": CAMPAIGN_MANAGERS,
+    "console_outcomes.delete_threshold": CAMPAIGN_MANAGERS,
+    "console_outcomes.create_response": CAMPAIGN_MANAGERS,
+    "console_outcomes.response_pdf": CAMPAIGN_MANAGERS,
+    "console_outcomes.create_delivery": CAMPAIGN_MANAGERS,
     "console_admin.audit": ADMINS,
     "console_admin.settings": ADMINS,
     "console_admin.users": ADMINS,
@@ -102,6 +111,8 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_campaigns.change_status": {"status": "no-such-status"},
     "console_exports.delivery": {"lang": "ar"},
     "console_disclosures.use": {"token": GRANT, "lang": "ar"},
+    # Not the number the commitment is at: 409, nothing removed.
+    "console_outcomes.delete_threshold": {"count": "-1"},
 }
 
 
@@ -131,6 +142,16 @@ def _objects(console: Console) -> dict[str, Any]:
         grant_expires_at=utcnow() + timedelta(hours=1),
     )
     db.session.add_all([update, paper, invalidation, disclosure])
+    threshold = CampaignThreshold(campaign_id=campaign.id, count=100, texts={"ar": "نسلّم"})
+    response = CampaignResponse(
+        public_id="a" * 32,
+        campaign_id=campaign.id,
+        responded_on=date(2026, 11, 1),
+        texts={"ar": {"by": "جهة", "text": "رد"}},
+        pdf=make_pdf(),
+        pdf_size=len(make_pdf()),
+    )
+    db.session.add_all([update, paper, invalidation, threshold, response])
     db.session.commit()
     signature = create_signature(campaign, state=SignatureState.fraudulent, ip="10.9.8.7")
     held = create_signature(
@@ -154,6 +175,8 @@ def _objects(console: Console) -> dict[str, Any]:
         "variant": campaign.images[0].name,
         "group": group_label(held.ip_hash),
         "network_id": network.id,
+        "threshold_id": threshold.id,
+        "public_id": response.public_id,
     }
 
 
@@ -223,6 +246,9 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/exports",
         f"/console/campaigns/{slug}/paper",
         f"/console/campaigns/{slug}/updates",
+        f"/console/campaigns/{slug}/outcomes",
+        f"/console/campaigns/{slug}/responses/new",
+        f"/console/campaigns/{slug}/deliveries/new",
         f"/console/moderation/campaigns/{slug}",
         f"/console/campaigns/{slug}/image/anything-360.webp",
     ):

@@ -9,6 +9,7 @@ the technical abbreviations below, and text marked as another language
 from __future__ import annotations
 
 import re
+import uuid
 from html.parser import HTMLParser
 from typing import Any
 
@@ -17,6 +18,7 @@ from flask import Flask
 from campaigns.extensions import db
 from campaigns.models import (
     AuditEntry,
+    CampaignResponse,
     CampaignUpdate,
     Invalidation,
     JobState,
@@ -30,6 +32,7 @@ from campaigns.paper.services import import_paper_signatures
 from tests.console.pages_support import console_pages
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console, signature, trending_flag
+from tests.outcomes.support import make_pdf
 
 # Names of formats, protocols and programs, written so in Arabic too.
 ABBREVIATIONS = {"CSV", "UTF", "PDF", "UTC", "MB", "TOTP", "IP", "JPEG", "PNG", "WebP", "beat"}
@@ -174,9 +177,21 @@ def _seed(console: Console) -> dict[str, Any]:
         email="rojda@example.org",
         ip="198.51.100.23",
     )
+    # A target's response with its letter (a PDF: walked, not read as a page).
+    letter = CampaignResponse(
+        public_id=uuid.uuid4().hex,
+        campaign_id=campaign.id,
+        responded_on=utcnow().date(),
+        texts={"ar": {"by": "البعثة", "text": "تلقينا العريضة"}},
+        pdf=make_pdf(),
+        pdf_size=len(make_pdf()),
+    )
+    db.session.add(letter)
+    db.session.commit()
     return {
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
+        "public_id": letter.public_id,
         "update_id": update.id,
         "import_id": paper.id,
         "invalidation_id": running.id,

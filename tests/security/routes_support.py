@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -37,6 +37,8 @@ from campaigns.extensions import db
 from campaigns.models import (
     Campaign,
     CampaignKind,
+    CampaignResponse,
+    CampaignThreshold,
     CampaignUpdate,
     DisclosureKind,
     DisclosureRequest,
@@ -60,6 +62,7 @@ from tests.conftest import _empty_all_tables
 from tests.factories import code_for, create_campaign, create_signature
 from tests.media.support import give_image, phone_jpeg
 from tests.moderation.support import PASSWORD, Console, make_console, signature
+from tests.outcomes.support import make_pdf
 from tests.signing.support import valid_form
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -125,6 +128,8 @@ class World:
     image_variant: str
     held_group: str
     network_id: int
+    threshold_id: int
+    response_id: str
 
     @property
     def slug(self) -> str:
@@ -147,6 +152,8 @@ class World:
             "variant": self.image_variant,
             "group": self.held_group,
             "network_id": self.network_id,
+            "threshold_id": self.threshold_id,
+            "public_id": self.response_id,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -267,7 +274,18 @@ def make_world(app: Flask) -> World:
         reason="waiting",
         state=JobState.pending,
     )
-    db.session.add_all([update, paper, invalidation])
+    threshold = CampaignThreshold(
+        campaign_id=console.campaign.id, count=1000, texts={"ar": "نسلّم العريضة في جنيف"}
+    )
+    response = CampaignResponse(
+        public_id="5" * 32,
+        campaign_id=console.campaign.id,
+        responded_on=date(2026, 11, 1),
+        texts={"ar": {"by": "البعثة", "text": "تلقينا العريضة"}},
+        pdf=make_pdf(),
+        pdf_size=len(make_pdf()),
+    )
+    db.session.add_all([update, paper, invalidation, threshold, response])
     disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
@@ -302,6 +320,8 @@ def make_world(app: Flask) -> World:
         image_variant=console.campaign.images[0].name,
         held_group=group_label(held[0].ip_hash),
         network_id=network.id,
+        threshold_id=threshold.id,
+        response_id=response.public_id,
     )
 
 
@@ -451,9 +471,20 @@ CAMPAIGN_FIELDS = frozenset(
     | {"image", "remove_image"}
     | {
         f"{name}_{lang}"
-        for name in ("title", "summary", "body", "unit_label", "image_alt")
+        for name in ("title", "summary", "body", "unit_label", "image_alt", "target")
         for lang in ("ar", "en", "ku", "tr")
     }
+)
+THRESHOLD_FIELDS = frozenset(
+    {"count"} | {f"commitment_{lang}" for lang in ("ar", "en", "ku", "tr")}
+)
+RESPONSE_FIELDS = frozenset(
+    {"day", "pdf"}
+    | {f"{name}_{lang}" for name in ("by", "text") for lang in ("ar", "en", "ku", "tr")}
+)
+DELIVERY_FIELDS = frozenset(
+    {"day", "method", "document", "chain_head", "photo"}
+    | {f"{name}_{lang}" for name in ("recipient", "place") for lang in ("ar", "en", "ku", "tr")}
 )
 SIGN_FIELDS = frozenset(
     {
@@ -694,6 +725,48 @@ STEPS: tuple[Step, ...] = (
         "organizer",
         lambda w, c: {"lang": "ar"},
         frozenset({"lang", "english"}),
+    ),
+    Step(
+        "add a commitment",
+        "console_outcomes.create_threshold",
+        "organizer",
+        lambda w, c: {"count": "5000", "commitment_ar": "نسلّم العريضة في نيويورك"},
+        THRESHOLD_FIELDS,
+    ),
+    Step(
+        "remove a commitment",
+        "console_outcomes.delete_threshold",
+        "organizer",
+        lambda w, c: {"count": "1000"},
+        frozenset({"count"}),
+    ),
+    Step(
+        "publish a response",
+        "console_outcomes.create_response",
+        "organizer",
+        lambda w, c: {
+            "day": "2026-11-20",
+            "by_ar": "المفوضية",
+            "text_ar": "تلقينا عريضتكم",
+            "pdf": (io.BytesIO(make_pdf()), "letter.pdf"),
+        },
+        RESPONSE_FIELDS,
+        multipart=True,
+    ),
+    Step(
+        "record a delivery",
+        "console_outcomes.create_delivery",
+        "organizer",
+        lambda w, c: {
+            "day": "2026-11-18",
+            "method": "post",
+            "recipient_ar": "البعثة الدائمة",
+            "place_ar": "جنيف",
+            "chain_head": "ab" * 32,
+            "photo": (io.BytesIO(phone_jpeg(640, 480)), "delivery.jpg"),
+        },
+        DELIVERY_FIELDS,
+        multipart=True,
     ),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(

@@ -28,7 +28,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -50,6 +50,7 @@ from campaigns.models import (
     CampaignStatus,
     CountryCount,
     DailyCount,
+    DeliveryMethod,
     DisclosureRequest,
     NetworkKind,
     Organization,
@@ -59,12 +60,14 @@ from campaigns.models import (
     TrustedNetwork,
 )
 from campaigns.models.types import utcnow
+from campaigns.outcomes.services import add_threshold, publish_response, record_delivery
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
 from campaigns.privacy.personal import open_personal_data
 from campaigns.retention.services import retention_days
 from campaigns.signing.services import email_fingerprint
 from tests.factories import create_campaign
 from tests.media.support import give_image
+from tests.outcomes.support import make_pdf
 
 from .leak_support import (
     EMAIL_TIMEOUT,
@@ -129,6 +132,8 @@ class Journey:
     partner_email: str = ""
     withdrawer: Canary | None = None
     manage_links: list[str] = field(default_factory=list)
+    # The public URL of the petition's response letter (a PDF).
+    response_pdf: str = ""
     requests: int = 0
     seconds: float = 0.0
 
@@ -312,8 +317,62 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
             assert signature.network_id == network_id
             journey.ciphertexts[i] = signature.personal_data
         db.session.remove()
+    _record_outcomes(stack, journey)
     journey.seconds = elapsed(started)
     return journey
+
+
+def _record_outcomes(stack: Stack, journey: Journey) -> None:
+    """A commitment, a delivery and a response (with its letter) on the
+    petition, as organizers record them: public on its pages and in the API,
+    and an update to each of its signers (every canary agreed to hear), whose
+    two emails are waited for, so that their whole path is searched too."""
+    petition_signers = [c.derived["display_email"] for c in journey.canaries[0::2]]
+
+    def sent_to(address: str) -> int:
+        return sum(1 for r in stack.mailbox.received if address in r.recipients)
+
+    before = {address: sent_to(address) for address in petition_signers}
+    # Written here as the console's services write them; the production
+    # stack's relay and worker (not this process) send the updates over SMTP.
+    eager = stack.app.config["TASKS_EAGER"]
+    stack.app.config["TASKS_EAGER"] = False
+    try:
+        with stack.app.test_request_context():
+            campaign = db.session.execute(
+                select(Campaign).where(Campaign.slug == journey.slugs[0])
+            ).scalar_one()
+            author = create_user(
+                f"organizer-{campaign.slug}@union.test",
+                "Organizer",
+                PARTNER_PASSWORD,
+                Role.organizer,
+                campaign.organization,
+            )
+            commitment = {"ar": "نسلّم العريضة في جنيف", "en": "we go to Geneva"}
+            add_threshold(campaign, 1_000_000, commitment)
+            record_delivery(
+                campaign,
+                date(2026, 11, 18),
+                DeliveryMethod.post,
+                {"ar": {"recipient": "البعثة الدائمة", "place": "جنيف"}},
+                None,
+                author,
+            )
+            response = publish_response(
+                campaign,
+                date(2026, 11, 20),
+                {"ar": {"by": "المفوضية", "text": "تلقينا عريضتكم"}},
+                make_pdf(),
+                author,
+            )
+            journey.response_pdf = f"/responses/{response.public_id}.pdf"
+            db.session.commit()
+            db.session.remove()
+    finally:
+        stack.app.config["TASKS_EAGER"] = eager
+    for address, count in before.items():
+        stack.mailbox.wait_for_messages_to(address, count + 2, EMAIL_TIMEOUT, stack.log_tail)
 
 
 # -- What partners and the public see
@@ -355,12 +414,15 @@ def public_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
             ]
     for slug in journey.slugs:
         paths += [f"/api/v1/campaigns/{slug}", f"/api/v1/campaigns/{slug}/count"]
+    paths.append(journey.response_pdf)
     client = Client(stack)
     pages = []
     for path in paths:
         page = client.get(stack.url + path)
         assert page.status == 200, (path, page.status)
-        pages.append((f"public {path}", page.body.decode("utf-8")))
+        # The response letter is bytes: one character each, as the images below.
+        body = page.body.decode("latin-1" if path.endswith(".pdf") else "utf-8")
+        pages.append((f"public {path}", body))
     with stack.app.app_context():
         images = db.session.execute(
             select(Campaign.slug, CampaignImage.name)

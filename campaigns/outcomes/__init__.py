@@ -1,0 +1,1 @@
+"""What a campaign leads to: thresholds, deliveries and responses."""
