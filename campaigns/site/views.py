@@ -116,7 +116,13 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
 def database_unavailable(error: Exception) -> ResponseReturnValue:
     # The database is restarting or unreachable: ask the person to try again.
     log.warning("database unavailable: %s", type(error).__name__)
-    db.session.rollback()
+    # A connection the database closed under the request (a restart while
+    # the session held it) cannot even roll back: let it go unused.
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        with contextlib.suppress(DBAPIError):
+            db.session().invalidate()
     # The page must not ask the database who is logged in (Flask-Login's
     # template context would load the console user, and fail again).
     g._login_user = AnonymousUserMixin()
