@@ -173,7 +173,14 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         public_id=uuid.uuid4().hex,
         campaign_id=campaign.id,
         responded_on=utcnow().date(),
-        texts={"ar": {"by": "البعثة", "text": "تلقينا العريضة"}},
+        # In every language: the live server is shared, and a later test reads
+        # the public pages in Latin script for the Arabic font they must not load.
+        texts={
+            "ar": {"by": "البعثة", "text": "تلقينا العريضة"},
+            "en": {"by": "The mission", "text": "We received the petition"},
+            "ku": {"by": "Nûnerî", "text": "Me daxwazname wergirt"},
+            "tr": {"by": "Daimi temsilcilik", "text": "Dilekçeyi aldık"},
+        },
         pdf=make_pdf(),
         pdf_size=len(make_pdf()),
     )

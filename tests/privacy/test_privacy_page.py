@@ -34,7 +34,8 @@ def test_the_privacy_page_says_it_in_the_readers_language(
     assert ERASED[lang] in text
     assert "privacy@union.example" in text
     # Five questions answered, each under its own heading.
-    assert len(page.find_all("h2")) == 5
+    # What we keep, who sees it, what is public, erasure, changing your mind, deletion.
+    assert len(page.find_all("h2")) == 6
     # It links to itself from the footer, like every page.
     footer = page.find("footer")
     assert footer is not None

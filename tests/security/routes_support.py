@@ -36,10 +36,12 @@ from campaigns.cache import ProcessMemo
 from campaigns.extensions import db
 from campaigns.models import (
     Campaign,
+    CampaignDelivery,
     CampaignKind,
     CampaignResponse,
     CampaignThreshold,
     CampaignUpdate,
+    DeliveryMethod,
     DisclosureKind,
     DisclosureRequest,
     DisclosureState,
@@ -154,6 +156,7 @@ class World:
             "network_id": self.network_id,
             "threshold_id": self.threshold_id,
             "public_id": self.response_id,
+            "name": f"{'6' * 32}-720.webp",
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -285,7 +288,18 @@ def make_world(app: Flask) -> World:
         pdf=make_pdf(),
         pdf_size=len(make_pdf()),
     )
-    db.session.add_all([update, paper, invalidation, threshold, response])
+    # A delivery with its photo (served at /deliveries/<name>).
+    delivery = CampaignDelivery(
+        campaign_id=console.campaign.id,
+        delivered_on=date(2026, 11, 2),
+        method=DeliveryMethod.in_person,
+        texts={"ar": {"recipient": "البعثة", "place": "جنيف"}},
+        photo=b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+        photo_name=f"{'6' * 32}-720.webp",
+        photo_width=720,
+        photo_height=480,
+    )
+    db.session.add_all([update, paper, invalidation, threshold, response, delivery])
     disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
