@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
@@ -39,6 +40,7 @@ from ..models import (
 )
 from ..models.campaign import TARGET_MAX
 from ..signing.limits import MAX_AMOUNT_DIGITS
+from . import notices
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
 from .dashboard import campaign_figures, pipeline_health, source_counts
 from .images import (
@@ -271,6 +273,7 @@ def create() -> ResponseReturnValue:
             _record_sensitive(item, before=False)
             apply_image_change(item, change)
             db.session.commit()
+            notices.done(_("The campaign was created as a draft."))
             return redirect(url_for(".campaign", slug=item.slug), 303)
     return _form_page(form, None)
 
@@ -301,6 +304,7 @@ def edit(slug: str) -> ResponseReturnValue:
             record("campaign_edited", "campaign", item.id, slug=item.slug)
             _record_sensitive(item, before=was_sensitive)
             db.session.commit()
+            notices.done(_("The campaign was saved."))
             return redirect(url_for(".campaign", slug=item.slug), 303)
     return _form_page(form, item)
 

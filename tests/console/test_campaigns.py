@@ -115,6 +115,17 @@ def test_edit_keeps_the_other_languages(app: Flask) -> None:
     db.session.refresh(console.campaign)
     assert console.campaign.texts["ar"].title == "عنوان جديد"
     assert console.campaign.texts["en"].title == "New title"
+    # The page it lands on says what happened, once, in the reader's language.
+    landed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'role="status"' in landed and "حُفظت الحملة." in landed
+    assert "حُفظت الحملة." not in client.get(response.headers["Location"]).get_data(as_text=True)
+    client.post(
+        f"/console/campaigns/{slug}/edit?lang=en",
+        data=_form(slug=slug, title_ar="عنوان جديد", title_en="New title"),
+    )
+    assert "The campaign was saved." in client.get(
+        f"/console/campaigns/{slug}?lang=en"
+    ).get_data(as_text=True)
 
 
 def test_pausing_a_campaign_stops_signing_with_a_message(app: Flask) -> None:
