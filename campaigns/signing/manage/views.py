@@ -135,13 +135,23 @@ def _manage_page(
     return _private((page, status))
 
 
+def _open(token: str) -> Signature | Response:
+    """The signature a page of the link may change, or the page to show
+    instead (the link does not work, or the signature was withdrawn). A POST's
+    answer switches language to the link's own page."""
+    if request.method == "POST":
+        g.language_switch = ("manage.manage_page", {"token": token})
+    loaded = _load(token)
+    if isinstance(loaded, Signature) and is_withdrawn(loaded):
+        return _withdrawn_page(loaded)
+    return loaded
+
+
 @bp.get("/manage/<token>")
 def manage_page(token: str) -> ResponseReturnValue:
-    loaded = _load(token)
+    loaded = _open(token)
     if isinstance(loaded, Response):
         return loaded
-    if is_withdrawn(loaded):
-        return _withdrawn_page(loaded)
     return _manage_page(loaded, token)
 
 
@@ -151,13 +161,9 @@ def _saved(token: str, what: str) -> Response:
 
 @bp.post("/manage/<token>/choices")
 def choices(token: str) -> ResponseReturnValue:
-    # The page this POST answers with, in another language: the link's own page.
-    g.language_switch = ("manage.manage_page", {"token": token})
-    loaded = _load(token)
+    loaded = _open(token)
     if isinstance(loaded, Response):
         return loaded
-    if is_withdrawn(loaded):
-        return _withdrawn_page(loaded)
     form = ChoicesForm()
     if not form.validate():
         return _manage_page(loaded, token, choices=form, status=422)
@@ -170,12 +176,9 @@ def choices(token: str) -> ResponseReturnValue:
 
 @bp.post("/manage/<token>/name")
 def name(token: str) -> ResponseReturnValue:
-    g.language_switch = ("manage.manage_page", {"token": token})
-    loaded = _load(token)
+    loaded = _open(token)
     if isinstance(loaded, Response):
         return loaded
-    if is_withdrawn(loaded):
-        return _withdrawn_page(loaded)
     form = NameForm()
     if not form.validate():
         return _manage_page(loaded, token, name=form, status=422)
