@@ -95,10 +95,6 @@ def parse_address(address: str | None) -> IPAddress | None:
     return ip
 
 
-def _as_network(row: TrustedNetwork) -> Network:
-    return Network(row.id, row.kind, row.label, row.burst_limit, row.sustained_limit)
-
-
 def build_network_list(
     networks: Iterable[tuple[str | None, Network]], tor_exits: Iterable[str] = ()
 ) -> NetworkList:
@@ -129,11 +125,23 @@ def build_network_list(
 
 
 def load_networks() -> NetworkList:
-    """The trusted networks as the database has them now."""
-    rows = db.session.execute(select(TrustedNetwork)).scalars().all()
-    has_tor = any(row.kind is NetworkKind.tor for row in rows)
-    exits = db.session.execute(select(TorExit.address)).scalars().all() if has_tor else []
-    return build_network_list(((row.cidr, _as_network(row)) for row in rows), exits)
+    """The trusted networks as the database has them now, read on a connection
+    of its own (autocommit, like ``execute_alone``): the sign request that
+    refreshes the process's copy holds no session connection for it."""
+    columns = (
+        TrustedNetwork.cidr,
+        TrustedNetwork.id,
+        TrustedNetwork.kind,
+        TrustedNetwork.label,
+        TrustedNetwork.burst_limit,
+        TrustedNetwork.sustained_limit,
+    )
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        rows = connection.execute(select(*columns)).all()
+        has_tor = any(row.kind is NetworkKind.tor for row in rows)
+        exits = connection.execute(select(TorExit.address)).scalars().all() if has_tor else []
+    return build_network_list(((row[0], Network(*row[1:])) for row in rows), exits)
 
 
 def trusted_networks() -> NetworkList:
