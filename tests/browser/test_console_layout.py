@@ -42,6 +42,7 @@ from tests.moderation.support import signature
 from tests.outcomes.support import make_pdf
 
 from .conftest import REPO, SCREENSHOTS, Contexts, LiveServer
+from .reach_support import SERIOUS, describe_violations, run_axe
 
 PASSWORD = "olive-trees-of-afrin-2026"
 SLUG = "olive-trees-afrin"
@@ -303,11 +304,14 @@ def _write_widths() -> None:
 def test_no_console_page_scrolls_sideways(
     role: Role, width: int, live_server: LiveServer, world: World, contexts: Contexts
 ) -> None:
+    """Every console page each role reaches, in Arabic and English: nothing
+    wider than the window; on the phone, axe-core finds no serious or
+    critical violation either."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     first = contexts.new_page(**WIDTHS[width])
     context = first.context
     log_in(context, live_server, world, role, width)
-    too_wide, walked = [], 0
+    too_wide, inaccessible, walked = [], [], 0
     for name, path in console_pages(live_server.app, world.objects, f"_seed in {__file__}"):
         answer = context.request.get(live_server.url + path, max_redirects=0)
         kind = answer.headers.get("content-type", "")
@@ -333,6 +337,9 @@ def test_no_console_page_scrolls_sideways(
             )
             if width == 360:
                 MEASURED[f"{role.value}:{name}:{lang}"] = scroll
+                serious = [v for v in run_axe(page) if v["impact"] in SERIOUS]
+                if serious:
+                    inaccessible.append(f"{name} ({lang}):\n{describe_violations(serious)}")
             # No table, preformatted text or image reaches out of the page's
             # column (on a wide screen it would not widen the window, but its
             # last cells slid over whatever is beside the column).
@@ -346,3 +353,6 @@ def test_no_console_page_scrolls_sideways(
         _write_widths()
     assert walked >= 2, f"the {role.value} reached no console page"
     assert not too_wide, f"{role.value}: pages wider than the window: {too_wide}"
+    assert not inaccessible, f"{role.value}: axe-core's serious violations:\n" + "\n".join(
+        inaccessible
+    )
