@@ -159,6 +159,7 @@ def from_environment() -> dict[str, Any]:
         # then a one-time grant valid this many seconds.
         "TWO_PERSON_DISCLOSURE": _bool("TWO_PERSON_DISCLOSURE", default=True),
         "DISCLOSURE_USE_SECONDS": _int("DISCLOSURE_USE_SECONDS", 900),
+        "DISCLOSURE_COLLECT_SECONDS": _int("DISCLOSURE_COLLECT_SECONDS", 86400),
         # Bulk invalidation: rows per batch; a name-pattern preview decrypts at
         # most this many names, past it, it counts the candidates.
         "INVALIDATION_BATCH_SIZE": _int("INVALIDATION_BATCH_SIZE", 1000),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, select, update
@@ -48,6 +48,22 @@ def two_person_rule() -> bool:
 
 def grant_seconds() -> int:
     return int(current_app.config.get("DISCLOSURE_USE_SECONDS", 900))
+
+
+def collect_seconds() -> int:
+    """How long an approval waits for its requester to take the one-time link."""
+    return int(current_app.config.get("DISCLOSURE_COLLECT_SECONDS", 86400))
+
+
+def _approval_lapsed(item: DisclosureRequest, now: datetime) -> bool:
+    """An approval whose one-time link was never taken in time: spent, like
+    an expired link (an approval must not wait for weeks to be used)."""
+    return (
+        item.state is DisclosureState.approved
+        and item.grant_hash is None
+        and item.decided_at is not None
+        and item.decided_at <= now - timedelta(seconds=collect_seconds())
+    )
 
 
 def may_request(user: User, kind: DisclosureKind, campaign: Campaign | None) -> bool:
@@ -141,7 +157,10 @@ def issue_grant(item: DisclosureRequest, requester: User) -> str:
     if item.requester_id != requester.id:
         raise DisclosureError("not_yours")
     token = secrets.token_urlsafe(GRANT_BYTES)
-    expires = utcnow() + timedelta(seconds=grant_seconds())
+    now = utcnow()
+    expires = now + timedelta(seconds=grant_seconds())
+    if _approval_lapsed(item, now):
+        raise DisclosureError("approval_expired")
     won = db.session.execute(
         update(DisclosureRequest)
         .where(
@@ -149,6 +168,7 @@ def issue_grant(item: DisclosureRequest, requester: User) -> str:
             DisclosureRequest.requester_id == requester.id,
             DisclosureRequest.state == DisclosureState.approved,
             DisclosureRequest.grant_hash.is_(None),
+            DisclosureRequest.decided_at > now - timedelta(seconds=collect_seconds()),
         )
         .values(grant_hash=grant_hash(token), grant_expires_at=expires)
         .execution_options(synchronize_session=False)
@@ -235,11 +255,13 @@ def _why_refused(item: DisclosureRequest, digest: bytes, now: object) -> str:
 
 
 def shown_state(item: DisclosureRequest) -> DisclosureState:
-    """The state to show: an approved grant past its time is expired."""
-    if (
+    """The state to show: an approved grant past its time, or an approval
+    whose link was never taken in time, is expired."""
+    now = utcnow()
+    if _approval_lapsed(item, now) or (
         item.state is DisclosureState.approved
         and item.grant_expires_at is not None
-        and item.grant_expires_at <= utcnow()
+        and item.grant_expires_at <= now
     ):
         return DisclosureState.expired
     return item.state

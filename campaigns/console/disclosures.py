@@ -59,6 +59,9 @@ MESSAGES = {
     "not_approved": _l("This request is not approved."),
     "used": _l("This one-time link has already been used. Please ask again."),
     "expired": _l("This one-time link has expired. Please ask again."),
+    "approval_expired": _l(
+        "This approval has lapsed: its one-time link was not taken in time. Please ask again."
+    ),
     "wrong_token": _l("This one-time link is not valid."),
     "too_many": _l(
         "This campaign has too many named signers to make the document here: "
@@ -75,6 +78,7 @@ STATUS = {
     "already_issued": 409,
     "used": 410,
     "expired": 410,
+    "approval_expired": 410,
     "too_many": 422,
 }
 

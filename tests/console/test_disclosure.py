@@ -247,6 +247,33 @@ def test_an_expired_grant_opens_nothing(rule_on: Flask) -> None:
     assert _use(first, item.id, token).status_code == 410
 
 
+def test_an_approval_not_collected_in_time_lapses(rule_on: Flask) -> None:
+    rule_on.config["DISCLOSURE_COLLECT_SECONDS"] = 3600
+    console, first, second = _world(rule_on)
+    _ask(first, "export_personal", console.campaign.slug)
+    item = _only_request()
+    second.post(f"/console/disclosures/{item.id}/approve")
+    db.session.execute(
+        update(DisclosureRequest)
+        .where(DisclosureRequest.id == item.id)
+        .values(decided_at=utcnow() - timedelta(seconds=3601))
+    )
+    db.session.commit()
+    answer = first.post(f"/console/disclosures/{item.id}/grant?lang=en")
+    assert answer.status_code == 410
+    assert "not taken in time" in answer.get_data(as_text=True)
+    assert _only_request().grant_hash is None
+    assert "expired" in first.get("/console/disclosures?lang=en").get_data(as_text=True).lower()
+    # Within the time, the same approval gives its link.
+    db.session.execute(
+        update(DisclosureRequest)
+        .where(DisclosureRequest.id == item.id)
+        .values(decided_at=utcnow() - timedelta(seconds=3500))
+    )
+    db.session.commit()
+    assert _grant(first, item.id)
+
+
 def test_a_grant_lasts_the_configured_time(rule_on: Flask) -> None:
     rule_on.config["DISCLOSURE_USE_SECONDS"] = 60
     console, first, second = _world(rule_on)
