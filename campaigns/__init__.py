@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 # those tasks on every Celery app create_app builds; nothing else in campaigns/
 # imports workers.
 import workers.exports
+import workers.ledger
 import workers.moderation
 import workers.tasks
 import workers.updates  # noqa: F401

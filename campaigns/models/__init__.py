@@ -14,6 +14,14 @@ from .campaign import (
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
+from .ledger import (
+    LedgerChange,
+    LedgerEntry,
+    LedgerEvent,
+    LedgerHead,
+    LedgerReason,
+    change_of,
+)
 from .network import NetworkKind, TorExit, TrustedNetwork
 from .operations import (
     ACTIVE_JOBS,
@@ -78,6 +86,11 @@ __all__ = [
     "EmailKind",
     "EmailLog",
     "EmailStatus",
+    "LedgerChange",
+    "LedgerEntry",
+    "LedgerEvent",
+    "LedgerHead",
+    "LedgerReason",
     "Invalidation",
     "JobLock",
     "JobState",
@@ -99,4 +112,5 @@ __all__ = [
     "UpdateState",
     "User",
     "campaign_partners",
+    "change_of",
 ]

@@ -107,6 +107,7 @@ def site(
         "MAIL_PORT": str(smtp_port),
         "SECRET_KEY": generate_key(),
         "PERSONAL_DATA_KEY": generate_key(),
+        "LEDGER_SIGNING_KEY": generate_key(),
         "SITE_URL": site_url,
         "ZAYTOUN_INSTANCE": str(tmp / "instance"),
     }

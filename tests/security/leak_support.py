@@ -126,6 +126,7 @@ def production_stack(tmp: Path, **settings: str) -> Iterator[Stack]:
             "REDIS_URL": REDIS_URL,
             "SECRET_KEY": secret_key,
             "PERSONAL_DATA_KEY": data_key,
+            "LEDGER_SIGNING_KEY": generate_key(),
             "MAIL_SERVER": HOST,
             "MAIL_PORT": str(smtp_port),
             "SITE_URL": site_url,
