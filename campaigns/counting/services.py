@@ -145,7 +145,9 @@ def record_ledger_events(rows: Sequence[Any]) -> None:
     if missing:
         table = Signature.__table__  # a plain executemany, not the ORM's bulk update
         db.session.execute(
-            update(table).where(table.c.id == bindparam("sid")).values(receipt_hash=bindparam("rh")),
+            update(table)
+            .where(table.c.id == bindparam("sid"))
+            .values(receipt_hash=bindparam("rh")),
             [{"sid": sid, "rh": rh} for sid, rh in missing.items()],
         )
     events = []

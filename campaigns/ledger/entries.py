@@ -16,7 +16,9 @@ ENTRY_VERSION = "zaytoun-ledger-entry-v1"
 HEAD_VERSION = "zaytoun-ledger-head-v1"
 
 
-def entry_bytes(receipt_hash: bytes, change: str, reason: str | None, units: int, day: date) -> bytes:
+def entry_bytes(
+    receipt_hash: bytes, change: str, reason: str | None, units: int, day: date
+) -> bytes:
     """The leaf data of one entry: one field a line, nothing else."""
     fields = [ENTRY_VERSION, receipt_hash.hex(), change, reason or "", str(units), day.isoformat()]
     return "\n".join(fields).encode("ascii")

@@ -40,8 +40,7 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     sha256 = hashlib.sha256
     while len(level) > 1:
         paired = [
-            sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
         ]
         if len(level) % 2:
             paired.append(level[-1])

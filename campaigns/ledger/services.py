@@ -42,9 +42,11 @@ def publish_ledger(now: datetime | None = None) -> int:
     with single_flight("publish_ledger") as held:
         if not held:
             return 0
-        events = db.session.execute(
-            select(LedgerEvent).order_by(LedgerEvent.id).limit(BATCH_LIMIT)
-        ).scalars().all()
+        events = (
+            db.session.execute(select(LedgerEvent).order_by(LedgerEvent.id).limit(BATCH_LIMIT))
+            .scalars()
+            .all()
+        )
         batches: dict[int, list[LedgerEvent]] = defaultdict(list)
         for event in events:
             batches[event.campaign_id].append(event)
@@ -131,9 +133,7 @@ def latest_head(campaign_id: int) -> LedgerHead | None:
 
 def head_by_number(campaign_id: int, number: int) -> LedgerHead | None:
     return db.session.execute(
-        select(LedgerHead).where(
-            LedgerHead.campaign_id == campaign_id, LedgerHead.number == number
-        )
+        select(LedgerHead).where(LedgerHead.campaign_id == campaign_id, LedgerHead.number == number)
     ).scalar()
 
 
@@ -196,15 +196,19 @@ def receipt_inclusions(campaign_id: int, receipt_hash: bytes) -> list[Inclusion]
     head = latest_head(campaign_id)
     if head is None:
         return []
-    found = db.session.execute(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.campaign_id == campaign_id,
-            LedgerEntry.receipt_hash == receipt_hash,
-            LedgerEntry.position < head.tree_size,
+    found = (
+        db.session.execute(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.campaign_id == campaign_id,
+                LedgerEntry.receipt_hash == receipt_hash,
+                LedgerEntry.position < head.tree_size,
+            )
+            .order_by(LedgerEntry.position)
         )
-        .order_by(LedgerEntry.position)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not found:
         return []
     leaves = _leaves(campaign_id, head.tree_size)

@@ -41,7 +41,12 @@ def _check_head(campaign_id: int, slug: str) -> None:
     Ed25519PublicKey.from_public_bytes(public_key()).verify(
         head.signature,
         head_message(
-            slug, head.number, head.tree_size, head.root_hash, head.signers, head.total,
+            slug,
+            head.number,
+            head.tree_size,
+            head.root_hash,
+            head.signers,
+            head.total,
             head.signed_at,
         ),
     )
@@ -132,9 +137,7 @@ def test_a_recount_tells_the_ledger(app: Flask) -> None:
     signatures = [create_signature(campaign, SignatureState.validated) for _ in range(3)]
     update_signature_counts()
     db.session.execute(
-        update(Signature)
-        .where(Signature.id == signatures[0].id)
-        .values(state=SignatureState.held)
+        update(Signature).where(Signature.id == signatures[0].id).values(state=SignatureState.held)
     )
     db.session.commit()
     recount_signatures(db.session.get(type(campaign), campaign.id))

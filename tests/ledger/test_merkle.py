@@ -35,27 +35,43 @@ ROOTS = [
     "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
 ]
 INCLUSION = [
-    (0, 8, [
-        "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-    ]),
-    (5, 8, [
-        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    ]),
+    (
+        0,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
 ]
 CONSISTENCY = [
-    (2, 8, [
-        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-    ]),
-    (6, 8, [
-        "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    ]),
+    (
+        2,
+        8,
+        [
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
 ]
 
 
@@ -76,7 +92,9 @@ def test_the_frontier_gives_the_same_roots() -> None:
 def test_inclusion_proofs_match_the_reference(index: int, size: int, proof: list[str]) -> None:
     assert [p.hex() for p in merkle.inclusion_proof(LEAVES[:size], index)] == proof
     root = bytes.fromhex(ROOTS[size])
-    assert merkle.verify_inclusion(LEAVES[index], index, size, [bytes.fromhex(p) for p in proof], root)
+    assert merkle.verify_inclusion(
+        LEAVES[index], index, size, [bytes.fromhex(p) for p in proof], root
+    )
 
 
 @pytest.mark.parametrize(("first", "second", "proof"), CONSISTENCY)
@@ -118,8 +136,8 @@ def naive_path(m: int, d: list[bytes]) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m < k:
-        return naive_path(m, d[:k]) + [naive_mth(d[k:])]
-    return naive_path(m - k, d[k:]) + [naive_mth(d[:k])]
+        return [*naive_path(m, d[:k]), naive_mth(d[k:])]
+    return [*naive_path(m - k, d[k:]), naive_mth(d[:k])]
 
 
 def naive_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
@@ -130,8 +148,8 @@ def naive_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m <= k:
-        return naive_subproof(m, d[:k], b) + [naive_mth(d[k:])]
-    return naive_subproof(m - k, d[k:], False) + [naive_mth(d[:k])]
+        return [*naive_subproof(m, d[:k], b), naive_mth(d[k:])]
+    return [*naive_subproof(m - k, d[k:], False), naive_mth(d[:k])]
 
 
 DATA = [i.to_bytes(2, "big") * (i % 5) for i in range(64)]
@@ -148,7 +166,9 @@ def test_every_size_agrees_with_the_rfc_definitions(size: int) -> None:
         assert proof == naive_path(m, data)
         assert merkle.verify_inclusion(leaves[m], m, size, proof, root)
         # Not another leaf, not another place, not another root.
-        assert not merkle.verify_inclusion(leaves[m], (m + 1) % size, size, proof, root) or size == 1
+        assert (
+            not merkle.verify_inclusion(leaves[m], (m + 1) % size, size, proof, root) or size == 1
+        )
         assert not merkle.verify_inclusion(merkle.leaf_hash(b"x"), m, size, proof, root)
         assert not merkle.verify_inclusion(leaves[m], m, size, proof, merkle.leaf_hash(b"y"))
     for first in range(1, size + 1):
