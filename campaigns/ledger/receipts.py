@@ -1,6 +1,10 @@
 """Receipt codes: 160 random bits shown to a signer once, on confirming.
 The server keeps only their SHA-256 (the entry's ``receipt_hash``), so only
-the signer can later point at their entries in the public ledger."""
+the signer can later point at their entries in the public ledger.
+
+Every confirmation answers with a code, also one that did not confirm
+anything (a second click, a fraudulent signature, which must look confirmed):
+that one is random and stored nowhere, so it is in no ledger."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import base64
 import hashlib
 import re
 import secrets
+
+from flask import session
 
 RECEIPT_BYTES = 20  # 160 bits: 32 base32 characters
 _GROUP = 4
@@ -33,3 +39,22 @@ def new_receipt() -> tuple[str, bytes]:
     raw = base64.b32encode(secrets.token_bytes(RECEIPT_BYTES)).decode("ascii")
     code = "-".join(raw[i : i + _GROUP] for i in range(0, len(raw), _GROUP))
     return code, receipt_hash(code)
+
+
+_KEY = "receipt"
+
+
+def remember_receipt(campaign_slug: str, code: str) -> None:
+    """Keep the code for the one page the confirmation leads to (the session
+    is the signer's own cookie; the server keeps only the hash)."""
+    session[_KEY] = {"campaign": campaign_slug, "code": code}
+
+
+def take_receipt(campaign_slug: str) -> str | None:
+    """The code just given on this campaign's confirmation, once."""
+    kept = session.get(_KEY)
+    if not isinstance(kept, dict) or kept.get("campaign") != campaign_slug:
+        return None
+    session.pop(_KEY, None)
+    code = kept.get("code")
+    return code if isinstance(code, str) and is_well_formed(code) else None
