@@ -46,7 +46,15 @@ def _page(
             form=form,
             when=when,
             change_label=change_label,
-            site_url=current_app.config["SITE_URL"],
+            verify_command=" ".join(
+                [
+                    "python3 tools/verify_ledger.py",
+                    current_app.config["SITE_URL"],
+                    campaign.slug,
+                    "--key",
+                    key.hex(),
+                ]
+            ),
             **extra,
         ),
         status,
