@@ -452,6 +452,9 @@ class Step:
     url_overrides: Callable[[World], dict[str, Any]] | None = None
     multipart: bool = False
     changes_rows: bool = True
+    # A POST that only reads (a receipt checked: posted so that it never sits
+    # in a URL): guarded like the others, changing nothing when it goes through.
+    reads_only: bool = False
 
     def url(self, app: Flask, world: World) -> str:
         overrides = self.url_overrides(world) if self.url_overrides else {}
@@ -617,6 +620,14 @@ STEPS: tuple[Step, ...] = (
         url_overrides=lambda w: {"slug": w.pledge.slug},
     ),
     Step("confirm", "signing.confirm", "signer", _nothing),
+    Step(
+        "check a receipt in the ledger",
+        "ledger.check_receipt",
+        "signer",
+        lambda w, c: {"receipt": "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"},
+        frozenset({"receipt"}),
+        reads_only=True,
+    ),
     Step(
         "confirm by code",
         "signing.confirm_code",
