@@ -375,6 +375,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", help="the union's public key (hex) you trust, from elsewhere")
     parser.add_argument("--previous", type=Path, help="a heads.json you saved before")
     parser.add_argument("--receipt", action="append", default=[], help="a receipt code to find")
+    parser.add_argument(
+        "--head",
+        type=int,
+        action="append",
+        default=[],
+        help="print this head (its number), e.g. the one a delivery document names",
+    )
     args = parser.parse_args(argv)
     if args.folder:
         ledger = load(args.folder)
@@ -386,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
         save(ledger, args.save)
     previous = json.loads(args.previous.read_text())["heads"] if args.previous else []
     verdict = verify(ledger, args.key, previous, args.receipt)
+    by_number = {h["number"]: h for h in ledger.heads}
+    for number in args.head:
+        head = by_number.get(number)
+        if head is None:
+            verdict.fail(f"head #{number} is not in the history")
+            continue
+        verdict.notes.append(
+            f"head #{number} signed at {head['signed_at']}: root {head['root_hash']}, "
+            f"{head['tree_size']} entries, {head['signers']} signers, total {head['total']}"
+        )
     for note in verdict.notes:
         print(note)
     if verdict.ok:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import update
 
 from campaigns.counting.services import update_signature_counts
@@ -16,6 +17,7 @@ from campaigns.ledger.services import publish_ledger
 from campaigns.models import Signature, SignatureState
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_campaign, create_signature
+from tests.signing.support import sign_url, valid_form
 
 RECEIPT = re.compile(r"(?:[A-Z2-7]{4}-){7}[A-Z2-7]{4}")
 
@@ -93,3 +95,24 @@ def test_the_results_page_shows_the_count_beside_its_head(client: FlaskClient) -
     assert re.search(r"6 signatures, ledger head #1, signed on .+ \(UTC\)\.", page)
     for lang in ("ar", "ku", "tr"):
         assert client.get(f"/{lang}/campaigns/{campaign.slug}/ledger").status_code == 200
+
+
+def test_the_sign_request_does_not_touch_the_ledger(client: FlaskClient) -> None:
+    """The ledger costs the sign request nothing: not a statement, not a
+    column. Its entries come from the count job, its heads from their own job."""
+    campaign = create_campaign()
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement.lower())
+
+    engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        answer = client.post(sign_url(campaign, "en"), data=valid_form(amount=""))
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    assert answer.status_code == 303
+    writes = [s for s in statements if s.lstrip().startswith(("insert", "update", "with"))]
+    assert writes, "the sign request wrote nothing: the recording missed it"
+    assert not [s for s in statements if "ledger" in s or "receipt" in s]
