@@ -14,14 +14,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 from flask.testing import FlaskClient
+from jsonschema_rs import Draft202012Validator
 from sqlalchemy import update
 
+from campaigns.api.openapi import LEDGER_ENTRY
 from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.ledger import merkle
 from campaigns.ledger.receipts import new_receipt
 from campaigns.ledger.services import publish_ledger
 from campaigns.models import Signature, SignatureState
+from tests.api.test_api import response_schema
 from tests.factories import create_campaign, create_signature
 from tools import verify_ledger as v
 
@@ -224,3 +227,27 @@ def test_the_servers_proofs_pass_the_independent_verifier(size: int) -> None:
     for first in range(1, size + 1):
         proof = merkle.consistency_proof(leaves, first)
         assert v.verify_consistency(first, size, merkle.root_of(leaves[:first]), root, proof)
+
+
+def test_the_answers_follow_the_openapi_document(
+    ledger_site: tuple[v.Ledger, str], client: FlaskClient
+) -> None:
+    ledger, _ = ledger_site
+    slug = ledger.slug
+    for path, url in (
+        ("/api/v1/ledger/key", "/api/v1/ledger/key"),
+        ("/api/v1/campaigns/{slug}/ledger", f"/api/v1/campaigns/{slug}/ledger"),
+        ("/api/v1/campaigns/{slug}/ledger/heads", f"/api/v1/campaigns/{slug}/ledger/heads"),
+        (
+            "/api/v1/campaigns/{slug}/ledger/consistency",
+            f"/api/v1/campaigns/{slug}/ledger/consistency?first=1&second=3",
+        ),
+        (
+            "/api/v1/campaigns/{slug}/ledger/inclusion",
+            f"/api/v1/campaigns/{slug}/ledger/inclusion?head=2&position=3",
+        ),
+    ):
+        response_schema(path).validate(client.get(url).get_json())
+    each_line = Draft202012Validator(LEDGER_ENTRY, validate_formats=True)
+    for e in ledger.entries:
+        each_line.validate(e)
