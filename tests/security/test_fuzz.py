@@ -1656,7 +1656,8 @@ def test_paper_import_stores_exactly_the_valid_rows_of_a_readable_file(
                "rows duplicate": 0}
     started = time.monotonic()
     # Counts are refreshed by the import itself: those tables may change.
-    derived = {"campaign_counts", "country_counts", "daily_counts", "region_counts", "job_locks"}
+    derived = {"campaign_counts", "country_counts", "daily_counts", "region_counts", "job_locks",
+               "ledger_events"}
 
     @fuzz_settings(examples)
     @given(case=paper_cases())
