@@ -242,7 +242,7 @@ def _number(name: str, description: str, required: bool = True) -> dict[str, Any
         "in": "query",
         "required": required,
         "description": description,
-        "schema": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999},
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     }
 
 

@@ -194,6 +194,8 @@ def openapi() -> ResponseReturnValue:
 
 # Entries per page of the JSON Lines download.
 LEDGER_PAGE_MAX = 10_000
+# Head numbers and positions a query may name: what a 32-bit column holds.
+LEDGER_NUMBER_MAX = 2**31 - 1
 
 
 def _int_arg(name: str, default: int | None = None, low: int = 0) -> int:
@@ -204,7 +206,7 @@ def _int_arg(name: str, default: int | None = None, low: int = 0) -> int:
     if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         abort(400)
     value = int(raw)
-    if value < low:
+    if not low <= value <= LEDGER_NUMBER_MAX:
         abort(400)
     return value
 

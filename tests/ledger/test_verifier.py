@@ -208,6 +208,11 @@ def test_the_api_answers_proofs_and_refuses_bad_numbers(
         assert response.status_code == 400, query
         assert response.get_json() == {"error": "bad_request"}
     assert client.get(f"{base}/consistency?first=1&second=9").status_code == 404
+    # Past what a 32-bit column holds, on either engine: refused, never an error.
+    assert client.get(f"{base}/heads?after=2147483647").get_json() == {"heads": []}
+    for query in ("/heads?after=2147483648", "/consistency?first=999999999999&second=1",
+                  "/entries?start=999999999999"):
+        assert client.get(base + query).status_code == 400, query
     assert client.get("/api/v1/campaigns/nope/ledger").status_code == 404
     page = client.get(f"{base}/entries?start=20&count=5")
     assert page.mimetype == "application/jsonl"
