@@ -15,6 +15,7 @@ from campaigns.extensions import db
 from campaigns.ledger.receipts import receipt_hash
 from campaigns.ledger.services import publish_ledger
 from campaigns.models import Signature, SignatureState
+from campaigns.signing.manage.links import make_manage_token
 from campaigns.signing.tokens import make_confirm_token
 from tests.factories import create_campaign, create_signature
 from tests.signing.support import sign_url, valid_form
@@ -116,3 +117,12 @@ def test_the_sign_request_does_not_touch_the_ledger(client: FlaskClient) -> None
     writes = [s for s in statements if s.lstrip().startswith(("insert", "update", "with"))]
     assert writes, "the sign request wrote nothing: the recording missed it"
     assert not [s for s in statements if "ledger" in s or "receipt" in s]
+
+
+def test_the_manage_page_points_to_the_receipt_check(client: FlaskClient) -> None:
+    campaign = create_campaign()
+    signature = create_signature(campaign, SignatureState.validated)
+    page = client.get(f"/en/manage/{make_manage_token(signature.uuid)}").get_data(as_text=True)
+    assert "Your receipt" in page
+    assert f"/en/campaigns/{campaign.slug}/ledger" in page
+    assert not RECEIPT.findall(page)  # the code itself is kept nowhere to show
