@@ -34,6 +34,7 @@ from campaigns.accounts.passwords import hash_password
 from campaigns.accounts.totp import unseal_secret
 from campaigns.cache import ProcessMemo
 from campaigns.extensions import db
+from campaigns.ledger.services import publish_ledger
 from campaigns.models import (
     Campaign,
     CampaignDelivery,
@@ -176,9 +177,17 @@ class World:
         return {name: values[name] for name in rule_arguments(app, endpoint)}
 
     def url(self, app: Flask, endpoint: str, lang: str = "ar", **overrides: Any) -> str:
-        values = {**self.url_values(app, endpoint, lang), **overrides}
+        values = {**self.url_values(app, endpoint, lang), **QUERIES.get(endpoint, {}), **overrides}
         with app.test_request_context():
             return url_for(endpoint, **values)
+
+
+# Routes that answer only with their query: the ledger's proofs name heads
+# (the world's first) and a position.
+QUERIES: dict[str, dict[str, Any]] = {
+    "api.ledger_consistency_json": {"first": 1, "second": 1},
+    "api.ledger_inclusion_json": {"head": 1, "position": 0},
+}
 
 
 @functools.cache
@@ -315,6 +324,8 @@ def make_world(app: Flask) -> World:
     from campaigns.counting.services import update_signature_counts
 
     update_signature_counts()
+    # The ledger's first head, so that its proofs have something to prove.
+    publish_ledger()
     db.session.commit()
     static = Path(app.static_folder or "")
     return World(
