@@ -2340,7 +2340,11 @@ def test_trusted_network_form_declares_exactly_the_valid_ranges(
     check()
     report(f"trusted networks ({engine})", figures["sent"], started)
     print(f"  {figures}")
-    assert figures["declared"] > examples // 10 and figures["refused"] > examples // 10
+    # About one case in ten is valid by construction (a good range, a visible
+    # label, both limits in range, the right token): ask for one in twenty, so
+    # that a different derandomized draw (19 of 200 after an unrelated change)
+    # does not fail a run that checked every case.
+    assert figures["declared"] > examples // 20 and figures["refused"] > examples // 10
 
 
 @st.composite
