@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 # those tasks on every Celery app create_app builds; nothing else in campaigns/
 # imports workers.
 import workers.exports
+import workers.ledger
 import workers.moderation
 import workers.tasks
 import workers.updates  # noqa: F401
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_cache(app)
 
     from .api.views import bp as api_bp
+    from .ledger.views import bp as ledger_bp
     from .outcomes.views import bp as outcomes_bp
     from .results.views import bp as results_bp
     from .results.views import embed_bp
@@ -94,7 +96,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .updates.views import bp as updates_bp
 
     blueprints = (
-        site_bp, signing_bp, manage_bp, results_bp, embed_bp, api_bp, updates_bp, outcomes_bp
+        site_bp,
+        signing_bp,
+        manage_bp,
+        results_bp,
+        embed_bp,
+        api_bp,
+        updates_bp,
+        outcomes_bp,
+        ledger_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -101,7 +101,7 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 
 @keys_cli.command("generate")
 def generate_command() -> None:
-    """Print a new random key for SECRET_KEY or PERSONAL_DATA_KEY."""
+    """Print a new random key for SECRET_KEY, PERSONAL_DATA_KEY or LEDGER_SIGNING_KEY."""
     from .privacy.keys import generate_key
 
     click.echo(generate_key())

@@ -83,6 +83,8 @@ def from_environment() -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
         "PERSONAL_DATA_KEY": os.environ.get("PERSONAL_DATA_KEY", ""),
+        # The Ed25519 seed (url-safe base64, 32 bytes) that signs the ledger's tree heads.
+        "LEDGER_SIGNING_KEY": os.environ.get("LEDGER_SIGNING_KEY", ""),
         "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
         "REDIS_URL": redis_url,
         # Without a broker the tasks run in-process, right after the commit.
@@ -151,6 +153,9 @@ def from_environment() -> dict[str, Any]:
         "CLOSING_INTERVAL_SECONDS": _float("CLOSING_INTERVAL_SECONDS", 60),
         "NOTICES_INTERVAL_SECONDS": _float("NOTICES_INTERVAL_SECONDS", 60),
         "RETENTION_INTERVAL_SECONDS": _float("RETENTION_INTERVAL_SECONDS", 300),
+        # How often the ledger appends its batch of count changes and signs a
+        # head: the longer, the more confirmations each entry hides among.
+        "LEDGER_INTERVAL_SECONDS": _float("LEDGER_INTERVAL_SECONDS", 600),
         # Signers' personal data is erased this many days after their campaign closes.
         "RETENTION_DAYS": _int("RETENTION_DAYS", 180),
         # Two people to open personal data: exporting signatures, showing names

@@ -106,6 +106,9 @@ NOTIFY_CAMPAIGN_NOTICES = PeriodicJob("notify_campaign_notices", "NOTICES_INTERV
 ERASE_EXPIRED_PERSONAL_DATA = PeriodicJob(
     "erase_expired_personal_data", "RETENTION_INTERVAL_SECONDS"
 )
+# The public ledger: the count job's changes appended in a shuffled batch, and
+# a signed tree head for each campaign whose ledger grew.
+PUBLISH_LEDGER = PeriodicJob("publish_ledger", "LEDGER_INTERVAL_SECONDS")
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     RELAY_OUTBOX,
@@ -116,5 +119,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     CLOSE_DUE_CAMPAIGNS,
     NOTIFY_CAMPAIGN_NOTICES,
     ERASE_EXPIRED_PERSONAL_DATA,
+    PUBLISH_LEDGER,
 )
 

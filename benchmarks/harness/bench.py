@@ -122,6 +122,7 @@ class Bench:
         self.tag = uuid.uuid4().hex[:8]
         self.secret_key = generate_key()
         self.data_key = generate_key()
+        self.ledger_key = generate_key()
         # What the report is made of.
         self.phases: dict[str, dict[str, Any]] = {}
         self.cpu: dict[str, dict[str, float]] = {}
@@ -140,6 +141,7 @@ class Bench:
             "REDIS_URL": need(self.redis, "Redis").url,
             "SECRET_KEY": self.secret_key,
             "PERSONAL_DATA_KEY": self.data_key,
+            "LEDGER_SIGNING_KEY": self.ledger_key,
             "MAIL_SERVER": HOST,
             "MAIL_PORT": str(smtp_port),
             "SITE_URL": site_url,

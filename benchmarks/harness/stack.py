@@ -40,6 +40,7 @@ APP_VARIABLES = frozenset(
         "REDIS_URL",
         "SECRET_KEY",
         "PERSONAL_DATA_KEY",
+        "LEDGER_SIGNING_KEY",
         "ZAYTOUN_INSTANCE",
         "SITE_URL",
         "TRUSTED_HOSTS",

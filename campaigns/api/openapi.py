@@ -171,6 +171,50 @@ COUNT = {
     "properties": {"total": _INT, "signers": _INT, "goal": _NULLABLE_INT},
 }
 
+_HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_PROOF = {"type": "array", "items": _HEX32}
+
+LEDGER_HEAD = {
+    "type": "object",
+    "description": "A signed tree head (RFC 9162): the Merkle tree of the campaign's first "
+    "tree_size ledger entries, the counts they add up to, and an Ed25519 signature by the "
+    "union's key over the lines 'zaytoun-ledger-head-v1', campaign, number, tree_size, "
+    "root_hash, signers, total, signed_at (joined with newlines, UTF-8).",
+    "required": [
+        "campaign", "number", "tree_size", "root_hash", "signers", "total", "signed_at",
+        "signature", "key_id",
+    ],
+    "properties": {
+        "campaign": _STRING,
+        "number": {"type": "integer", "minimum": 1},
+        "tree_size": {"type": "integer", "minimum": 1},
+        "root_hash": _HEX32,
+        "signers": {"type": "integer"},
+        "total": {"type": "integer"},
+        "signed_at": {"type": "string", "description": "UTC, to the second (…Z)"},
+        "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+        "key_id": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+    },
+}
+
+LEDGER_ENTRY = {
+    "type": "object",
+    "description": "One change of the public count. Its leaf is SHA-256(0x00 || the lines "
+    "'zaytoun-ledger-entry-v1', receipt_hash, change, reason or '', units, day).",
+    "required": ["position", "receipt_hash", "change", "reason", "units", "day"],
+    "properties": {
+        "position": {"type": "integer", "minimum": 0},
+        "receipt_hash": _HEX32,
+        "change": {"type": "string", "enum": ["counted", "withdrawn", "invalidated"]},
+        "reason": {
+            "type": ["string", "null"],
+            "enum": ["organizer", "review", "fraud", "other", None],
+        },
+        "units": {"type": "integer", "minimum": 1},
+        "day": {"type": "string", "format": "date"},
+    },
+}
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -189,6 +233,114 @@ _SLUG = {
     "schema": {"type": "string", "maxLength": 80},
 }
 _NOT_FOUND = _json(ERROR, "No public campaign with this slug")
+_BAD_REQUEST = _json(ERROR, "A parameter is not a whole number in range")
+
+
+def _number(name: str, description: str, required: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+    }
+
+
+def _ledger_paths() -> dict[str, Any]:
+    def get(operation: str, parameters: list[Any], ok: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": operation,
+                "parameters": [_SLUG, *parameters],
+                "responses": {"200": ok, "400": _BAD_REQUEST, "404": _NOT_FOUND},
+            }
+        }
+
+    nullable_head = {"oneOf": [LEDGER_HEAD, {"type": "null"}]}
+    return {
+        "/api/v1/ledger/key": {
+            "get": {
+                "operationId": "getLedgerKey",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["algorithm", "public_key", "key_id"],
+                            "properties": {
+                                "algorithm": {"enum": ["ed25519"]},
+                                "public_key": _HEX32,
+                                "key_id": {"type": "string"},
+                            },
+                        },
+                        "The Ed25519 public key that signs every tree head",
+                    )
+                },
+            }
+        },
+        "/api/v1/campaigns/{slug}/ledger": get(
+            "getLedgerHead",
+            [],
+            _json(
+                {"type": "object", "required": ["head"], "properties": {"head": nullable_head}},
+                "The latest signed tree head (null before the first)",
+            ),
+        ),
+        "/api/v1/campaigns/{slug}/ledger/heads": get(
+            "listLedgerHeads",
+            [_number("after", "Heads numbered above this (default 0); at most 1000", False)],
+            _json(
+                {
+                    "type": "object",
+                    "required": ["heads"],
+                    "properties": {"heads": {"type": "array", "items": LEDGER_HEAD}},
+                },
+                "Signed tree heads, oldest first",
+            ),
+        ),
+        "/api/v1/campaigns/{slug}/ledger/entries": get(
+            "getLedgerEntries",
+            [
+                _number("start", "The first position (default 0)", False),
+                {
+                    **_number("count", "At most this many entries (default 1000, at most "
+                              "10000)", False),
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                },
+            ],
+            {
+                "description": "Entries in position order, one JSON object (LedgerEntry) a "
+                "line",
+                "content": {"application/jsonl": {"schema": {"type": "string"}}},
+            },
+        ),
+        "/api/v1/campaigns/{slug}/ledger/consistency": get(
+            "getLedgerConsistency",
+            [
+                _number("first", "The older head's number"),
+                _number("second", "The newer head's number"),
+            ],
+            _json(
+                {
+                    "type": "object",
+                    "required": ["first", "second", "proof"],
+                    "properties": {"first": LEDGER_HEAD, "second": LEDGER_HEAD, "proof": _PROOF},
+                },
+                "The RFC 9162 consistency proof between two heads",
+            ),
+        ),
+        "/api/v1/campaigns/{slug}/ledger/inclusion": get(
+            "getLedgerInclusion",
+            [_number("head", "The head's number"), _number("position", "The entry's position")],
+            _json(
+                {
+                    "type": "object",
+                    "required": ["entry", "head", "proof"],
+                    "properties": {"entry": LEDGER_ENTRY, "head": LEDGER_HEAD, "proof": _PROOF},
+                },
+                "The RFC 9162 inclusion proof of one entry in a head's tree",
+            ),
+        ),
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -230,5 +382,6 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(COUNT, "The live count"), "404": _NOT_FOUND},
                 }
             },
+            **_ledger_paths(),
         },
     }

@@ -18,6 +18,8 @@ from ..cache import memo
 from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
+from ..ledger import services as ledger
+from ..ledger.entries import key_id
 from ..models import VISIBLE, Campaign
 from ..outcomes.services import campaign_outcomes
 from ..results.services import campaign_results, count_figures
@@ -186,3 +188,121 @@ def campaign_count_json(slug: str) -> ResponseReturnValue:
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     return json_response(openapi_document(), max_age=3600)
+
+
+# --- the public ledger (ledger/) ---------------------------------------------
+
+# Entries per page of the JSON Lines download.
+LEDGER_PAGE_MAX = 10_000
+# Head numbers and positions a query may name: what a 32-bit column holds.
+LEDGER_NUMBER_MAX = 2**31 - 1
+
+
+def _int_arg(name: str, default: int | None = None, low: int = 0) -> int:
+    """A whole-number query argument at least ``low``; a 400 otherwise."""
+    raw = request.args.get(name)
+    if raw is None and default is not None:
+        return default
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        abort(400)
+    value = int(raw)
+    if not low <= value <= LEDGER_NUMBER_MAX:
+        abort(400)
+    return value
+
+
+@bp.errorhandler(400)
+def bad_request(error: Exception) -> ResponseReturnValue:
+    return {"error": "bad_request"}, 400
+
+
+@bp.get("/ledger/key")
+def ledger_key() -> ResponseReturnValue:
+    key = ledger.public_key()
+    return json_response(
+        {"algorithm": "ed25519", "public_key": key.hex(), "key_id": key_id(key)}, max_age=3600
+    )
+
+
+@bp.get("/campaigns/<slug>/ledger")
+def ledger_head_json(slug: str) -> ResponseReturnValue:
+    campaign = _campaign(slug)
+    head = ledger.latest_head(campaign.id)
+    return json_response(
+        {"head": ledger.head_json(head, campaign.slug) if head else None}, max_age=30
+    )
+
+
+@bp.get("/campaigns/<slug>/ledger/heads")
+def ledger_heads_json(slug: str) -> ResponseReturnValue:
+    campaign = _campaign(slug)
+    after = _int_arg("after", 0)
+    found = ledger.heads(campaign.id, after=after, limit=1000)
+    return json_response(
+        {"heads": [ledger.head_json(h, campaign.slug) for h in found]}, max_age=30
+    )
+
+
+@bp.get("/campaigns/<slug>/ledger/entries")
+def ledger_entries_jsonl(slug: str) -> ResponseReturnValue:
+    """One entry a line, from ``start``, at most ``count`` (JSON Lines)."""
+    campaign = _campaign(slug)
+    start = _int_arg("start", 0)
+    count = _int_arg("count", 1000, low=1)
+    if count > LEDGER_PAGE_MAX:
+        abort(400)
+    rows = ledger.entries(campaign.id, start, count)
+    body = "".join(
+        json.dumps(ledger.entry_json(e), separators=(",", ":"), sort_keys=True) + "\n"
+        for e in rows
+    ).encode()
+    # A full page never changes (append-only); a partial one grows.
+    max_age = 86400 if len(rows) == count else 30
+    response = Response(
+        body,
+        mimetype="application/jsonl",
+        headers=[("Cache-Control", f"public, max-age={max_age}")],
+    )
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+@bp.get("/campaigns/<slug>/ledger/consistency")
+def ledger_consistency_json(slug: str) -> ResponseReturnValue:
+    campaign = _campaign(slug)
+    first = ledger.head_by_number(campaign.id, _int_arg("first", low=1))
+    second = ledger.head_by_number(campaign.id, _int_arg("second", low=1))
+    if first is None or second is None:
+        abort(404)
+    if first.number > second.number:
+        abort(400)
+    proof = ledger.consistency_between(campaign.id, first, second)
+    return json_response(
+        {
+            "first": ledger.head_json(first, campaign.slug),
+            "second": ledger.head_json(second, campaign.slug),
+            "proof": ledger.hexes(proof),
+        },
+        max_age=86400,
+    )
+
+
+@bp.get("/campaigns/<slug>/ledger/inclusion")
+def ledger_inclusion_json(slug: str) -> ResponseReturnValue:
+    """The audit path of the entry at ``position`` in head ``head``'s tree."""
+    campaign = _campaign(slug)
+    head = ledger.head_by_number(campaign.id, _int_arg("head", low=1))
+    position = _int_arg("position")
+    if head is None:
+        abort(404)
+    if position >= head.tree_size:
+        abort(400)
+    (entry,) = ledger.entries(campaign.id, position, 1)
+    return json_response(
+        {
+            "entry": ledger.entry_json(entry),
+            "head": ledger.head_json(head, campaign.slug),
+            "proof": ledger.hexes(ledger.inclusion_at(campaign.id, position, head)),
+        },
+        max_age=86400,
+    )

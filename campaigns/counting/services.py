@@ -1,17 +1,23 @@
 """The count job. Confirming a signature never touches a shared row; this
 single-flight job folds validated (and no-longer-valid) signatures into the
-count tables in batches, and marks them counted in the same transaction."""
+count tables in batches, and marks them counted in the same transaction.
+
+It is also the one place the public ledger learns of changes: each flip of
+a ``counted`` flag writes a ledger event in the same transaction, so the
+ledger's count is the public count by construction (``ledger/``)."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, text, update
 
 from ..extensions import db
 from ..kernel.regions import OTHER, REGION_COUNTRIES
@@ -22,10 +28,12 @@ from ..models import (
     CountryCount,
     DailyCount,
     JobLock,
+    LedgerEvent,
     RegionCount,
     Signature,
     SignatureSource,
     SignatureState,
+    change_of,
 )
 from ..models.types import utcnow
 from ..upsert import insert_add, insert_ignore
@@ -63,6 +71,7 @@ def _fold_batch(limit: int) -> int:
             Signature.state,
             Signature.source,
             Signature.region_code,
+            Signature.receipt_hash,
         )
         .where(text(UNCOUNTED))
         .order_by(Signature.id)
@@ -111,6 +120,7 @@ def _fold_batch(limit: int) -> int:
     _add_deltas(CountryCount, ["campaign_id", "country"], countries)
     _add_deltas(RegionCount, ["campaign_id", "country", "region"], regions)
     _add_deltas(DailyCount, ["campaign_id", "day"], days)
+    record_ledger_events(rows)
     db.session.execute(
         update(Signature)
         .where(Signature.id.in_([row.id for row in rows]))
@@ -118,6 +128,41 @@ def _fold_batch(limit: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return len(rows)
+
+
+def record_ledger_events(rows: Sequence[Any]) -> None:
+    """A ledger event for each signature entering or leaving the count (rows
+    with ``id``, ``campaign_id``, ``state``, ``amount``, ``receipt_hash``).
+    One that enters without a receipt (paper, an organizer's release) is
+    given a random receipt hash nobody holds the code of; one that leaves
+    without one (never in the ledger) still leaves under a fresh hash, so the
+    ledger's count follows the public count."""
+    missing = {
+        row.id: hashlib.sha256(secrets.token_bytes(32)).digest()
+        for row in rows
+        if row.receipt_hash is None
+    }
+    if missing:
+        table = Signature.__table__  # a plain executemany, not the ORM's bulk update
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("sid"))
+            .values(receipt_hash=bindparam("rh")),
+            [{"sid": sid, "rh": rh} for sid, rh in missing.items()],
+        )
+    events = []
+    for row in rows:
+        change, reason = change_of(row.state)
+        events.append(
+            {
+                "campaign_id": row.campaign_id,
+                "receipt_hash": row.receipt_hash or missing[row.id],
+                "change": change,
+                "reason": reason.value if reason else None,
+                "units": row.amount if row.amount is not None else 1,
+            }
+        )
+    db.session.execute(insert(LedgerEvent), events)
 
 
 def _add_deltas(model: Any, keys: list[str], deltas: dict[Any, list[int]]) -> None:
@@ -163,6 +208,18 @@ def recount_signatures(campaign: Campaign) -> None:
         if not held:
             raise RuntimeError("the count job is running; try again")
         cid = campaign.id
+        # The flags about to be set tell the ledger too, as the job would have.
+        flipping = db.session.execute(
+            select(
+                Signature.id,
+                Signature.campaign_id,
+                Signature.state,
+                Signature.amount,
+                Signature.receipt_hash,
+            ).where(Signature.campaign_id == cid, text(UNCOUNTED))
+        ).all()
+        if flipping:
+            record_ledger_events(flipping)
         db.session.execute(
             update(Signature)
             .where(Signature.campaign_id == cid)

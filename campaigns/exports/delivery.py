@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from ..counting.disclosure import K_MIN, Cell, as_rows, publish_beside_names
 from ..kernel.countries import country_name
-from ..models import Campaign, CampaignText, Signature
+from ..ledger.services import latest_head
+from ..models import Campaign, CampaignText, LedgerHead, Signature
 from ..models.types import utcnow
 from .signatures import personal_data_of, validated_batches
 
@@ -108,6 +109,9 @@ class Delivery:
     units: int = 0
     by_country: list[dict[str, Any]] = field(default_factory=list)
     unnamed_by_country: list[dict[str, Any]] = field(default_factory=list)
+    # The ledger's latest signed head when the document was made: the count
+    # anyone can recompute from the public ledger (ledger/).
+    ledger_head: LedgerHead | None = None
 
     @property
     def targets(self) -> list[tuple[str, str]]:
@@ -158,6 +162,7 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
         english=campaign.texts.get("en") if english else None,
         generated_at=utcnow(),
         start=chain_start(campaign.slug, petition_text(text)),
+        ledger_head=latest_head(campaign.id),
     )
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     unnamed: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -212,6 +217,12 @@ def delivery_html(delivery: Delivery) -> str:
             short_digits=SHORT,
             snippet=VERIFY_SNIPPET,
             lines_filename=LINES_FILENAME,
+            verify_command=(
+                f"python3 tools/verify_ledger.py {current_app.config['SITE_URL']} "
+                f"{delivery.campaign.slug} --head {delivery.ledger_head.number}"
+                if delivery.ledger_head
+                else ""
+            ),
         )
 
 

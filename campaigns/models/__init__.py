@@ -14,6 +14,14 @@ from .campaign import (
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
+from .ledger import (
+    LedgerChange,
+    LedgerEntry,
+    LedgerEvent,
+    LedgerHead,
+    LedgerReason,
+    change_of,
+)
 from .network import NetworkKind, TorExit, TrustedNetwork
 from .operations import (
     ACTIVE_JOBS,
@@ -81,6 +89,11 @@ __all__ = [
     "Invalidation",
     "JobLock",
     "JobState",
+    "LedgerChange",
+    "LedgerEntry",
+    "LedgerEvent",
+    "LedgerHead",
+    "LedgerReason",
     "LoginThrottle",
     "NetworkKind",
     "Organization",
@@ -99,4 +112,5 @@ __all__ = [
     "UpdateState",
     "User",
     "campaign_partners",
+    "change_of",
 ]

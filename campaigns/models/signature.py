@@ -169,5 +169,9 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # True once this row's validation is reflected in the count tables.
     counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the receipt code the signer was shown on confirming (or of a
+    # random code nobody was shown): the only name of this signature in the
+    # public ledger. The code itself is never stored.
+    receipt_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     campaign: Mapped[Campaign] = relationship()

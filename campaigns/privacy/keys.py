@@ -1,6 +1,8 @@
 """Where the secrets come from.
 
-Production passes ``SECRET_KEY`` and ``PERSONAL_DATA_KEY`` in the environment.
+Production passes ``SECRET_KEY``, ``PERSONAL_DATA_KEY`` and
+``LEDGER_SIGNING_KEY`` (the Ed25519 seed of the ledger's tree heads) in the
+environment.
 The embedded default generates both once and keeps them in ``instance/``
 (mode 0600), so a restart can still read the data it wrote.
 """
@@ -56,13 +58,19 @@ def ensure_keys(app: Flask) -> None:
     """Fill in missing keys: generated and kept in ``instance/`` unless in production."""
     instance = Path(app.config["INSTANCE_PATH"])
     production = bool(app.config.get("REDIS_URL")) and not app.config.get("TESTING")
-    for name, filename in (("SECRET_KEY", "secret_key"), ("PERSONAL_DATA_KEY", "data_key")):
+    for name, filename in (
+        ("SECRET_KEY", "secret_key"),
+        ("PERSONAL_DATA_KEY", "data_key"),
+        ("LEDGER_SIGNING_KEY", "ledger_key"),
+    ):
         if app.config.get(name):
             continue
         if production:
             raise KeyConfigError(f"{name} must be set in the environment in production")
         app.config[name] = _load_or_create(instance / filename, 32)
     decode_key(app.config["PERSONAL_DATA_KEY"])
+    if len(decode_key(app.config["LEDGER_SIGNING_KEY"])) != 32:
+        raise KeyConfigError("LEDGER_SIGNING_KEY must hold exactly 32 bytes")
 
 
 def generate_key() -> str:

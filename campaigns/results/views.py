@@ -24,6 +24,7 @@ from ..i18n import (
 )
 from ..kernel.countries import country_name
 from ..kernel.regions import OTHER, region_name
+from ..ledger.services import latest_head
 from ..models import Campaign, CampaignText
 from ..outcomes.services import campaign_outcomes
 from ..sharing import share_links
@@ -143,6 +144,8 @@ def _render_results(campaign: Campaign, lang: str) -> str:
         metric=metric,
         units=units(campaign, text),
         counted=counted_at(figures["updated_at"]),
+        ledger_head=latest_head(campaign.id),
+        counted_at=counted_at,
         share=share_links(campaign, text.title),
         outcomes=campaign_outcomes(campaign.id),
         image_url=current_app.config["SITE_URL"]

@@ -251,12 +251,15 @@ def mark_fraudulent(signature_ids: list[int], reason: FraudReason, now: datetime
     )
 
 
-def confirm(signature_id: int, campaign_id: int, now: datetime) -> bool:
+def confirm(
+    signature_id: int, campaign_id: int, now: datetime, receipt_hash: bytes | None = None
+) -> bool:
     """pending, checked → validated, while its campaign takes confirmations;
     → held instead when the checks gave it a hold reason (validated only when
     an organizer releases it). The campaign is checked in the same statement,
     so that a campaign closing meanwhile either counts this confirmation or
-    refuses it."""
+    refuses it. ``receipt_hash``, the hash of the receipt code the signer is
+    about to be shown, is stored by the same statement."""
     campaign_open = (
         select(Campaign.id)
         .where(
@@ -279,6 +282,7 @@ def confirm(signature_id: int, campaign_id: int, now: datetime) -> bool:
                     (Signature.hold_reason.is_not(None), SignatureState.held.value),
                     else_=SignatureState.validated.value,
                 ),
+                **({"receipt_hash": receipt_hash} if receipt_hash else {}),
                 "validated_at": case(
                     (Signature.hold_reason.is_(None), literal(now, UTCDateTime())), else_=None
                 ),

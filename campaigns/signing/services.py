@@ -191,26 +191,27 @@ def _pg_sign_statement() -> Insert:
     )
 
 
-def confirm_signature(token: str) -> Campaign:
+def confirm_signature(token: str, receipt_hash: bytes | None = None) -> Campaign:
     """Validate the signature a confirmation token names; returns its campaign.
 
     Guarded on state: only a pending signature that passed the checks becomes
-    validated (or held, when the checks gave it a hold reason), and only once."""
+    validated (or held, when the checks gave it a hold reason), and only once;
+    then it keeps ``receipt_hash`` (the hash of the receipt code shown)."""
     signature_uuid: uuid.UUID = read_confirm_token(token)
     signature = db.session.execute(
         select(Signature).where(Signature.uuid == signature_uuid)
     ).scalar_one_or_none()
     if signature is None:
         raise NotConfirmable
-    _confirm(signature)
+    _confirm(signature, receipt_hash)
     return signature.campaign
 
 
-def _confirm(signature: Signature) -> None:
+def _confirm(signature: Signature, receipt_hash: bytes | None) -> None:
     """The guarded move, and why it did not happen as a named exception: the
     link and the code confirm through here alike."""
     now = utcnow()
-    if confirm(signature.id, signature.campaign_id, now):
+    if confirm(signature.id, signature.campaign_id, now, receipt_hash):
         return
     if signature.validated_at is not None and signature.state is SignatureState.validated:
         raise AlreadyConfirmed
@@ -235,7 +236,12 @@ class CodeRefused(Exception):
 
 
 def confirm_by_code(
-    campaign: Campaign, reference: str | None, code: str, *, client_ip: str | None
+    campaign: Campaign,
+    reference: str | None,
+    code: str,
+    *,
+    client_ip: str | None,
+    receipt_hash: bytes | None = None,
 ) -> Signature:
     """Validate the signature this browser's reference names, if ``code``
     (already read by ``typed_code``) is its code; returns it. Confirms exactly
@@ -269,7 +275,7 @@ def confirm_by_code(
         raise CodeRefused("wrong")
     # Confirmed before, or fraudulent (which answers alike): the same answer.
     with suppress(AlreadyConfirmed):
-        _confirm(signature)
+        _confirm(signature, receipt_hash)
     return signature
 
 

@@ -12,6 +12,7 @@ from ..campaign_cache import load_campaign
 from ..counting.services import campaign_count
 from ..extensions import db
 from ..i18n import current_language, pull_lang, push_lang
+from ..ledger.receipts import new_receipt, remember_receipt, take_receipt
 from ..models import VISIBLE, Campaign, Signature, SignatureState
 from ..models.types import utcnow
 from ..outcomes.services import campaign_outcomes
@@ -64,6 +65,7 @@ def render_campaign(
             deadline=closes_at if closes_at and closes_at > utcnow() else None,
             site_paused=signing_paused(),
             manage_link=take_manage_link(campaign) if confirmed else None,
+            receipt=take_receipt(campaign.slug) if confirmed else None,
             outcomes=campaign_outcomes(campaign.id),
         ),
         status,
@@ -173,9 +175,14 @@ def confirm_code(slug: str) -> ResponseReturnValue:
     form = CodeForm()
     if not form.validate():
         return _thanks_page(campaign, form, 422)
+    receipt, hashed = new_receipt()
     try:
         signature = confirm_by_code(
-            campaign, reference_here(campaign), form.typed, client_ip=request.remote_addr
+            campaign,
+            reference_here(campaign),
+            form.typed,
+            client_ip=request.remote_addr,
+            receipt_hash=hashed,
         )
     except CodeRefused as refused:
         db.session.commit()  # the try counts
@@ -190,7 +197,7 @@ def confirm_code(slug: str) -> ResponseReturnValue:
         db.session.commit()
         return render_template("signing/confirm_failed.html", reason="invalid"), 404
     db.session.commit()
-    return _confirmed(campaign, signature)
+    return _confirmed(campaign, signature, receipt)
 
 
 def _confirmation_closed(campaign: Campaign) -> ResponseReturnValue:
@@ -228,8 +235,9 @@ def confirm(token: str) -> ResponseReturnValue:
             text=campaign.text(current_language()),
             token=token,
         )
+    receipt, hashed = new_receipt()
     try:
-        confirm_signature(token)
+        confirm_signature(token, hashed)
     except AlreadyConfirmed:
         db.session.rollback()
     except ConfirmationClosed:
@@ -241,13 +249,14 @@ def confirm(token: str) -> ResponseReturnValue:
     else:
         db.session.commit()
     # The same answer for a fraudulent signature: bots learn nothing.
-    return _confirmed(campaign, signature)
+    return _confirmed(campaign, signature, receipt)
 
 
-def _confirmed(campaign: Campaign, signature: Signature) -> ResponseReturnValue:
+def _confirmed(campaign: Campaign, signature: Signature, receipt: str) -> ResponseReturnValue:
     """The answer to a confirmation, by link or code: the campaign page with
-    the honest count and the share links."""
+    the honest count, the receipt code and the share links."""
     remember_confirmation(campaign, signature)
+    remember_receipt(campaign.slug, receipt)
     remember_manage_link(campaign, signature)
     response = redirect(url_for(".campaign_page", slug=campaign.slug, confirmed=1), 303)
     remember_signing(response, campaign, CONFIRMED)

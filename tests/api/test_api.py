@@ -216,6 +216,12 @@ def test_openapi_document_describes_the_api(client: FlaskClient, app: Flask) -> 
         "/api/v1/campaigns",
         "/api/v1/campaigns/{slug}",
         "/api/v1/campaigns/{slug}/count",
+        "/api/v1/ledger/key",
+        "/api/v1/campaigns/{slug}/ledger",
+        "/api/v1/campaigns/{slug}/ledger/heads",
+        "/api/v1/campaigns/{slug}/ledger/entries",
+        "/api/v1/campaigns/{slug}/ledger/consistency",
+        "/api/v1/campaigns/{slug}/ledger/inclusion",
     }
     # Every route of the API blueprint (but the document itself) is described.
     routes = {

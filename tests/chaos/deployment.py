@@ -427,6 +427,7 @@ class Deployment:
             "REDIS_URL": self.redis_url,
             "SECRET_KEY": generate_key(),
             "PERSONAL_DATA_KEY": generate_key(),
+            "LEDGER_SIGNING_KEY": generate_key(),
             "MAIL_SERVER": HOST,
             "MAIL_PORT": str(self.smtp.port),
             "MAIL_TIMEOUT": "5",

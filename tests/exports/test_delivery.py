@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from flask_babel import force_locale
 
 from campaigns.console import exports as console_exports
+from campaigns.counting.services import update_signature_counts
 from campaigns.exports.delivery import (
     FONT_DIRS,
     canonical_line,
@@ -24,6 +25,7 @@ from campaigns.exports.delivery import (
     verify_chain,
 )
 from campaigns.extensions import db
+from campaigns.ledger.services import latest_head, publish_ledger
 from campaigns.models import Campaign, Role, SignatureState
 from tests.factories import create_campaign, create_signature
 from tests.paper.support import audit_entries, logged_in, stranger
@@ -243,3 +245,23 @@ def test_cli_makes_the_document_of_any_size(app: Flask, tmp_path: Path) -> None:
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     [entry] = audit_entries("delivery_document")
     assert entry.details["via"] == "cli" and entry.details["lang"] == "en"
+
+
+def test_the_document_names_the_signed_head_it_was_made_at(app: Flask) -> None:
+    campaign = _campaign()
+    with force_locale("en"):
+        before = delivery_html(collect_delivery(campaign, lang="en"))
+    assert "public ledger" not in before
+    update_signature_counts()
+    publish_ledger()
+    head = latest_head(campaign.id)
+    assert head is not None
+    delivery = collect_delivery(campaign, lang="en")
+    assert delivery.ledger_head == head
+    with force_locale("en"):
+        html = delivery_html(delivery)
+    assert f"latest signed head was #{head.number}" in html
+    assert f"{head.signers} signatures" in html
+    assert head.root_hash.hex() in html
+    command = f"verify_ledger.py http://zaytoun.test no-russia-on-hrc --head {head.number}"
+    assert command in html

@@ -107,6 +107,9 @@ def site(
         "MAIL_PORT": str(smtp_port),
         "SECRET_KEY": generate_key(),
         "PERSONAL_DATA_KEY": generate_key(),
+        "LEDGER_SIGNING_KEY": generate_key(),
+        # The ledger's batch every two seconds, not ten minutes: tests wait for it.
+        "LEDGER_INTERVAL_SECONDS": "2",
         "SITE_URL": site_url,
         "ZAYTOUN_INSTANCE": str(tmp / "instance"),
     }

@@ -247,8 +247,10 @@ def test_ensure_keys_generates_keys_in_the_instance_folder(tmp_path: Path) -> No
     assert app.config["SECRET_KEY"]
     assert app.config["SECRET_KEY"] != app.config["PERSONAL_DATA_KEY"]
     files = {path.name: path for path in instance.iterdir()}
-    assert set(files) == {"secret_key", "data_key"}
+    assert set(files) == {"secret_key", "data_key", "ledger_key"}
     assert files["data_key"].read_text().strip() == app.config["PERSONAL_DATA_KEY"]
+    assert files["ledger_key"].read_text().strip() == app.config["LEDGER_SIGNING_KEY"]
+    assert len(decode_key(app.config["LEDGER_SIGNING_KEY"])) == 32
     assert files["secret_key"].read_text().strip() == app.config["SECRET_KEY"]
     for path in files.values():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
@@ -272,8 +274,12 @@ def test_ensure_keys_reuses_the_kept_keys(tmp_path: Path) -> None:
 def test_ensure_keys_keeps_configured_keys_and_writes_nothing(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     key = generate_key()
-    app = _bare_app(instance, SECRET_KEY="configured", PERSONAL_DATA_KEY=key)
+    ledger_key = generate_key()
+    app = _bare_app(
+        instance, SECRET_KEY="configured", PERSONAL_DATA_KEY=key, LEDGER_SIGNING_KEY=ledger_key
+    )
     ensure_keys(app)
+    assert app.config["LEDGER_SIGNING_KEY"] == ledger_key
     assert app.config["PERSONAL_DATA_KEY"] == key
     assert app.config["SECRET_KEY"] == "configured"
     assert not instance.exists() or not any(instance.iterdir())
@@ -289,6 +295,21 @@ def test_ensure_keys_refuses_to_invent_keys_in_production(tmp_path: Path) -> Non
     instance = tmp_path / "instance"
     app = _bare_app(instance, TESTING=False, REDIS_URL="redis://127.0.0.1:6379/0")
     with pytest.raises(KeyConfigError):
+        ensure_keys(app)
+    assert not instance.exists() or not any(instance.iterdir())
+
+
+def test_production_needs_the_ledger_signing_key_and_a_seed_of_32_bytes(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    production = {"TESTING": False, "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    app = _bare_app(instance, SECRET_KEY="s", PERSONAL_DATA_KEY=generate_key(), **production)
+    with pytest.raises(KeyConfigError, match="LEDGER_SIGNING_KEY"):
+        ensure_keys(app)
+    too_long = base64.urlsafe_b64encode(bytes(64)).decode()
+    app = _bare_app(
+        instance, SECRET_KEY="s", PERSONAL_DATA_KEY=generate_key(), LEDGER_SIGNING_KEY=too_long
+    )
+    with pytest.raises(KeyConfigError, match="LEDGER_SIGNING_KEY"):
         ensure_keys(app)
     assert not instance.exists() or not any(instance.iterdir())
 

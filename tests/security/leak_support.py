@@ -97,13 +97,14 @@ def production_stack(tmp: Path, **settings: str) -> Iterator[Stack]:
     app: Flask | None = None
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        secret_key, data_key = generate_key(), generate_key()
+        secret_key, data_key, ledger_key = generate_key(), generate_key(), generate_key()
         sqlalchemy_url = "postgresql+psycopg://" + database.url.split("://", 1)[1]
         app = create_app(
             {
                 **base_config(tmp, sqlalchemy_url),
                 "SECRET_KEY": secret_key,
                 "PERSONAL_DATA_KEY": data_key,
+                "LEDGER_SIGNING_KEY": ledger_key,
             }
         )
         with app.app_context():
@@ -126,6 +127,7 @@ def production_stack(tmp: Path, **settings: str) -> Iterator[Stack]:
             "REDIS_URL": REDIS_URL,
             "SECRET_KEY": secret_key,
             "PERSONAL_DATA_KEY": data_key,
+            "LEDGER_SIGNING_KEY": ledger_key,
             "MAIL_SERVER": HOST,
             "MAIL_PORT": str(smtp_port),
             "SITE_URL": site_url,

@@ -34,6 +34,7 @@ from campaigns.accounts.passwords import hash_password
 from campaigns.accounts.totp import unseal_secret
 from campaigns.cache import ProcessMemo
 from campaigns.extensions import db
+from campaigns.ledger.services import publish_ledger
 from campaigns.models import (
     Campaign,
     CampaignDelivery,
@@ -176,9 +177,17 @@ class World:
         return {name: values[name] for name in rule_arguments(app, endpoint)}
 
     def url(self, app: Flask, endpoint: str, lang: str = "ar", **overrides: Any) -> str:
-        values = {**self.url_values(app, endpoint, lang), **overrides}
+        values = {**self.url_values(app, endpoint, lang), **QUERIES.get(endpoint, {}), **overrides}
         with app.test_request_context():
             return url_for(endpoint, **values)
+
+
+# Routes that answer only with their query: the ledger's proofs name heads
+# (the world's first) and a position.
+QUERIES: dict[str, dict[str, Any]] = {
+    "api.ledger_consistency_json": {"first": 1, "second": 1},
+    "api.ledger_inclusion_json": {"head": 1, "position": 0},
+}
 
 
 @functools.cache
@@ -315,6 +324,8 @@ def make_world(app: Flask) -> World:
     from campaigns.counting.services import update_signature_counts
 
     update_signature_counts()
+    # The ledger's first head, so that its proofs have something to prove.
+    publish_ledger()
     db.session.commit()
     static = Path(app.static_folder or "")
     return World(
@@ -452,6 +463,9 @@ class Step:
     url_overrides: Callable[[World], dict[str, Any]] | None = None
     multipart: bool = False
     changes_rows: bool = True
+    # A POST that only reads (a receipt checked: posted so that it never sits
+    # in a URL): guarded like the others, changing nothing when it goes through.
+    reads_only: bool = False
 
     def url(self, app: Flask, world: World) -> str:
         overrides = self.url_overrides(world) if self.url_overrides else {}
@@ -617,6 +631,14 @@ STEPS: tuple[Step, ...] = (
         url_overrides=lambda w: {"slug": w.pledge.slug},
     ),
     Step("confirm", "signing.confirm", "signer", _nothing),
+    Step(
+        "check a receipt in the ledger",
+        "ledger.check_receipt",
+        "signer",
+        lambda w, c: {"receipt": "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"},
+        frozenset({"receipt"}),
+        reads_only=True,
+    ),
     Step(
         "confirm by code",
         "signing.confirm_code",
@@ -1022,6 +1044,9 @@ RECENT = timedelta(days=1)
 RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
 # (and the hash of a one-time grant, random each time).
 SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash"})
+# Drawn at random on each run: receipt codes' hashes and what the ledger
+# computes from them.
+RANDOM = frozenset({"receipt_hash", "leaf_hash", "root_hash", "frontier", "signature"})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 
@@ -1036,6 +1061,8 @@ def comparable(table: str, column: str, value: Any) -> Any:
         return "<uuid>"
     if isinstance(value, bytes | memoryview) and column in SEALED:
         return "<sealed>"
+    if isinstance(value, bytes | memoryview) and column in RANDOM:
+        return "<random>"
     if column == "totp_last_step" and isinstance(value, int):
         return "<recent step>" if abs(value - time.time() // 30) <= RECENT_STEPS else value
     if isinstance(value, memoryview):

@@ -41,6 +41,7 @@ from campaigns.accounts.services import create_user
 from campaigns.accounts.totp import seal_secret
 from campaigns.extensions import db
 from campaigns.jobs import PERIODIC_QUEUE
+from campaigns.ledger.services import publish_ledger
 from campaigns.models import (
     AuditEntry,
     Campaign,
@@ -368,6 +369,9 @@ def _record_outcomes(stack: Stack, journey: Journey) -> None:
             )
             journey.response_pdf = f"/responses/{response.public_id}.pdf"
             db.session.commit()
+            # The ledger's batch, as its periodic job appends it: the counted
+            # canaries (and the withdrawal) become entries on the public pages.
+            assert publish_ledger() > 0
             db.session.remove()
     finally:
         stack.app.config["TASKS_EAGER"] = eager
@@ -410,10 +414,15 @@ def public_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
             paths += [
                 f"/{lang}/campaigns/{slug}",
                 f"/{lang}/campaigns/{slug}/results",
+                f"/{lang}/campaigns/{slug}/ledger",
                 f"/embed/{slug}?lang={lang}",
             ]
     for slug in journey.slugs:
         paths += [f"/api/v1/campaigns/{slug}", f"/api/v1/campaigns/{slug}/count"]
+        ledger = f"/api/v1/campaigns/{slug}/ledger"
+        paths += [ledger, f"{ledger}/heads", f"{ledger}/entries?count=10000"]
+        paths += [f"{ledger}/inclusion?head=1&position=0"]
+    paths.append("/api/v1/ledger/key")
     paths.append(journey.response_pdf)
     client = Client(stack)
     pages = []

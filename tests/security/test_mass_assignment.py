@@ -169,7 +169,9 @@ def test_extra_fields_change_nothing_on_any_write_route(app: Flask, variants: in
         # The clean post must do something, or the comparisons prove nothing.
         if plain.status >= 400:
             failures.append(f"{where}: the clean post answered {plain.status}")
-        elif plain.step.changes_rows and not plain.changed:
+        elif plain.step.reads_only and plain.changed:
+            failures.append(f"{where}: a read-only post changed rows")
+        elif plain.step.changes_rows and not plain.step.reads_only and not plain.changed:
             failures.append(f"{where}: the clean post changed no row")
     for variant in range(variants):
         reset_world(app)

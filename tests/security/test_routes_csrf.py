@@ -139,6 +139,8 @@ def _check_goes_through(
     where = f"{step.endpoint} ({step.name}) with its own token"
     if refused_for_csrf(seen) or response.status_code not in {200, 302, 303}:
         return [f"{where}: answered {response.status_code}"]
+    if step.reads_only:
+        return [f"{where}: changed rows\n{changed.describe()}"] if changed else []
     if step.changes_rows and not changed:
         return [f"{where}: changed nothing, so its refusals prove nothing"]
     if not step.changes_rows and logged_in_user(client) == user_before:

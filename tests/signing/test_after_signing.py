@@ -116,6 +116,7 @@ def test_the_page_after_confirming_shows_no_form_and_a_way_to_share(client: Flas
             assert not element.attrs.get(attr, "").startswith(("http:", "https:", "//")), element
 
 
+RECEIPT = re.compile(r"(?:[A-Z2-7]{4}-){7}[A-Z2-7]{4}")
 MANAGE_LINK = re.compile(r"/manage/[^\"/]+")
 
 
@@ -134,7 +135,9 @@ def test_a_fraudulent_signature_sees_exactly_what_a_genuine_one_sees(
         page = visitor.get(landing).get_data(as_text=True)
         # Each gets a manage link of its own (signing/manage): alike but for its token.
         assert len(MANAGE_LINK.findall(page)) == 1
-        bodies.append(MANAGE_LINK.sub("/manage/<token>", page))
+        # And a receipt code of its own (a fraudulent one's is in no ledger).
+        assert len(RECEIPT.findall(page)) == 1
+        bodies.append(RECEIPT.sub("<receipt>", MANAGE_LINK.sub("/manage/<token>", page)))
     assert bodies[0] == bodies[1]
     assert "12" in bodies[0]
 

@@ -25,6 +25,7 @@ INTERVALS = {
     "CLOSING_INTERVAL_SECONDS": 64.0,
     "NOTICES_INTERVAL_SECONDS": 65.0,
     "RETENTION_INTERVAL_SECONDS": 301.0,
+    "LEDGER_INTERVAL_SECONDS": 602.0,
 }
 EXPECTED = {
     "zaytoun.relay_outbox": 1.25,
@@ -35,6 +36,7 @@ EXPECTED = {
     "zaytoun.close_due_campaigns": 64.0,
     "zaytoun.notify_campaign_notices": 65.0,
     "zaytoun.erase_expired_personal_data": 301.0,
+    "zaytoun.publish_ledger": 602.0,
 }
 
 
@@ -70,6 +72,7 @@ def test_the_defaults_keep_the_intervals_documented(tmp_path: Path) -> None:
     assert intervals["zaytoun.relay_outbox"] == 1.0
     assert intervals["zaytoun.update_signature_counts"] == 0.5
     assert intervals["zaytoun.erase_expired_personal_data"] == 300.0
+    assert intervals["zaytoun.publish_ledger"] == 600.0
 
 
 def test_the_embedded_scheduler_can_run_each_job_as_a_plain_call(app: Flask) -> None:
