@@ -14,6 +14,7 @@ from .campaign import (
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
+from .kiosk import Kiosk
 from .network import NetworkKind, TorExit, TrustedNetwork
 from .operations import (
     ACTIVE_JOBS,
@@ -81,6 +82,7 @@ __all__ = [
     "Invalidation",
     "JobLock",
     "JobState",
+    "Kiosk",
     "LoginThrottle",
     "NetworkKind",
     "Organization",
