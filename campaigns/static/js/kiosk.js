@@ -18,7 +18,8 @@
   form.removeAttribute("data-queue-key");
   var store = "zaytoun-kiosk-" + form.getAttribute("data-kiosk");
   var endpoint = form.getAttribute("data-entries");
-  var csrf = form.querySelector("input[name=csrf_token]").value;
+  var token = form.querySelector("input[name=csrf_token]");
+  var csrf = token ? token.value : "";
   var BATCH = 25;
   var sending = false;
   var key = subtle.importKey(
@@ -80,7 +81,9 @@
       input.removeAttribute("value");
       input.removeAttribute("aria-invalid");
     });
-    form.querySelectorAll(".error-summary, .field .error").forEach(function (node) { node.remove(); });
+    // The last answer's messages (errors, "the kiosk is open") go too.
+    document.querySelectorAll(".error-summary, .field .error, main > .notice:not(#kiosk-status)")
+      .forEach(function (node) { node.remove(); });
     form.querySelectorAll(".has-error").forEach(function (node) { node.classList.remove("has-error"); });
     history.replaceState(null, "", location.pathname);
     var first = form.querySelector("input:not([type=hidden])");
