@@ -129,8 +129,6 @@ def _stand(slug: str, kiosk_uuid: uuid.UUID) -> tuple[Campaign, Kiosk]:
 @require(*MANAGERS)
 def close(slug: str, kiosk_uuid: uuid.UUID) -> ResponseReturnValue:
     campaign, kiosk = _stand(slug, kiosk_uuid)
-    if not Form().validate():
-        abort(400)
     if close_kiosk(kiosk):
         notices.done(_("The kiosk is closed: it takes no more signatures."))
     else:
