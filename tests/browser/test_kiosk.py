@@ -20,19 +20,21 @@ from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.models import Campaign, CampaignCount, Kiosk, Role, Signature, SignatureSource
 
+from tests.factories import give_second_factor, unused_code
+
 from .conftest import Contexts, LiveServer
 
 PASSWORD = "olive-trees-of-afrin-2026"
 PHONE = {"width": 360, "height": 740}
 # A petition in English, a pledge (with its amount) in Arabic.
 CAMPAIGN = {"en": "no-russia-on-hrc", "ar": "olive-trees-afrin"}
+# The device's queue is empty: every entry was answered.
+SENT = "() => !Object.keys(localStorage).some(k => k.startsWith('zaytoun-kiosk-'))"
 STAND = {"en": "Azaz market, Friday", "ar": "سوق أعزاز، الجمعة"}
 
 
 def _collector(server: LiveServer, contexts: Contexts, lang: str) -> tuple[BrowserContext, Page]:
     """An organizer of the union, logged in on a phone-sized screen."""
-    from tests.factories import give_second_factor, unused_code
-
     with server.app.app_context():
         campaign = db.session.execute(
             select(Campaign).where(Campaign.slug == CAMPAIGN[lang])
@@ -156,7 +158,7 @@ def test_forty_people_at_a_stand_through_a_cut_connection(
     for n in range(20):
         _sign(page, names[n], lang, n)
         _assert_empty(page, names[: n + 1], history)
-    page.wait_for_function("() => !Object.keys(localStorage).some(k => k.startsWith('zaytoun-kiosk-'))")
+    page.wait_for_function(SENT)
 
     context.set_offline(True)
     for n in range(20, 40):
@@ -168,10 +170,7 @@ def test_forty_people_at_a_stand_through_a_cut_connection(
     assert _in_person(live_server, lang, kiosk_uuid)[1] == 20
 
     context.set_offline(False)
-    page.wait_for_function(
-        "() => !Object.keys(localStorage).some(k => k.startsWith('zaytoun-kiosk-'))",
-        timeout=20_000,
-    )
+    page.wait_for_function(SENT, timeout=20_000)
     _assert_empty(page, names, history)
     counted, rows = _in_person(live_server, lang, kiosk_uuid)
     assert (counted - before, rows) == (40, 40)
