@@ -19,7 +19,6 @@ from campaigns.accounts.services import create_user
 from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.models import Campaign, CampaignCount, Kiosk, Role, Signature, SignatureSource
-
 from tests.factories import give_second_factor, unused_code
 
 from .conftest import Contexts, LiveServer
