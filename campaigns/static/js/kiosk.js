@@ -98,13 +98,21 @@
       return fetch(endpoint, {
         method: "POST",
         credentials: "same-origin",
+        redirect: "manual",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
         body: JSON.stringify({ entries: entries })
       });
     }).then(function (response) {
+      // Sent to the login page (the session ended) or refused for its token:
+      // the queue stays on the device until the page is opened again.
+      var type = response.headers.get("Content-Type") || "";
+      if (response.type === "opaqueredirect" || type.indexOf("application/json") !== 0) {
+        return null;
+      }
       return response.json().then(function (answer) { return [response.status, answer]; });
     }).then(function (result) {
       sending = false;
+      if (!result) { say("failed", status.getAttribute("data-expired")); return; }
       var code = result[0], answer = result[1];
       if (code === 409) { say("failed", status.getAttribute("data-closed")); return; }
       if (code !== 200) { say("failed", answer.error || ""); return; }
