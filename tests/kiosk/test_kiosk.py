@@ -107,6 +107,7 @@ def test_the_same_person_at_a_stand_again_is_one_signature(app: Flask, console: 
 def test_without_javascript_one_person_per_post(app: Flask, console: Console) -> None:
     kiosk = _kiosk(console)
     client = logged_in(app, console.organizer)
+    client.set_cookie("lang", "en")
     page = client.get(f"/console/kiosks/{kiosk.uuid}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
