@@ -18,8 +18,9 @@ def _insert(model: Any) -> Any:
     raise RuntimeError(f"unsupported database {dialect}")
 
 
-def insert_ignore(model: Any, conflict_columns: list[str]) -> Any:
-    """INSERT that does nothing when a unique key already exists."""
+def insert_ignore(model: Any, conflict_columns: list[str] | None) -> Any:
+    """INSERT that does nothing when a unique key already exists: the key of
+    ``conflict_columns``, or any unique key with None."""
     return _insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
 
 

@@ -44,6 +44,7 @@ LAYERS: dict[str, set[str]] = {
         "signing",
         "moderation",
         "paper",
+        "kiosk",
         "updates",
         "exports",
         "results",

@@ -16,6 +16,7 @@ FEATURES = (
     "campaigns.console.moderation",
     "campaigns.console.networks",
     "campaigns.console.paper",
+    "campaigns.console.kiosk",
     "campaigns.console.exports",
     "campaigns.console.disclosures",
     "campaigns.console.updates",

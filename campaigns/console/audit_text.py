@@ -50,6 +50,8 @@ SENTENCES: dict[str, LazyString] = {
         "%(who)s produced the delivery document of the campaign %(campaign)s (%(count)s signers)"
     ),
     "paper_import": _l("%(who)s imported paper signatures into the campaign %(campaign)s"),
+    "kiosk_opened": _l("%(who)s opened a kiosk at a stand for the campaign %(campaign)s"),
+    "kiosk_closed": _l("%(who)s closed a kiosk of the campaign %(campaign)s"),
     "signer_viewed": _l("%(who)s opened a signer's details on the campaign %(campaign)s"),
     "signature_accepted": _l("%(who)s accepted a signature on the campaign %(campaign)s"),
     "signature_rejected": _l("%(who)s rejected a signature on the campaign %(campaign)s"),

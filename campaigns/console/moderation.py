@@ -77,6 +77,8 @@ CONDITION_LABELS = {
     "ip_hash": _l("Address hash"),
     "country": _l("Country"),
     "name_pattern": _l("Name"),
+    "kiosk": _l("Stand (kiosk)"),
+    "collector": _l("Collector (account number)"),
 }
 REFUSED_CONDITIONS = {
     "personal": _l("Only an administrator may choose signatures by name or email domain."),

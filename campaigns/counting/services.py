@@ -80,8 +80,9 @@ def _fold_batch(limit: int) -> int:
     ).all()
     if not rows:
         return 0
-    # [signers, total] deltas per bucket; campaigns also count demo signers.
-    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    # [signers, total] deltas per bucket; campaigns also count demo and
+    # in-person signers.
+    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     countries: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     regions: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
     days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
@@ -101,19 +102,22 @@ def _fold_batch(limit: int) -> int:
             bucket[1] += sign * units
         if row.source is SignatureSource.demo:
             campaigns[row.campaign_id][2] += sign
+        elif row.source is SignatureSource.in_person:
+            campaigns[row.campaign_id][3] += sign
     now = utcnow()
-    for campaign_id, (signers, total, demo) in campaigns.items():
+    for campaign_id, (signers, total, demo, in_person) in campaigns.items():
         db.session.execute(
             insert_add(
                 CampaignCount,
                 ["campaign_id"],
-                ["signers", "total", "demo_signers"],
+                ["signers", "total", "demo_signers", "in_person_signers"],
                 ("updated_at",),
             ).values(
                 campaign_id=campaign_id,
                 signers=signers,
                 total=total,
                 demo_signers=demo,
+                in_person_signers=in_person,
                 updated_at=now,
             )
         )
@@ -231,11 +235,13 @@ def recount_signatures(campaign: Campaign) -> None:
         validated = (Signature.campaign_id == cid) & Signature.counted.is_(True)
         units = func.coalesce(Signature.amount, 1)
         is_demo = case((Signature.source == SignatureSource.demo, 1), else_=0)
-        signers, total, demo = db.session.execute(
+        is_in_person = case((Signature.source == SignatureSource.in_person, 1), else_=0)
+        signers, total, demo, in_person = db.session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(units), 0),
                 func.coalesce(func.sum(is_demo), 0),
+                func.coalesce(func.sum(is_in_person), 0),
             ).where(validated)
         ).one()
         db.session.add(
@@ -244,6 +250,7 @@ def recount_signatures(campaign: Campaign) -> None:
                 signers=signers,
                 total=total,
                 demo_signers=demo,
+                in_person_signers=in_person,
                 updated_at=utcnow(),
             )
         )

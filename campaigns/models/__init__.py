@@ -14,6 +14,7 @@ from .campaign import (
 from .counts import CampaignCount, CountryCount, DailyCount, RegionCount
 from .disclosure import DisclosureKind, DisclosureRequest, DisclosureState
 from .email import EmailKind, EmailLog, EmailStatus
+from .kiosk import Kiosk
 from .ledger import (
     LedgerChange,
     LedgerEntry,
@@ -89,6 +90,7 @@ __all__ = [
     "Invalidation",
     "JobLock",
     "JobState",
+    "Kiosk",
     "LedgerChange",
     "LedgerEntry",
     "LedgerEvent",

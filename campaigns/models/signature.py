@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from uuid import UUID
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -59,6 +60,8 @@ MANAGEABLE = LIVE | {SignatureState.held}
 class SignatureSource(enum.Enum):
     web = "web"
     paper = "paper"
+    # Signed in front of a collector on a kiosk at a stand (no email asked).
+    in_person = "in_person"
     # Made up by `flask campaigns seed --demo` on the embedded default only.
     demo = "demo"
 
@@ -98,6 +101,9 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("consent_version IN (1, 2)", name="consent_version"),
         Index("uq_signatures_campaign_fingerprint", "campaign_id", "fingerprint", unique=True),
         Index("ix_signatures_rate", "campaign_id", "ip_hash", "created_at"),
+        # A kiosk's entry sent twice (a resend after a bad connection) is one row;
+        # also the stand's signatures for review and invalidation.
+        Index("uq_signatures_kiosk_entry", "kiosk_id", "entry_key", unique=True),
         # Recent signatures of a campaign: trending detection, moderation.
         Index("ix_signatures_campaign_created", "campaign_id", "created_at"),
         # The sweeper's view: signatures whose validation task may have been lost.
@@ -161,6 +167,10 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     # Set by trending detection for organizers to look at; the signer sees nothing.
     flag_reason: Mapped[str | None] = mapped_column(String(32))
     invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidations.id"))
+    # In person: the kiosk (stand and collector) it was signed at, and the
+    # random key its device gave the entry, so that a resend is absorbed.
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
+    entry_key: Mapped[UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,7 @@ progress so that it can be cancelled and, restarted, goes on from where it was.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from ..models import (
     LIVE,
     Invalidation,
     JobState,
+    Kiosk,
     Signature,
     TrendingFlag,
     User,
@@ -38,7 +40,10 @@ from ..privacy.personal import read_personal_data
 from ..signing.lifecycle import invalidate
 from .trending import DOMAIN, IP
 
-CONDITIONS = ("since", "until", "email_domain_hash", "ip_hash", "country", "name_pattern")
+CONDITIONS = (
+    "since", "until", "email_domain_hash", "ip_hash", "country", "name_pattern", "kiosk",
+    "collector",
+)  # fmt: skip
 # Also understood: "email_domain" (hashed when read), as the model documents it.
 # The console stores only the hash: a domain can say who signed.
 _ALL_CONDITIONS = (*CONDITIONS, "email_domain")
@@ -107,6 +112,14 @@ def _clauses(campaign_id: int | None, conditions: Mapping[str, str]) -> list[Col
         clauses.append(Signature.ip_hash == bytes.fromhex(ip_hash))
     if country := conditions.get("country"):
         clauses.append(Signature.country == country)
+    # Signed in person: at one stand (the kiosk's public uuid), or at any
+    # stand of one collector (their account's id).
+    if kiosk := conditions.get("kiosk"):
+        stand = select(Kiosk.id).where(Kiosk.uuid == uuid.UUID(kiosk))
+        clauses.append(Signature.kiosk_id.in_(stand))
+    if collector := conditions.get("collector"):
+        stands = select(Kiosk.id).where(Kiosk.collector_id == int(collector))
+        clauses.append(Signature.kiosk_id.in_(stands))
     return clauses
 
 

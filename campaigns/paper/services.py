@@ -31,9 +31,16 @@ def paper_fingerprint(row: PaperRow, ring: Keyring | None = None) -> bytes:
     phone in their matching forms."""
     if row.canonical_email:
         return fingerprint("email", row.canonical_email, ring=ring)
-    return fingerprint(
-        "paper", match_name(row.name), match_name(row.region), row.phone or "", ring=ring
-    )
+    return person_fingerprint(row.name, row.region, row.phone, ring)
+
+
+def person_fingerprint(
+    name: str, region: str, phone: str | None, ring: Keyring | None = None
+) -> bytes:
+    """Who signed in front of a collector without an email (on paper or at a
+    kiosk): name, region and phone in their matching forms, so that the same
+    person on a sheet and at a stand is one signature."""
+    return fingerprint("paper", match_name(name), match_name(region), phone or "", ring=ring)
 
 
 def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> dict[str, Any]:

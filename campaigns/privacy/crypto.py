@@ -39,6 +39,7 @@ class Keyring:
     fingerprint: bytes
     ip: bytes
     token: bytes
+    kiosk: bytes
 
     @classmethod
     def from_master(cls, master: bytes) -> Keyring:
@@ -50,6 +51,7 @@ class Keyring:
             fingerprint=derive(b"zaytoun fingerprint v1"),
             ip=derive(b"zaytoun client ip v1"),
             token=derive(b"zaytoun tokens v1"),
+            kiosk=derive(b"zaytoun kiosk queue v1"),
         )
 
 
@@ -108,3 +110,11 @@ def hash_ip(address: str, ring: Keyring | None = None) -> bytes:
     by brute force over the IPv4 space without the key."""
     ring = ring or keyring()
     return hmac.new(ring.ip, address.encode(), hashlib.sha256).digest()[:IP_HASH_BYTES]
+
+
+def kiosk_queue_key(kiosk_uuid: bytes, ring: Keyring | None = None) -> bytes:
+    """The AES-256 key a kiosk's device seals its queue of entries with: one
+    per kiosk, derived when its page is served to its logged-in collector,
+    stored nowhere (the device holds it in memory only)."""
+    ring = ring or keyring()
+    return hmac.new(ring.kiosk, b"kiosk queue\x1f" + kiosk_uuid, hashlib.sha256).digest()

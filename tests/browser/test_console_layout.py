@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from campaigns.accounts.services import create_user
 from campaigns.extensions import db
+from campaigns.kiosk.services import Entry, record_entries
 from campaigns.models import (
     AuditEntry,
     Campaign,
@@ -28,6 +29,7 @@ from campaigns.models import (
     CampaignUpdate,
     Invalidation,
     JobState,
+    Kiosk,
     Role,
     SignatureState,
     TrendingFlag,
@@ -185,6 +187,18 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         pdf=make_pdf(),
         pdf_size=len(make_pdf()),
     )
+    # A stand the admin signs people at (its kiosk page is theirs alone).
+    kiosk = Kiosk(campaign_id=campaign.id, collector_id=admin.id, stand="سوق أعزاز، الجمعة")
+    db.session.add(kiosk)
+    db.session.flush()
+    record_entries(
+        kiosk,
+        [
+            Entry(key=uuid.uuid4(), full_name=name, country="SY", region="أعزاز", amount=2)
+            for name in ("سعاد الحلبية", "رامي الحلبي")
+        ],
+        locale="ar",
+    )
     db.session.add(letter)
     db.session.commit()
     return {
@@ -197,6 +211,8 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         "signature_uuid": held.uuid,
         "user_id": admin.id,
         # The image preview is a download, not a page: any name fills its URL.
+        "kiosk_uuid": kiosk.uuid,
+        "collector_id": kiosk.collector_id,
         "variant": campaign.images[0].name if campaign.images else "absent-360.webp",
     }
 

@@ -23,6 +23,7 @@ from campaigns.models import (
     DisclosureState,
     Invalidation,
     JobState,
+    Kiosk,
     NetworkKind,
     PaperImport,
     SignatureState,
@@ -60,6 +61,15 @@ POLICY: dict[str, set[str]] = {
     "console_paper.report": CAMPAIGN_MANAGERS,
     "console_paper.report_download": CAMPAIGN_MANAGERS,
     "console_paper.template": CAMPAIGN_MANAGERS,
+    "console_kiosk.index": CAMPAIGN_MANAGERS,
+    "console_kiosk.open_stand": CAMPAIGN_MANAGERS,
+    "console_kiosk.close": CAMPAIGN_MANAGERS,
+    "console_kiosk.invalidate_stand": CAMPAIGN_MANAGERS,
+    "console_kiosk.invalidate_collector": CAMPAIGN_MANAGERS,
+    # The device is its collector's (here the organizer's): nobody else signs on it.
+    "console_kiosk.kiosk": {"organizer"},
+    "console_kiosk.sign": {"organizer"},
+    "console_kiosk.entries": {"organizer"},
     "console_updates.index": CAMPAIGN_MANAGERS,
     "console_updates.preview": CAMPAIGN_MANAGERS,
     "console_updates.edit": CAMPAIGN_MANAGERS,
@@ -162,6 +172,8 @@ def _objects(console: Console) -> dict[str, Any]:
         sustained_limit=500,
     )  # fmt: skip
     db.session.add(network)
+    kiosk = Kiosk(campaign_id=campaign.id, collector_id=console.organizer.id, stand="Azaz")
+    db.session.add(kiosk)
     db.session.commit()
     give_image(campaign)
     return {
@@ -177,6 +189,8 @@ def _objects(console: Console) -> dict[str, Any]:
         "network_id": network.id,
         "threshold_id": threshold.id,
         "public_id": response.public_id,
+        "kiosk_uuid": kiosk.uuid,
+        "collector_id": console.organizer.id,
     }
 
 
@@ -245,6 +259,7 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/edit",
         f"/console/campaigns/{slug}/exports",
         f"/console/campaigns/{slug}/paper",
+        f"/console/campaigns/{slug}/kiosks",
         f"/console/campaigns/{slug}/updates",
         f"/console/campaigns/{slug}/outcomes",
         f"/console/campaigns/{slug}/responses/new",

@@ -16,12 +16,14 @@ from typing import Any
 from flask import Flask
 
 from campaigns.extensions import db
+from campaigns.kiosk.services import Entry, record_entries
 from campaigns.models import (
     AuditEntry,
     CampaignResponse,
     CampaignUpdate,
     Invalidation,
     JobState,
+    Kiosk,
     Organization,
     SignatureState,
     User,
@@ -186,6 +188,18 @@ def _seed(console: Console) -> dict[str, Any]:
         pdf=make_pdf(),
         pdf_size=len(make_pdf()),
     )
+    # A stand the admin signs people at (its kiosk page is theirs alone).
+    kiosk = Kiosk(campaign_id=campaign.id, collector_id=console.admin.id, stand="سوق أعزاز، الجمعة")
+    db.session.add(kiosk)
+    db.session.flush()
+    record_entries(
+        kiosk,
+        [
+            Entry(key=uuid.uuid4(), full_name=name, country="SY", region="أعزاز", amount=2)
+            for name in ("سعاد الحلبية", "رامي الحلبي")
+        ],
+        locale="ar",
+    )
     db.session.add(letter)
     db.session.commit()
     return {
@@ -197,6 +211,8 @@ def _seed(console: Console) -> dict[str, Any]:
         "invalidation_id": running.id,
         "signature_uuid": held.uuid,
         "user_id": console.partner.id,
+        "kiosk_uuid": kiosk.uuid,
+        "collector_id": kiosk.collector_id,
         "variant": campaign.images[0].name,
     }
 

@@ -48,6 +48,7 @@ from campaigns.models import (
     DisclosureState,
     Invalidation,
     JobState,
+    Kiosk,
     NetworkKind,
     Organization,
     PaperImport,
@@ -133,6 +134,8 @@ class World:
     network_id: int
     threshold_id: int
     response_id: str
+    # A kiosk the organizer opened (its collector) on the world's campaign.
+    kiosk_uuid: uuid.UUID
 
     @property
     def slug(self) -> str:
@@ -158,6 +161,8 @@ class World:
             "threshold_id": self.threshold_id,
             "public_id": self.response_id,
             "name": f"{'6' * 32}-720.webp",
+            "kiosk_uuid": self.kiosk_uuid,
+            "collector_id": self.console.organizer.id,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -308,7 +313,11 @@ def make_world(app: Flask) -> World:
         photo_width=720,
         photo_height=480,
     )
-    db.session.add_all([update, paper, invalidation, threshold, response, delivery])
+    kiosk = Kiosk(
+        uuid=uuid.UUID(int=0x5EED), campaign_id=console.campaign.id,
+        collector_id=console.organizer.id, stand="سوق أعزاز",
+    )  # fmt: skip
+    db.session.add_all([update, paper, invalidation, threshold, response, delivery, kiosk])
     disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
@@ -347,6 +356,7 @@ def make_world(app: Flask) -> World:
         network_id=network.id,
         threshold_id=threshold.id,
         response_id=response.public_id,
+        kiosk_uuid=kiosk.uuid,
     )
 
 
@@ -466,6 +476,8 @@ class Step:
     # A POST that only reads (a receipt checked: posted so that it never sits
     # in a URL): guarded like the others, changing nothing when it goes through.
     reads_only: bool = False
+    # A JSON body (the kiosk's queue), its CSRF token in the X-CSRFToken header.
+    json: bool = False
 
     def url(self, app: Flask, world: World) -> str:
         overrides = self.url_overrides(world) if self.url_overrides else {}
@@ -588,6 +600,15 @@ def _paper_form(world: World, client: FlaskClient) -> dict[str, Any]:
     return {"file": (io.BytesIO(data), "paper.csv")}
 
 
+KIOSK_FIELDS = frozenset(
+    {"full_name", "phone", "country", "region", "amount", "show_name", "deliver_name", "entry_key"}
+)
+
+
+def _kiosk_person(name: str) -> dict[str, str]:
+    return {"full_name": name, "phone": "0944 123 456", "country": "SY", "region": "أعزاز"}
+
+
 def _code_form(world: World, client: FlaskClient) -> dict[str, Any]:
     """The code of the world's signature, typed in the browser that signed it
     (which holds its reference)."""
@@ -671,6 +692,51 @@ STEPS: tuple[Step, ...] = (
         frozenset({"full_name"}),
     ),
     Step("withdraw a signature", "manage.withdraw", "signer", _nothing),
+    # At a stand, before the campaign is paused: a kiosk opened, a person
+    # signed without JavaScript, two from the device's queue, then the
+    # stand's and the collector's signatures invalidated and the kiosk closed.
+    Step(
+        "open a kiosk",
+        "console_kiosk.open_stand",
+        "organizer",
+        lambda w, c: {"stand": "ساحة الجامع"},
+        frozenset({"stand"}),
+    ),
+    Step(
+        "sign at a kiosk",
+        "console_kiosk.sign",
+        "organizer",
+        lambda w, c: {**_kiosk_person("سعاد الحلبية"), "entry_key": str(uuid.uuid4())},
+        KIOSK_FIELDS,
+    ),
+    Step(
+        "send a kiosk's queue",
+        "console_kiosk.entries",
+        "organizer",
+        lambda w, c: {
+            "entries": [
+                {"key": str(uuid.uuid4()), "fields": _kiosk_person(name)}
+                for name in ("رامي الحلبي", "Yusuf Demir")
+            ]
+        },
+        frozenset({"entries"}),
+        json=True,
+    ),
+    Step(
+        "invalidate a stand",
+        "console_kiosk.invalidate_stand",
+        "organizer",
+        lambda w, c: {"reason": "a test invalidation"},
+        frozenset({"reason"}),
+    ),
+    Step(
+        "invalidate a collector's signatures",
+        "console_kiosk.invalidate_collector",
+        "organizer",
+        lambda w, c: {"reason": "a test invalidation"},
+        frozenset({"reason"}),
+    ),
+    Step("close a kiosk", "console_kiosk.close", "organizer", _nothing),
     Step("edit a campaign", "console_campaigns.edit", "organizer", _edit_form, CAMPAIGN_FIELDS),
     Step(
         "replace a campaign's image",
@@ -935,9 +1001,17 @@ def submit(
     """Post the step's valid form (plus ``extra`` fields, in the body and the
     query string); ``token`` None sends no CSRF token at all."""
     data = step.form(world, client)
+    url = step.url(app, world)
+    if step.json:
+        return client.open(
+            url,
+            method=step.method,
+            json={**data, **(extra or {})},
+            query_string=extra,
+            headers={"X-CSRFToken": token} if token is not None else {},
+        )
     if token is not None:
         data["csrf_token"] = token
-    url = step.url(app, world)
     query = None
     if extra:
         data.update(extra)

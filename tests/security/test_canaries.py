@@ -53,12 +53,14 @@ from campaigns.models import (
     DailyCount,
     DeliveryMethod,
     DisclosureRequest,
+    Kiosk,
     NetworkKind,
     Organization,
     RegionCount,
     Role,
     Signature,
     TrustedNetwork,
+    User,
 )
 from campaigns.models.types import utcnow
 from campaigns.outcomes.services import add_threshold, publish_response, record_delivery
@@ -132,6 +134,9 @@ class Journey:
     ciphertexts: dict[int, bytes] = field(default_factory=dict)
     partner_email: str = ""
     withdrawer: Canary | None = None
+    # Signed in person at a kiosk (no email), and the ciphertext it is sealed in.
+    kiosk_signer: Canary | None = None
+    kiosk_ciphertext: bytes = b""
     manage_links: list[str] = field(default_factory=list)
     # The public URL of the petition's response letter (a PDF).
     response_pdf: str = ""
@@ -226,6 +231,56 @@ def _withdraw(stack: Stack, journey: Journey, net: int) -> None:
     journey.requests += 8
 
 
+def _sign_at_a_stand(stack: Stack, journey: Journey, tag: str) -> None:
+    """An admin opens a kiosk on the petition and a canary signs there,
+    without JavaScript and without an email; the tap is sent twice."""
+    email, secret = _admin(stack, tag, 9)
+    client = _console_client(stack, email, secret)
+    with stack.app.app_context():
+        campaign = db.session.execute(
+            select(Campaign).where(Campaign.slug == journey.slugs[0])
+        ).scalar_one()
+        collector = db.session.execute(select(User).where(User.email == email)).scalar_one()
+        kiosk = Kiosk(campaign_id=campaign.id, collector_id=collector.id, stand=f"stand-{tag}")
+        db.session.add(kiosk)
+        db.session.commit()
+        kiosk_id, kiosk_uuid = kiosk.id, kiosk.uuid
+        db.session.remove()
+    canary = Canary.make(-3, "SY", "127.0.0.1", False)
+    canary.derive()
+    path = f"/console/kiosks/{kiosk_uuid}"
+    page = client.get(stack.url + path)
+    assert page.status == 200, page.text[:2000]
+    (form,) = [f for f in page.forms() if f.action.endswith(path)]
+    fields = {
+        "full_name": canary.full_name,
+        "phone": canary.phone,
+        "country": canary.country,
+        "region": canary.region,
+        "entry_key": form.fields["entry_key"],
+    }
+    for _ in range(2):
+        answer = submit(client, page, path, fields)
+        assert answer.status == 303, answer.text[:2000]
+    with stack.app.app_context():
+        (ciphertext,) = db.session.execute(
+            select(Signature.personal_data).where(Signature.kiosk_id == kiosk_id)
+        ).scalars()
+        db.session.remove()
+    assert ciphertext is not None
+    journey.kiosk_signer, journey.kiosk_ciphertext = canary, ciphertext
+    journey.requests += 5
+
+
+def kiosk_needles(journey: Journey) -> list[Needle]:
+    """The kiosk's signer: name, phone and region (they gave no email, and
+    the address is the collector's device's)."""
+    assert journey.kiosk_signer is not None
+    values = journey.kiosk_signer.personal()
+    values.pop("client address")
+    return needles_for("kiosk signer", values)
+
+
 @pytest.fixture(scope="module", params=SIZES)
 def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
     """Canary signers sign, get their emails, confirm and are counted."""
@@ -283,6 +338,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
         assert pressed.status == 303, pressed.text
         journey.requests += 2
     _withdraw(stack, journey, net)
+    _sign_at_a_stand(stack, journey, tag)
     # The same person again, the address typed in capitals: absorbed, and an
     # "already signed" email instead of a second signature. (Sent once the
     # first signature is checked: a repeat before that gets no email.)
@@ -295,7 +351,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
     )
 
     expected = {
-        slugs[0]: (size, size),
+        slugs[0]: (size + 1, size + 1),  # with the kiosk's signer
         slugs[1]: (size, sum(int(c.amount) for c in canaries[1::2])),
     }
     for slug, figures in expected.items():
@@ -554,7 +610,9 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
     for records in everywhere.values():
         # The typed region is personal data like the rest: in clear nowhere,
         # not even in the signature's own row.
-        leaks += search(records, personal + regions + rejected + tokens + withdrawn)
+        leaks += search(
+            records, personal + regions + rejected + tokens + withdrawn + kiosk_needles(journey)
+        )
     assert not leaks, "personal data in clear:\n" + report(leaks)
     with stack.app.app_context():
         assert journey.withdrawer is not None
@@ -575,6 +633,9 @@ def test_canaries_are_only_in_ciphertext(stack: Stack, journey: Journey) -> None
             assert any(h.owner == f"canary #{i}" for h in found), (
                 f"canary #{i}'s region is not in its ciphertext: the scan is blind"
             )
+        opened = open_personal_data(journey.kiosk_ciphertext)
+        found = search([("opened", f"{opened['name']} {opened['phone']}")], kiosk_needles(journey))
+        assert found, "the kiosk signer is not in their ciphertext: the scan is blind"
         db.session.remove()
     # … and every task message body, decoded: each validation names its ids.
     messages = task_messages(stack)
@@ -808,7 +869,7 @@ def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Jour
     # on the worker (beat would send it within five minutes; sent now).
     output = stack.flask("retention", "erase", petition)
     # The withdrawer's row too: its fingerprint and UUID waited for this erasure.
-    erased = journey.size + 1
+    erased = journey.size + 2  # and the kiosk's signer
     assert f"erased the personal data of {erased} signatures of {petition}" in output
     broker = Celery(broker=stack.env["REDIS_URL"])
     broker.send_task("zaytoun.erase_expired_personal_data", queue=PERIODIC_QUEUE)
@@ -836,6 +897,9 @@ def test_retention_leaves_no_canary_and_every_figure(stack: Stack, journey: Jour
         "retention command output": [(f"flask retention erase {o}", o) for o in outputs],
     }
     needles = personal_needles(journey) + secrets_ + token_needles(journey)
+    needles += kiosk_needles(journey) + byte_needles(
+        "kiosk signer", {"ciphertext": journey.kiosk_ciphertext}
+    )
     left = [h for records in everywhere.values() for h in search(records, needles)]
     assert not left, "left after retention:\n" + report(left)
     print(
