@@ -194,6 +194,8 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         "import_id": paper.id,
         "invalidation_id": running.id,
         "signature_uuid": held.uuid,
+        # The confirmation of a decision on every signature a filter shows.
+        "decision": "reject",
         "user_id": admin.id,
         # The image preview is a download, not a page: any name fills its URL.
         "variant": campaign.images[0].name if campaign.images else "absent-360.webp",
