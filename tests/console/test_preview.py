@@ -12,6 +12,7 @@ from flask import Flask
 
 from campaigns.extensions import db
 from campaigns.models import CampaignStatus
+from tests.media.support import give_image
 from tests.moderation.support import logged_in, make_console
 
 
@@ -21,6 +22,7 @@ def _draft(console) -> str:  # type: ignore[no-untyped-def]
     campaign.text("en").title = "Olive saplings for Afrin (draft)"
     campaign.text("en").body = "Not yet published: the story of the saplings."
     db.session.commit()
+    give_image(campaign)
     return str(campaign.slug)
 
 
@@ -47,6 +49,10 @@ def test_those_who_see_the_campaign_preview_its_draft(app: Flask, actor: str) ->
     assert switch is not None
     assert f'href="/console/campaigns/{slug}/preview?lang=ar"' in switch.group(0)
     assert "/ar/campaigns/" not in switch.group(0)
+    # A draft's image comes from the console, which lets this reader see it.
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert images and all(i.startswith(f"/console/campaigns/{slug}/image/") for i in images)
+    assert client.get(images[0]).status_code == 200
     # And in Arabic, from the same place.
     arabic = client.get(f"/console/campaigns/{slug}/preview?lang=ar").get_data(as_text=True)
     assert '<html lang="ar"' in arabic and console.campaign.text("ar").title in arabic
