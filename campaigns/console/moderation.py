@@ -380,7 +380,8 @@ def bulk(slug: str, decision: str) -> ResponseReturnValue:
         else:
             queue_confirmation(email_ids)
             db.session.commit()
-            notices.done(accepted_message(decided) if decision == "accept" else rejected_message(decided))
+            message = accepted_message if decision == "accept" else rejected_message
+            notices.done(message(decided))
             return redirect(
                 url_for(
                     ".campaign_queue",

@@ -144,7 +144,8 @@ def reject_signature(signature: Signature) -> None:
     """Invalidate a signature under review; the count job takes it out of the
     figures if it was counted."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
-    _decided("signature_rejected", signature, bool(reject([signature.id], utcnow())), before, reason)
+    won = bool(reject([signature.id], utcnow()))
+    _decided("signature_rejected", signature, won, before, reason)
 
 
 def _accept(signature_ids: list[int]) -> tuple[list[int], list[int]]:
@@ -190,8 +191,11 @@ def decide_shown(
     else:
         decided = len(reject(ids, utcnow()))
     if decided:
+        action = (
+            "signatures_accepted_in_bulk" if decision == "accept" else "signatures_rejected_in_bulk"
+        )
         record(
-            "signatures_accepted_in_bulk" if decision == "accept" else "signatures_rejected_in_bulk",
+            action,
             "campaign",
             campaign.id,
             count=decided,

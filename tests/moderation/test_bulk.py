@@ -37,7 +37,9 @@ def _notice(client: FlaskClient, path: str) -> str:
 def test_the_filter_shows_its_number_and_only_its_rows(app: Flask) -> None:
     console = make_console()
     disposable = [
-        signature(console.campaign, state=SignatureState.fraudulent, fraud_reason="disposable_domain")
+        signature(
+            console.campaign, state=SignatureState.fraudulent, fraud_reason="disposable_domain"
+        )
         for _ in range(3)
     ]
     burst = signature(console.campaign, state=SignatureState.fraudulent, fraud_reason="rate_wave")
@@ -54,7 +56,7 @@ def test_the_filter_shows_its_number_and_only_its_rows(app: Flask) -> None:
     # Real form controls, with the choices made selected.
     assert '<select id="filter-show" name="show">' in page
     assert '<option value="disposable_domain" selected>' in page
-    assert f"/bulk/reject?show=fraudulent&amp;reason=disposable_domain" in page
+    assert "/bulk/reject?show=fraudulent&amp;reason=disposable_domain" in page
     # The filter form names a campaign: its own queue's address.
     moved = client.get(f"/console/moderation?campaign={slug}&show=flagged&reason=trending_ip")
     assert moved.status_code == 303
