@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pyotp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,15 +80,7 @@ def test_bulk_decides_exactly_the_confirmed_filter_and_refuses_the_rest(
 ) -> None:
     site = sites(engine)
     console = fuzz.console_accounts(site)
-    fuzz.clean_slate(site)
-    client = site.client()
-    login = {
-        "email": console.organizer,
-        "password": fuzz.ACCOUNT_PASSWORD,
-        "code": pyotp.TOTP(console.organizer_secret).now(),
-        "csrf_token": csrf_token(client, "/console/login"),
-    }
-    assert client.post("/console/login", data=login).status_code == 303
+    client = fuzz._logged_in_admin(site, console)
     good = csrf_token(client, f"/console/moderation/campaigns/{PETITION}")
     other = csrf_token(site.client(), "/console/login")
     with site.context():
