@@ -151,10 +151,12 @@ def test_bulk_reject_through_its_confirmation_and_the_draft_preview(
     _log_in(page, server, email, code)
     page.context.add_cookies([{"name": "lang", "value": lang, "url": server.url}])
     shot = f"{lang}-{width}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # The queue with names and addresses shown.
     page.goto(f"{server.url}/console/moderation/campaigns/{slug}?personal=1")
     assert page.locator("html").get_attribute("lang") == lang
+    expect(page.locator("main tbody .address").last).to_contain_text("very-long-domain-name")
     _no_sideways_scroll(page, width, "the queue with names")
     assert page.evaluate(OVERLAPS) == []
     accept = page.locator("main tbody .actions button").first
@@ -164,7 +166,7 @@ def test_bulk_reject_through_its_confirmation_and_the_draft_preview(
     gap = page.locator("main tbody .actions").first.evaluate("e => getComputedStyle(e).columnGap")
     assert gap not in ("normal", "0px")
     # At the row's end, in the page's direction.
-    row = page.locator("main tbody tr").first.bounding_box()
+    row = reject.locator("xpath=ancestor::tr").bounding_box()
     box = reject.bounding_box()
     assert row is not None and box is not None
     end = box["x"] if lang == "ar" else box["x"] + box["width"]
