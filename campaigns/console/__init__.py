@@ -21,6 +21,7 @@ FEATURES = (
     "campaigns.console.disclosures",
     "campaigns.console.updates",
     "campaigns.console.outcomes",
+    "campaigns.console.preview",
 )
 
 

@@ -61,6 +61,12 @@ SENTENCES: dict[str, LazyString] = {
     "held_group_rejected": _l(
         "%(who)s rejected %(count)s held signatures of one network on the campaign %(campaign)s"
     ),
+    "signatures_accepted_in_bulk": _l(
+        "%(who)s accepted %(count)s signatures shown by one filter on the campaign %(campaign)s"
+    ),
+    "signatures_rejected_in_bulk": _l(
+        "%(who)s rejected %(count)s signatures shown by one filter on the campaign %(campaign)s"
+    ),
     "network_added": _l("%(who)s declared the trusted network %(network)s"),
     "network_removed": _l("%(who)s removed the trusted network %(network)s"),
     "tor_list_imported": _l("%(who)s imported the Tor exit list (%(count)s addresses)"),
@@ -130,6 +136,8 @@ COUNT_DETAIL = {
     "update_send": "recipients",
     "held_group_released": "count",
     "held_group_rejected": "count",
+    "signatures_accepted_in_bulk": "count",
+    "signatures_rejected_in_bulk": "count",
     "tor_list_imported": "after",
     "update_sent": "recipients",
     "threshold_added": "count",

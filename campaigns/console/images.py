@@ -22,7 +22,7 @@ from ..media.images import MAX_BYTES, MAX_PIXELS, MIN_WIDTH, ImageRefused, Varia
 from ..media.services import remove_campaign_image, set_campaign_image
 from ..media.views import variant_response
 from ..models import Campaign
-from .access import MANAGERS, managed_campaign, require
+from .access import EVERYONE, require, viewable_campaign
 
 bp = Blueprint("console_images", __name__, url_prefix="/console")
 
@@ -144,8 +144,9 @@ def apply_image_change(campaign: Campaign, change: ImageChange) -> None:
 
 
 @bp.get("/campaigns/<slug>/image/<variant>")
-@require(*MANAGERS)
+@require(*EVERYONE)
 def preview(slug: str, variant: str) -> ResponseReturnValue:
-    """A variant of the campaign's image, public or not, for its form."""
-    campaign = managed_campaign(slug)
+    """A variant of the campaign's image, public or not, for its form and for
+    the preview of its page (which co-hosting partners see too)."""
+    campaign = viewable_campaign(slug)
     return variant_response(campaign.slug, variant, public=False)

@@ -11,7 +11,9 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -23,6 +25,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -35,7 +38,7 @@ from ..accounts.disclosure import two_person_rule
 from ..accounts.services import visible_campaigns
 from ..extensions import db
 from ..forms import Form
-from ..i18n import current_language
+from ..i18n import current_language, format_number
 from ..kernel.countries import country_choices
 from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Campaign, Invalidation, Role, Signature
@@ -55,9 +58,15 @@ from ..moderation.invalidation import (
 from ..moderation.services import (
     PAGE_SIZE,
     QUEUE_PARTS,
+    QUEUE_REASONS,
     NotReviewable,
+    QueueChanged,
+    QueueFilter,
     accept_signature,
+    awaiting_review,
+    decide_shown,
     queue_confirmation,
+    queue_size,
     reject_signature,
     reveal_personal_data,
     review_queue,
@@ -65,6 +74,7 @@ from ..moderation.services import (
 from ..moderation.trending import DOMAIN, IP, recent_flags, sample_domain, window_end
 from ..privacy.crypto import hash_email_domain
 from ..signing.lifecycle import REASON_LABELS
+from . import notices
 from .access import MANAGERS, managed_campaign, require, user
 
 bp = Blueprint("console_moderation", __name__, url_prefix="/console")
@@ -83,6 +93,11 @@ CONDITION_LABELS = {
 REFUSED_CONDITIONS = {
     "personal": _l("Only an administrator may choose signatures by name or email domain."),
     "hash": _l("Use a hash from the trending page of this campaign."),
+}
+PART_LABELS = {
+    "all": _l("All"),
+    "flagged": _l("In a burst"),
+    "fraudulent": _l("Stopped by the fraud rules"),
 }
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 HASH = r"^\s*[0-9a-fA-F]{32}\s*$"
@@ -178,38 +193,59 @@ def _page() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
 
+def _filter_args() -> tuple[str, str]:
+    """The queue's part and reason asked for; what no filter offers shows all."""
+    part = request.args.get("show", "all")
+    reason = request.args.get("reason", "")
+    return (
+        part if part in QUEUE_PARTS else "all",
+        reason if reason in QUEUE_REASONS else "",
+    )
+
+
+def _shown(campaign: Campaign | None, part: str, reason: str = "") -> QueueFilter:
+    ids = [campaign.id] if campaign else _managed_ids()
+    return QueueFilter(None if ids is None else tuple(ids), part, reason)
+
+
 def _queue(campaign: Campaign | None) -> ResponseReturnValue:
     page = _page()
-    part = request.args.get("show", "all")
+    part, reason = _filter_args()
     # Under the two-person rule names are shown only through an approved request.
     reveal = request.args.get("personal") == "1" and _is_admin() and not two_person_rule()
-    return queue_page(campaign, page, part, reveal)
+    return queue_page(campaign, page, part, reveal, reason)
 
 
 def queue_page(
-    campaign: Campaign | None, page: int, part: str, reveal: bool, **audit: object
+    campaign: Campaign | None,
+    page: int,
+    part: str,
+    reveal: bool,
+    reason: str = "",
+    **audit: object,
 ) -> ResponseReturnValue:
     """The review queue; with ``reveal``, names and email addresses too (each
     one shown is audited, and committed)."""
-    ids = [campaign.id] if campaign else _managed_ids()
-    if part not in QUEUE_PARTS:
-        part = "all"
-    signatures = review_queue(ids, page, part)
+    shown = _shown(campaign, part if part in QUEUE_PARTS else "all", reason)
+    signatures = review_queue(shown, page)
     personal = {}
     if reveal:
         personal = reveal_personal_data(signatures, **audit)
         db.session.commit()
     return render_template(
         "console/moderation/queue.html",
-        held=held_groups(ids),
+        held=held_groups(shown.campaign_ids),
         campaigns_by_id=_campaigns_by_id(),
         campaign=campaign,
         campaigns=visible_campaigns(user()),
         signatures=signatures,
         personal=personal,
         reasons=REASON_LABELS,
+        parts=PART_LABELS,
         page=page,
-        part=part,
+        part=shown.part,
+        reason=shown.reason,
+        size=queue_size(shown),
         more=len(signatures) == PAGE_SIZE,
         can_reveal=_is_admin(),
         two_person=two_person_rule(),
@@ -219,6 +255,14 @@ def queue_page(
 @bp.get("/moderation")
 @require(*MANAGERS)
 def index() -> ResponseReturnValue:
+    slug = request.args.get("campaign", "")
+    if slug:
+        # The filter form names the campaign; its queue has its own address.
+        part, reason = _filter_args()
+        found = managed_campaign(slug)
+        return redirect(
+            url_for(".campaign_queue", slug=found.slug, show=part, reason=reason or None), 303
+        )
     return _queue(None)
 
 
@@ -253,19 +297,118 @@ def accept(signature_uuid: uuid.UUID) -> ResponseReturnValue:
     except NotReviewable:
         abort(409)
     db.session.commit()
+    notices.done(accepted_message(1))
     return _back(signature)
 
 
-@bp.post("/moderation/signatures/<uuid:signature_uuid>/reject")
+@bp.route("/moderation/signatures/<uuid:signature_uuid>/reject", methods=["GET", "POST"])
 @require(*MANAGERS)
 def reject(signature_uuid: uuid.UUID) -> ResponseReturnValue:
+    """GET asks to confirm (what is rejected, nothing personal); the POST
+    of its form rejects."""
     signature = _signature(signature_uuid)
+    if request.method == "GET":
+        waiting = db.session.execute(
+            select(Signature.id).where(Signature.id == signature.id, awaiting_review())
+        ).first()
+        return render_template(
+            "console/moderation/reject.html",
+            signature=signature,
+            waiting=waiting is not None,
+            reasons=REASON_LABELS,
+            back="campaign" if request.args.get("back") == "campaign" else "",
+        )
     try:
         reject_signature(signature)
     except NotReviewable:
         abort(409)
     db.session.commit()
+    notices.done(rejected_message(1))
     return _back(signature)
+
+
+def accepted_message(count: int) -> str:
+    return ngettext(
+        "%(count)s signature accepted. A signature the fraud rules stopped is sent its "
+        "confirmation email and counted once its signer confirms.",
+        "%(count)s signatures accepted. Signatures the fraud rules stopped are sent their "
+        "confirmation email and counted once their signers confirm.",
+        count,
+        count=format_number(count),
+    )
+
+
+def rejected_message(count: int) -> str:
+    return ngettext(
+        "%(count)s signature rejected: it is not counted, and leaves the figures within a "
+        "minute if it was.",
+        "%(count)s signatures rejected: they are not counted, and those that were leave the "
+        "figures within a minute.",
+        count,
+        count=format_number(count),
+    )
+
+
+class BulkForm(Form):
+    """Every signature a filter shows, accepted or rejected at once: the
+    filter and the number the person saw travel with the confirming POST."""
+
+    show = HiddenField(validators=[AnyOf(QUEUE_PARTS)])
+    reason = HiddenField(validators=[AnyOf(("", *QUEUE_REASONS))])
+    count = HiddenField(validators=[Regexp(r"^\d{1,9}$")])
+
+
+@bp.route(
+    "/moderation/campaigns/<slug>/bulk/<any(accept, reject):decision>", methods=["GET", "POST"]
+)
+@require(*MANAGERS)
+def bulk(slug: str, decision: str) -> ResponseReturnValue:
+    """The confirmation of a decision on every signature a filter shows (GET,
+    changes nothing), and the decision (its POST)."""
+    campaign = managed_campaign(slug)
+    form = BulkForm()
+    status = 200
+    changed: int | None = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            notices.failed(_("The form was out of date. Please look at the signatures again."))
+            return redirect(url_for(".campaign_queue", slug=campaign.slug), 303)
+        shown = _shown(campaign, form.show.data or "all", form.reason.data or "")
+        try:
+            decided, email_ids = decide_shown(campaign, shown, decision, int(form.count.data))
+        except QueueChanged as queue:
+            db.session.rollback()
+            changed, status = queue.size, 409
+        else:
+            queue_confirmation(email_ids)
+            db.session.commit()
+            message = accepted_message if decision == "accept" else rejected_message
+            notices.done(message(decided))
+            return redirect(
+                url_for(
+                    ".campaign_queue",
+                    slug=campaign.slug,
+                    show=shown.part,
+                    reason=shown.reason or None,
+                ),
+                303,
+            )
+    else:
+        part, reason = _filter_args()
+        shown = _shown(campaign, part, reason)
+    size = queue_size(shown)
+    form.show.data, form.reason.data, form.count.data = shown.part, shown.reason, str(size)
+    return render_template(
+        "console/moderation/bulk.html",
+        campaign=campaign,
+        decision=decision,
+        form=form,
+        shown=shown,
+        size=size,
+        changed=changed,
+        parts=PART_LABELS,
+        reasons=REASON_LABELS,
+    ), status
 
 
 def _campaigns_by_id() -> dict[int, Campaign]:
@@ -282,7 +425,7 @@ def held(slug: str, group: str) -> ResponseReturnValue:
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            decide_group(campaign, group, form.decision.data, int(form.count.data))
+            moved = decide_group(campaign, group, form.decision.data, int(form.count.data))
         except GroupChanged as changed:
             db.session.rollback()
             form.confirmed.errors.append(
@@ -295,8 +438,28 @@ def held(slug: str, group: str) -> ResponseReturnValue:
             found = held_group(campaign, group)
         else:
             db.session.commit()
-            # Decided now or before (twice, or by someone else): the same answer.
-            return redirect(url_for(".campaign_queue", slug=campaign.slug, decided=1), 303)
+            # Decided now or before (twice, or by someone else): the same page.
+            if not moved:
+                notices.done(_("This group was decided already: nothing changed."))
+            elif form.decision.data == "release":
+                notices.done(
+                    ngettext(
+                        "%(count)s held signature released; it will be counted within a minute.",
+                        "%(count)s held signatures released; they will be counted within a minute.",
+                        moved,
+                        count=format_number(moved),
+                    )
+                )
+            else:
+                notices.done(
+                    ngettext(
+                        "%(count)s held signature rejected; it will not be counted.",
+                        "%(count)s held signatures rejected; they will not be counted.",
+                        moved,
+                        count=format_number(moved),
+                    )
+                )
+            return redirect(url_for(".campaign_queue", slug=campaign.slug), 303)
     if request.method == "POST":
         status = 422
     elif found is None:

@@ -1,33 +1,82 @@
-"""Reviewing signatures: the queue of flagged and fraudulent ones, and an
-organizer's decision on each. Guarded updates, so a decision taken twice (two
-tabs, a double click) acts once. Flush only: the request commits."""
+"""Reviewing signatures: the queue of flagged and fraudulent ones, filtered
+by campaign, part and reason, and an organizer's decision on one signature or
+on every signature a filter shows. Guarded updates, so a decision taken twice
+(two tabs, a double click) acts once. Flush only: the request commits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from ..accounts.audit import record
 from ..extensions import db
 from ..jobs import SEND_CONFIRMATION_EMAIL
-from ..mail.services import queue_email
-from ..models import EmailKind, Signature, SignatureState
+from ..mail.services import queue_emails
+from ..models import Campaign, EmailKind, Signature, SignatureState
 from ..models.types import utcnow
-from ..outbox import enqueue
+from ..outbox import enqueue_all
 from ..privacy.crypto import DecryptionError
 from ..privacy.personal import PersonalData, read_personal_data
-from ..signing.lifecycle import clear_flag, flagged, reinstate, reject, under_review
+from ..signing.lifecycle import (
+    REASON_LABELS,
+    clear_flag,
+    flagged,
+    reinstate,
+    reject,
+    under_review,
+)
 
 PAGE_SIZE = 50
+# Confirmation emails queued per statement when a filter's signatures are accepted.
+EMAIL_CHUNK = 500
+DECISIONS = ("accept", "reject")
 
 
 class NotReviewable(Exception):
     """The signature is not (or no longer) awaiting a decision."""
 
 
+class QueueChanged(Exception):
+    """The filter no longer shows the number of signatures the person saw:
+    they must confirm the new number (``size``)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
 # What the queue can show: everything, or one of its two parts.
 QUEUE_PARTS = ("all", "flagged", "fraudulent")
+# The reasons a filter may name: the closed list every row already shows.
+QUEUE_REASONS = tuple(REASON_LABELS)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the review queue shows: the campaigns (None: every campaign), a
+    part of the queue and a reason. Only categories every row of the queue
+    already shows, never a name, an address or a hash: the number a filter
+    shows is the number of rows anyone allowed to see the queue can count."""
+
+    campaign_ids: tuple[int, ...] | None
+    part: str = "all"
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.part not in QUEUE_PARTS or (self.reason and self.reason not in QUEUE_REASONS):
+            raise ValueError(self)
+
+    def where(self) -> list[ColumnElement[bool]]:
+        found = [awaiting_review(self.part)]
+        if self.campaign_ids is not None:
+            found.append(Signature.campaign_id.in_(self.campaign_ids))
+        if self.reason:
+            found.append(
+                or_(Signature.fraud_reason == self.reason, Signature.flag_reason == self.reason)
+            )
+        return found
 
 
 def awaiting_review(part: str = "all") -> ColumnElement[bool]:
@@ -39,16 +88,24 @@ def awaiting_review(part: str = "all") -> ColumnElement[bool]:
     return under_review()
 
 
-def review_queue(
-    campaign_ids: Iterable[int] | None, page: int = 1, part: str = "all"
-) -> list[Signature]:
-    """One page of signatures awaiting review, newest first; ``campaign_ids``
-    None means every campaign."""
-    query = select(Signature).where(awaiting_review(part))
-    if campaign_ids is not None:
-        query = query.where(Signature.campaign_id.in_(list(campaign_ids)))
-    query = query.order_by(Signature.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+def review_queue(shown: QueueFilter, page: int = 1) -> list[Signature]:
+    """One page of the signatures the filter shows, newest first."""
+    query = (
+        select(Signature)
+        .where(*shown.where())
+        .order_by(Signature.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
     return list(db.session.execute(query).scalars())
+
+
+def queue_size(shown: QueueFilter) -> int:
+    """How many signatures the filter shows, over every page."""
+    return int(
+        db.session.execute(select(func.count()).select_from(Signature).where(*shown.where()))
+        .scalar_one()
+    )
 
 
 def reveal_personal_data(
@@ -73,25 +130,79 @@ def reveal_personal_data(
     return shown
 
 
-def accept_signature(signature: Signature) -> int | None:
+def accept_signature(signature: Signature) -> list[int]:
     """Clear a signature's flags. A fraudulent one goes back to pending, as if
     it had passed the checks, and gets its confirmation email: returns that
-    email's id for ``queue_confirmation`` (None when there is none)."""
+    email's id for ``queue_confirmation`` (none when there is none)."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
-    fraudulent = before is SignatureState.fraudulent
-    won = reinstate(signature.id, utcnow()) if fraudulent else clear_flag(signature.id)
-    _decided("signature_accepted", signature, won, before, reason)
-    if not fraudulent:
-        return None
-    # Fraudulent signatures never had a confirmation email: the dedupe key is free.
-    return queue_email(EmailKind.confirm, signature.id, f"confirm:{signature.id}")
+    reinstated, cleared = _accept([signature.id])
+    _decided("signature_accepted", signature, bool(reinstated or cleared), before, reason)
+    return _confirmation_emails(reinstated)
 
 
 def reject_signature(signature: Signature) -> None:
     """Invalidate a signature under review; the count job takes it out of the
     figures if it was counted."""
     before, reason = signature.state, signature.fraud_reason or signature.flag_reason
-    _decided("signature_rejected", signature, reject(signature.id, utcnow()), before, reason)
+    won = bool(reject([signature.id], utcnow()))
+    _decided("signature_rejected", signature, won, before, reason)
+
+
+def _accept(signature_ids: list[int]) -> tuple[list[int], list[int]]:
+    """The fraudulent ones reinstated, the flagged live ones cleared: the ids
+    each move changed."""
+    return reinstate(signature_ids, utcnow()), clear_flag(signature_ids)
+
+
+def _confirmation_emails(reinstated: list[int]) -> list[int]:
+    # Fraudulent signatures never had a confirmation email: the dedupe keys are free.
+    email_ids: list[int] = []
+    for start in range(0, len(reinstated), EMAIL_CHUNK):
+        chunk = reinstated[start : start + EMAIL_CHUNK]
+        email_ids += queue_emails(EmailKind.confirm, {i: f"confirm:{i}" for i in chunk})
+    return email_ids
+
+
+def decide_shown(
+    campaign: Campaign, shown: QueueFilter, decision: str, expected: int
+) -> tuple[int, list[int]]:
+    """Accept or reject every signature of ``campaign`` the filter shows, as
+    ``accept_signature`` and ``reject_signature`` do one at a time (guarded
+    updates; the count job folds the changes in), audited as one entry with
+    the filter and the number. ``expected`` is the number the person
+    confirmed: QueueChanged when the filter shows another number now.
+    Returns how many this call decided and the confirmation emails to queue
+    (``queue_confirmation``)."""
+    if decision not in DECISIONS or shown.campaign_ids != (campaign.id,):
+        raise ValueError(decision)
+    ids = list(
+        db.session.execute(select(Signature.id).where(*shown.where()).order_by(Signature.id))
+        .scalars()
+    )
+    if len(ids) != expected:
+        raise QueueChanged(len(ids))
+    if not ids:
+        return 0, []
+    email_ids: list[int] = []
+    if decision == "accept":
+        reinstated, cleared = _accept(ids)
+        decided = len(reinstated) + len(cleared)
+        email_ids = _confirmation_emails(reinstated)
+    else:
+        decided = len(reject(ids, utcnow()))
+    if decided:
+        action = (
+            "signatures_accepted_in_bulk" if decision == "accept" else "signatures_rejected_in_bulk"
+        )
+        record(
+            action,
+            "campaign",
+            campaign.id,
+            count=decided,
+            part=shown.part,
+            reason=shown.reason or None,
+        )
+    return decided, email_ids
 
 
 def _decided(
@@ -111,9 +222,9 @@ def _decided(
     )
 
 
-def queue_confirmation(email_id: int | None) -> None:
-    """Hand an accepted signature's confirmation email to the workers: its task
-    goes into the caller's transaction (flush only), and the outbox relays it
-    once that commits (the 15-second sweep of due emails would send it too)."""
-    if email_id is not None:
-        enqueue(SEND_CONFIRMATION_EMAIL.name, email_id)
+def queue_confirmation(email_ids: list[int]) -> None:
+    """Hand accepted signatures' confirmation emails to the workers: their
+    tasks go into the caller's transaction (flush only), and the outbox relays
+    them once that commits (the 15-second sweep of due emails would send them
+    too)."""
+    enqueue_all(SEND_CONFIRMATION_EMAIL.name, email_ids)

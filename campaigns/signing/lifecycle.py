@@ -335,35 +335,32 @@ def flag(where: Iterable[ColumnElement[bool]], reason: FlagReason) -> list[int]:
     )
 
 
-def clear_flag(signature_id: int) -> bool:
-    """Flagged, live → unflagged: an organizer accepted it (the state is unchanged)."""
-    return bool(_move((Signature.id == signature_id, flagged()), {"flag_reason": None}))
+def clear_flag(signature_ids: list[int]) -> list[int]:
+    """Flagged, live → unflagged: an organizer accepted them (the state is unchanged)."""
+    return _move((Signature.id.in_(signature_ids), flagged()), {"flag_reason": None})
 
 
-def reinstate(signature_id: int, now: datetime) -> bool:
+def reinstate(signature_ids: list[int], now: datetime) -> list[int]:
     """fraudulent → pending, checked: an organizer overrode the fraud rules;
     the reasons are cleared and the signer is asked to confirm."""
-    return bool(
-        _move(
-            (Signature.id == signature_id, Signature.state == SignatureState.fraudulent),
-            {
-                "state": SignatureState.pending,
-                "checked_at": now,
-                "fraud_reason": None,
-                "flag_reason": None,
-            },
-        )
+    return _move(
+        (Signature.id.in_(signature_ids), Signature.state == SignatureState.fraudulent),
+        {
+            "state": SignatureState.pending,
+            "checked_at": now,
+            "fraud_reason": None,
+            "flag_reason": None,
+        },
     )
 
 
-def reject(signature_id: int, now: datetime) -> bool:
+def reject(signature_ids: list[int], now: datetime) -> list[int]:
     """Under review (fraudulent, or flagged and live) → invalidated: an
-    organizer's decision; the count job takes it out of the figures."""
-    return bool(
-        _move(
-            (Signature.id == signature_id, under_review()),
-            {"state": SignatureState.invalidated, "invalidated_at": now},
-        )
+    organizer's decision, one signature or a filtered queue at once; the
+    count job takes the counted ones out of the figures."""
+    return _move(
+        (Signature.id.in_(signature_ids), under_review()),
+        {"state": SignatureState.invalidated, "invalidated_at": now},
     )
 
 

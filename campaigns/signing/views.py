@@ -43,10 +43,16 @@ bp.url_defaults(push_lang)
 
 
 def render_campaign(
-    campaign: Campaign, form: SignForm, status: int = 200, signed: str | None = None
+    campaign: Campaign,
+    form: SignForm,
+    status: int = 200,
+    signed: str | None = None,
+    preview: bool = False,
 ) -> ResponseReturnValue:
     """The campaign page: with the sign form, or, for a browser that signed
-    here (``signed``), what it did, and after confirming the count with it."""
+    here (``signed``), what it did, and after confirming the count with it.
+    A ``preview`` (the console's, of any status) is marked so and its form
+    sends nothing."""
     text = campaign.text(current_language())
     confirmed = signed == CONFIRMED and request.args.get("confirmed") == "1"
     count = count_including_confirmation(campaign) if confirmed else None
@@ -67,6 +73,7 @@ def render_campaign(
             manage_link=take_manage_link(campaign) if confirmed else None,
             receipt=take_receipt(campaign.slug) if confirmed else None,
             outcomes=campaign_outcomes(campaign.id),
+            preview=preview,
         ),
         status,
     )

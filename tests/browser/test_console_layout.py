@@ -209,6 +209,8 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         "import_id": paper.id,
         "invalidation_id": running.id,
         "signature_uuid": held.uuid,
+        # The confirmation of a decision on every signature a filter shows.
+        "decision": "reject",
         "user_id": admin.id,
         # The image preview is a download, not a page: any name fills its URL.
         "kiosk_uuid": kiosk.uuid,

@@ -51,7 +51,8 @@ POLICY: dict[str, set[str]] = {
     "console_campaigns.create": ORGANIZERS,
     "console_campaigns.toggle_pause": CAMPAIGN_MANAGERS,
     "console_campaigns.change_status": CAMPAIGN_MANAGERS,
-    "console_images.preview": CAMPAIGN_MANAGERS,
+    "console_images.preview": CAMPAIGN_VIEWERS,
+    "console_preview.campaign_page": CAMPAIGN_VIEWERS,
     "console_exports.index": CAMPAIGN_VIEWERS,
     "console_exports.figures": CAMPAIGN_VIEWERS,
     "console_exports.delivery": CAMPAIGN_MANAGERS,
@@ -83,6 +84,7 @@ POLICY: dict[str, set[str]] = {
     "console_moderation.new_invalidation": ORGANIZERS,
     "console_moderation.accept": CAMPAIGN_MANAGERS,
     "console_moderation.reject": CAMPAIGN_MANAGERS,
+    "console_moderation.bulk": CAMPAIGN_MANAGERS,
     "console_moderation.trending": ORGANIZERS,
     # Anyone who may open personal data may ask; a second admin decides; only
     # the requester (here the organizer) collects and uses the grant.
@@ -191,6 +193,7 @@ def _objects(console: Console) -> dict[str, Any]:
         "public_id": response.public_id,
         "kiosk_uuid": kiosk.uuid,
         "collector_id": console.organizer.id,
+        "decision": "reject",
     }
 
 
@@ -266,6 +269,9 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/deliveries/new",
         f"/console/moderation/campaigns/{slug}",
         f"/console/campaigns/{slug}/image/anything-360.webp",
+        f"/console/campaigns/{slug}/preview",
+        f"/console/moderation/campaigns/{slug}/bulk/reject",
+        f"/console/moderation/campaigns/{slug}/bulk/accept",
     ):
         assert client.get(path).status_code == 404, path
     page = client.get("/console/").get_data(as_text=True)

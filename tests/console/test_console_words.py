@@ -210,6 +210,8 @@ def _seed(console: Console) -> dict[str, Any]:
         "import_id": paper.id,
         "invalidation_id": running.id,
         "signature_uuid": held.uuid,
+        # The confirmation of a decision on every signature a filter shows.
+        "decision": "reject",
         "user_id": console.partner.id,
         "kiosk_uuid": kiosk.uuid,
         "collector_id": kiosk.collector_id,

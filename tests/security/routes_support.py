@@ -163,6 +163,7 @@ class World:
             "name": f"{'6' * 32}-720.webp",
             "kiosk_uuid": self.kiosk_uuid,
             "collector_id": self.console.organizer.id,
+            "decision": "reject",
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -259,6 +260,14 @@ def make_world(app: Flask) -> World:
         state=SignatureState.fraudulent,
         fraud_reason="rate_burst",
         email="reject@example.org",
+    )
+    # In a burst of one email domain: what the queue's filter rejects at once.
+    signature(
+        console.campaign,
+        state=SignatureState.pending,
+        checked=True,
+        flag_reason="trending_domain",
+        email="burst@example.org",
     )
     # Signatures from one busy address, held for review as a group.
     held = [
@@ -820,6 +829,13 @@ STEPS: tuple[Step, ...] = (
         "organizer",
         lambda w, c: {"decision": "release", "count": "2", "confirmed": "y"},
         frozenset({"decision", "count", "confirmed"}),
+    ),
+    Step(
+        "reject every signature a filter shows",
+        "console_moderation.bulk",
+        "organizer",
+        lambda w, c: {"show": "flagged", "reason": "trending_domain", "count": "1"},
+        frozenset({"show", "reason", "count"}),
     ),
     Step(
         "make the delivery document",

@@ -452,6 +452,9 @@ def partner_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
             f"/console/campaigns/{slug}",
             f"/console/campaigns/{slug}/exports",
             f"/console/campaigns/{slug}/exports/figures.csv",
+            # The campaign page's preview, in the console's language and another.
+            f"/console/campaigns/{slug}/preview",
+            f"/console/campaigns/{slug}/preview?lang=en",
         ]
     pages = []
     for path in paths:

@@ -102,18 +102,18 @@ MOVES = {
         {"hold_reason": "rate_burst"},
     ),
     "reinstate": Move(
-        lambda s: lifecycle.reinstate(s.id, utcnow()),
+        lambda s: bool(lifecycle.reinstate([s.id], utcnow())),
         frozenset({FRAUDULENT}),
         {"state": PENDING, "fraud_reason": None},
         {"fraud_reason": "rate_burst"},
     ),
     "reject": Move(
-        lambda s: lifecycle.reject(s.id, utcnow()),
+        lambda s: bool(lifecycle.reject([s.id], utcnow())),
         frozenset({FRAUDULENT}),
         {"state": INVALIDATED},
     ),
     "reject_flagged": Move(
-        lambda s: lifecycle.reject(s.id, utcnow()),
+        lambda s: bool(lifecycle.reject([s.id], utcnow())),
         frozenset({PENDING, VALIDATED, FRAUDULENT}),
         {"state": INVALIDATED},
         {"flag_reason": "trending_ip"},
@@ -134,7 +134,7 @@ MOVES = {
         {"flag_reason": "trending_domain"},
     ),
     "clear_flag": Move(
-        lambda s: lifecycle.clear_flag(s.id),
+        lambda s: bool(lifecycle.clear_flag([s.id])),
         frozenset({PENDING, VALIDATED}),
         {"flag_reason": None},
         {"flag_reason": "trending_ip"},
