@@ -51,6 +51,7 @@ LAYERS: dict[str, set[str]] = {
         "retention",
         "media",
         "outcomes",
+        "reach",
         "demo",
         "seed",
     },

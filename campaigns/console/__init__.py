@@ -20,6 +20,7 @@ FEATURES = (
     "campaigns.console.disclosures",
     "campaigns.console.updates",
     "campaigns.console.outcomes",
+    "campaigns.console.reach",
 )
 
 

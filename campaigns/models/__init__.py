@@ -29,6 +29,7 @@ from .operations import (
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
+from .reach import SOURCE_LABEL_MAX, SourceCode, SourceCount
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -55,6 +56,7 @@ __all__ = [
     "MANAGEABLE",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
+    "SOURCE_LABEL_MAX",
     "UNCOUNTED",
     "VISIBLE",
     "AuditEntry",
@@ -93,6 +95,8 @@ __all__ = [
     "SignatureSource",
     "SignatureState",
     "SiteSetting",
+    "SourceCode",
+    "SourceCount",
     "TorExit",
     "TrendingFlag",
     "TrustedNetwork",
