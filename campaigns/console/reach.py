@@ -161,8 +161,14 @@ def add(slug: str) -> ResponseReturnValue:
 @require(*MANAGERS)
 def revoke(slug: str, code: str) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
-    if not revoke_source_code(campaign, code):
+    revoked = revoke_source_code(campaign, code)
+    if revoked is None:
         abort(404)
     db.session.commit()
-    notices.done(_("The source code was revoked: signatures through it are no longer attributed."))
+    if revoked:
+        notices.done(
+            _("The source code was revoked: new signatures through it are no longer attributed.")
+        )
+    else:
+        notices.done(_("The source code was revoked already."))
     return redirect(url_for(".sources", slug=slug), 303)

@@ -144,9 +144,10 @@ def ensure_partner_codes(campaign: Campaign, user: User | None = None) -> list[S
     ]
 
 
-def revoke_source_code(campaign: Campaign, code: str) -> bool:
-    """Revoke one of the campaign's codes (guarded: once); audited. False when
-    it names no live code of the campaign. Its signatures keep it."""
+def revoke_source_code(campaign: Campaign, code: str) -> bool | None:
+    """Revoke one of the campaign's codes (guarded: once); audited. True when
+    revoked now, False when it was already, None when it names no code of the
+    campaign. Its signatures keep it."""
     revoked = db.session.execute(
         update(SourceCode)
         .where(
@@ -159,7 +160,12 @@ def revoke_source_code(campaign: Campaign, code: str) -> bool:
         .execution_options(synchronize_session=False)
     ).scalar()
     if revoked is None:
-        return False
+        exists = db.session.execute(
+            select(SourceCode.id).where(
+                SourceCode.campaign_id == campaign.id, SourceCode.code == code
+            )
+        ).scalar()
+        return False if exists is not None else None
     record("source_code_revoked", "campaign", campaign.id, source_code=revoked)
     forget_codes()
     return True

@@ -52,6 +52,7 @@ from campaigns.models import (
     PaperImport,
     SignatureSource,
     SignatureState,
+    SourceCode,
     TrustedNetwork,
     User,
 )
@@ -132,6 +133,8 @@ class World:
     network_id: int
     threshold_id: int
     response_id: str
+    # The partner's source code on the union's campaign (revoked by a step).
+    source_code: str
 
     @property
     def slug(self) -> str:
@@ -157,6 +160,7 @@ class World:
             "threshold_id": self.threshold_id,
             "public_id": self.response_id,
             "name": f"{'6' * 32}-720.webp",
+            "code": self.source_code,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -299,7 +303,12 @@ def make_world(app: Flask) -> World:
         photo_width=720,
         photo_height=480,
     )
-    db.session.add_all([update, paper, invalidation, threshold, response, delivery])
+    source_code = SourceCode(
+        campaign_id=console.campaign.id,
+        organization_id=console.partner.organization_id,
+        code=WORLD_SOURCE_CODE,
+    )
+    db.session.add_all([update, paper, invalidation, threshold, response, delivery, source_code])
     disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
@@ -336,9 +345,12 @@ def make_world(app: Flask) -> World:
         network_id=network.id,
         threshold_id=threshold.id,
         response_id=response.public_id,
+        source_code=source_code.code,
     )
 
 
+# The partner's code in the world (11 URL-safe characters, like a made one).
+WORLD_SOURCE_CODE = "worldCode_1"
 # The one-time grant of the world's collected request (only its hash is stored).
 WORLD_GRANT = "world-grant-token-for-the-delivery-document"
 
@@ -512,6 +524,7 @@ SIGN_FIELDS = frozenset(
         "deliver_name",
         "contact_ok",
         "website",
+        "src",
     }
 )
 UPDATE_FIELDS = frozenset(
@@ -782,6 +795,17 @@ STEPS: tuple[Step, ...] = (
         DELIVERY_FIELDS,
         multipart=True,
     ),
+    Step(
+        "add a source code",
+        "console_reach.add",
+        "organizer",
+        lambda w, c: {
+            "organization": str(w.console.partner.organization_id),
+            "label": "Telegram",
+        },
+        frozenset({"organization", "label"}),
+    ),
+    Step("revoke a source code", "console_reach.revoke", "organizer", _nothing),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(
         "ask to open personal data",
