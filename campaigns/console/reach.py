@@ -5,13 +5,13 @@ campaign, where organizers and admins add and revoke codes."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from wtforms import SelectField, StringField
 from wtforms.validators import Length
 
@@ -67,11 +67,12 @@ def code_links(campaign: Campaign, code: SourceCode) -> CodeLinks:
     ]
     lang = current_language()
     src = site + url_for("embed.widget", slug=campaign.slug, lang=lang, src=code.code)
-    embed = str(
-        Markup(
-            '<iframe src="{src}" width="320" height="200" style="border:0" '
-            'title="{title}" loading="lazy"></iframe>'
-        ).format(src=src, title=campaign.text(lang).title)
+    # The snippet as partners paste it (README): the URL holds only a slug,
+    # a language and a code (URL-safe), the title is escaped for its attribute.
+    title = html.escape(campaign.text(lang).title, quote=True)
+    embed = (
+        f'<iframe src="{src}" width="320" height="200" style="border:0" '
+        f'title="{title}" loading="lazy"></iframe>'
     )
     return CodeLinks(code, links, embed)
 
