@@ -40,6 +40,7 @@ from ..models import (
 )
 from ..models.campaign import TARGET_MAX
 from ..reach.codes import ensure_partner_codes
+from ..reach.figures import union_sources
 from ..signing.limits import MAX_AMOUNT_DIGITS
 from . import notices
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
@@ -198,6 +199,8 @@ def campaign(slug: str) -> ResponseReturnValue:
         campaign=item,
         count=campaign_count(item.id),
         sources=source_counts(item) if manages else None,
+        # Where its signatures came from, side by side: the union's view.
+        reach=union_sources(item.id) if manages else None,
         manages=manages,
         transitions=TRANSITIONS[item.status] if manages else (),
     )

@@ -22,7 +22,6 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..counting.disclosure import (
-    OTHER,
     Cell,
     is_safe,
     publish_figure,
@@ -83,26 +82,37 @@ def partner_figures(campaign_id: int, codes: list[SourceCode]) -> PartnerFigures
     """The figures of ``codes`` (one organization's codes of the campaign) as
     that organization may see them."""
     rows = _rows(campaign_id, (c.id for c in codes))
-    margin = Cell("", sum(r[3] for r in rows), sum(r[4] for r in rows))
-    if publish_figure(margin.signers) is None:
-        return PartnerFigures(None, None)
-    everyone = dict(
-        db.session.execute(
+    everyone: dict[str, int] = {
+        country: int(n)
+        for country, n in db.session.execute(
             select(CountryCount.country, CountryCount.signers).where(
                 CountryCount.campaign_id == campaign_id
             )
-        ).all()
-    )
+        )
+    }
+    return publish_partner_view(rows, everyone, {c.id: c.code for c in codes})
+
+
+def publish_partner_view(
+    rows: list[tuple[int, date, str, int, int]],
+    everyone: dict[str, int],
+    names: dict[int, str],
+) -> PartnerFigures:
+    """The disclosure rule for one organization's view: ``rows`` are its
+    (code id, day, country, signers, units), ``everyone`` the campaign's
+    signers per country, ``names`` its codes' names by id."""
+    margin = Cell("", sum(r[3] for r in rows), sum(r[4] for r in rows))
+    if publish_figure(margin.signers) is None:
+        return PartnerFigures(None, None)
     countries = _sum_by((country, n, t) for _, _, country, n, t in rows)
     # Named only when the rest of the country is 0 or >= K_MIN too.
     nameable = [
         Cell(str(country), n, t)
         for country, (n, t) in countries.items()
-        if is_safe(int(everyone.get(str(country), 0)) - n)
+        if is_safe(everyone.get(str(country), 0) - n)
     ]
-    names = {c.id: c.code for c in codes}
     by_code: list[Cell] = []
-    if len(codes) > 1:
+    if len(names) > 1:
         per_code = _sum_by((names[code_id], n, t) for code_id, _, _, n, t in rows)
         by_code = publish_level(margin, [Cell(str(k), n, t) for k, (n, t) in per_code.items()])
     days = _sum_by((day, n, t) for _, day, _, n, t in rows)
@@ -155,6 +165,3 @@ def union_sources(campaign_id: int) -> list[SourceRow]:
         SourceRow(None, online[0], online[1]),
         SourceRow(None, paper[0], paper[1], paper=True),
     ]
-
-
-__all__ = ["OTHER", "PartnerFigures", "SourceRow", "partner_figures", "union_sources"]

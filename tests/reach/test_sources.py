@@ -258,6 +258,13 @@ def test_the_union_sees_every_source_side_by_side(app: Flask) -> None:
     assert "unionSees01" in page and "Online, without a code" in page
     # Exact for the union: 3 is shown, not held back.
     assert re.search(r"unionSees01</code></td>\s*<td>3</td>", page)
+    # The campaign's console page shows the sources side by side to the union only.
+    page = organizer.get(f"/console/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "Online, without a code" in page and "Telegram" in page
+    partner = logged_in(app, console.partner, console)
+    partner.set_cookie("lang", "en")
+    page = partner.get(f"/console/campaigns/{campaign.slug}").get_data(as_text=True)
+    assert "Online, without a code" not in page and "Telegram" not in page
 
 
 def test_an_organizer_adds_a_code_for_a_partner_or_the_union_only(app: Flask) -> None:
