@@ -133,6 +133,8 @@ def from_environment() -> dict[str, Any]:
         "TOR_SUSTAINED_LIMIT": _int("TOR_SUSTAINED_LIMIT", 300),
         # Each process keeps the trusted networks this long (signing matches them).
         "NETWORKS_CACHE_SECONDS": _float("NETWORKS_CACHE_SECONDS", 10),
+        # Each process keeps the live source codes this long (signing looks them up).
+        "SOURCES_CACHE_SECONDS": _float("SOURCES_CACHE_SECONDS", 5),
         "CONFIRM_TOKEN_MAX_AGE": _int("CONFIRM_TOKEN_MAX_AGE", 60 * 60 * 24 * 30),
         # The code in the confirmation email, counted from signing (signing/codes.py).
         "CONFIRM_CODE_MAX_AGE": _int("CONFIRM_CODE_MAX_AGE", 60 * 60 * 24 * 30),

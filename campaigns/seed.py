@@ -16,6 +16,7 @@ from .models import (
     Organization,
     OrganizationKind,
 )
+from .reach.codes import ensure_partner_codes
 
 ORGANIZATIONS: list[dict[str, Any]] = [
     {
@@ -271,6 +272,8 @@ def seed() -> list[str]:
         for locale, text in spec["texts"].items():
             campaign.texts[locale] = CampaignText(locale=locale, **text)
         db.session.add(campaign)
+        db.session.flush()
+        ensure_partner_codes(campaign)
         created.append(str(spec["slug"]))
     db.session.flush()
     return created

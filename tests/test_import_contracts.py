@@ -53,6 +53,7 @@ LAYERS: dict[str, set[str]] = {
         "media",
         "outcomes",
         "ledger",
+        "reach",
         "demo",
         "seed",
     },

@@ -180,6 +180,7 @@ def bulk_load_validated(slug: str, start: int, stop: int) -> None:
         "validated_at": "now() - make_interval(days => (g % 20)::int, mins => 3)",
         "counted": "true",
         "network_id": "NULL",
+        "source_code_id": "NULL",
     }
     db.session.execute(
         text(

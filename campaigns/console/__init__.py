@@ -22,6 +22,7 @@ FEATURES = (
     "campaigns.console.updates",
     "campaigns.console.outcomes",
     "campaigns.console.preview",
+    "campaigns.console.reach",
 )
 
 

@@ -67,6 +67,8 @@ SENTENCES: dict[str, LazyString] = {
     "signatures_rejected_in_bulk": _l(
         "%(who)s rejected %(count)s signatures shown by one filter on the campaign %(campaign)s"
     ),
+    "source_code_added": _l("%(who)s added a source code to the campaign %(campaign)s"),
+    "source_code_revoked": _l("%(who)s revoked a source code of the campaign %(campaign)s"),
     "network_added": _l("%(who)s declared the trusted network %(network)s"),
     "network_removed": _l("%(who)s removed the trusted network %(network)s"),
     "tor_list_imported": _l("%(who)s imported the Tor exit list (%(count)s addresses)"),

@@ -39,6 +39,8 @@ from ..models import (
     Role,
 )
 from ..models.campaign import TARGET_MAX
+from ..reach.codes import ensure_partner_codes
+from ..reach.figures import union_sources
 from ..signing.limits import MAX_AMOUNT_DIGITS
 from . import notices
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
@@ -52,6 +54,7 @@ from .images import (
     read_upload,
     refuse_too_large,
 )
+from .reach import home_items
 
 bp = Blueprint("console_campaigns", __name__, url_prefix="/console")
 
@@ -175,8 +178,14 @@ def dashboard() -> ResponseReturnValue:
     # A union with a single admin may turn the two-person rule off: everyone
     # who could open personal data is told that one person now can.
     one_person = not two_person_rule() and reader.role in MANAGERS
+    # A partner's home: its links and the figures they brought, first.
+    reach = home_items(reader) if reader.role is Role.partner else []
     return render_template(
-        "console/dashboard.html", figures=figures, health=health, one_person=one_person
+        "console/dashboard.html",
+        figures=figures,
+        health=health,
+        one_person=one_person,
+        reach=reach,
     )
 
 
@@ -190,6 +199,8 @@ def campaign(slug: str) -> ResponseReturnValue:
         campaign=item,
         count=campaign_count(item.id),
         sources=source_counts(item) if manages else None,
+        # Where its signatures came from, side by side: the union's view.
+        reach=union_sources(item.id) if manages else None,
         manages=manages,
         transitions=TRANSITIONS[item.status] if manages else (),
     )
@@ -270,6 +281,7 @@ def create() -> ResponseReturnValue:
             db.session.add(item)
             db.session.flush()
             record("campaign_created", "campaign", item.id, slug=item.slug)
+            ensure_partner_codes(item, user())
             _record_sensitive(item, before=False)
             apply_image_change(item, change)
             db.session.commit()
@@ -302,6 +314,7 @@ def edit(slug: str) -> ResponseReturnValue:
             _fill(item, form)
             apply_image_change(item, change)
             record("campaign_edited", "campaign", item.id, slug=item.slug)
+            ensure_partner_codes(item, user())
             _record_sensitive(item, before=was_sensitive)
             db.session.commit()
             notices.done(_("The campaign was saved."))

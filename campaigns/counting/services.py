@@ -33,6 +33,7 @@ from ..models import (
     Signature,
     SignatureSource,
     SignatureState,
+    SourceCount,
     change_of,
 )
 from ..models.types import utcnow
@@ -72,6 +73,7 @@ def _fold_batch(limit: int) -> int:
             Signature.source,
             Signature.region_code,
             Signature.receipt_hash,
+            Signature.source_code_id,
         )
         .where(text(UNCOUNTED))
         .order_by(Signature.id)
@@ -86,6 +88,7 @@ def _fold_batch(limit: int) -> int:
     countries: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     regions: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
     days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    sources: dict[tuple[int, int, date, str], list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
         sign = 1 if row.state is SignatureState.validated else -1
         units = row.amount if row.amount is not None else 1
@@ -97,6 +100,9 @@ def _fold_batch(limit: int) -> int:
         ]
         if row.country in REGION_COUNTRIES:
             buckets.append(regions[(row.campaign_id, row.country, row.region_code or OTHER)])
+        if row.source_code_id is not None:
+            key = (row.campaign_id, row.source_code_id, validated_at.date(), row.country)
+            buckets.append(sources[key])
         for bucket in buckets:
             bucket[0] += sign
             bucket[1] += sign * units
@@ -125,6 +131,7 @@ def _fold_batch(limit: int) -> int:
     _add_deltas(RegionCount, ["campaign_id", "country", "region"], regions)
     _add_deltas(DailyCount, ["campaign_id", "day"], days)
     record_ledger_events(rows)
+    _add_deltas(SourceCount, ["campaign_id", "source_code_id", "day", "country"], sources)
     db.session.execute(
         update(Signature)
         .where(Signature.id.in_([row.id for row in rows]))
@@ -230,7 +237,7 @@ def recount_signatures(campaign: Campaign) -> None:
             .values(counted=Signature.state == SignatureState.validated)
             .execution_options(synchronize_session=False)
         )
-        for model in (CampaignCount, CountryCount, RegionCount, DailyCount):
+        for model in (CampaignCount, CountryCount, RegionCount, DailyCount, SourceCount):
             db.session.execute(delete(model).where(model.campaign_id == cid))
         validated = (Signature.campaign_id == cid) & Signature.counted.is_(True)
         units = func.coalesce(Signature.amount, 1)
@@ -273,15 +280,29 @@ def recount_signatures(campaign: Campaign) -> None:
         for d, n, t in db.session.execute(
             select(day, func.count(), func.sum(units)).where(validated).group_by(day)
         ):
+            db.session.add(DailyCount(campaign_id=cid, day=_as_date(d), signers=n, total=t))
+        source = Signature.source_code_id
+        for code_id, d, country, n, t in db.session.execute(
+            select(source, day, Signature.country, func.count(), func.sum(units))
+            .where(validated, source.is_not(None))
+            .group_by(source, day, Signature.country)
+        ):
             db.session.add(
-                DailyCount(
+                SourceCount(
                     campaign_id=cid,
-                    day=d if isinstance(d, date) else date.fromisoformat(d),
+                    source_code_id=code_id,
+                    day=_as_date(d),
+                    country=country,
                     signers=n,
                     total=t,
                 )
             )
         db.session.commit()
+
+
+def _as_date(value: date | str) -> date:
+    """A ``date()`` of SQL: a date on PostgreSQL, text on SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def campaign_count(campaign_id: int) -> CampaignCount:
@@ -305,8 +326,9 @@ def published_breakdowns(campaign_id: int, count: CampaignCount) -> Breakdowns:
     ]
     regions: dict[str, list[Cell]] = {country: [] for country in REGION_COUNTRIES}
     for country, region, signers, total in db.session.execute(
-        select(RegionCount.country, RegionCount.region, RegionCount.signers, RegionCount.total)
-        .where(RegionCount.campaign_id == campaign_id)
+        select(
+            RegionCount.country, RegionCount.region, RegionCount.signers, RegionCount.total
+        ).where(RegionCount.campaign_id == campaign_id)
     ):
         regions.setdefault(country, []).append(Cell(region, signers, total))
     return publish_breakdowns(Cell("", count.signers, count.total), countries, regions)

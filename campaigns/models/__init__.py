@@ -38,6 +38,7 @@ from .operations import (
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
+from .reach import SOURCE_LABEL_MAX, SourceCode, SourceCount
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -64,6 +65,7 @@ __all__ = [
     "MANAGEABLE",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
+    "SOURCE_LABEL_MAX",
     "UNCOUNTED",
     "VISIBLE",
     "AuditEntry",
@@ -108,6 +110,8 @@ __all__ = [
     "SignatureSource",
     "SignatureState",
     "SiteSetting",
+    "SourceCode",
+    "SourceCount",
     "TorExit",
     "TrendingFlag",
     "TrustedNetwork",

@@ -164,6 +164,9 @@ class Signature(db.Model):  # type: ignore[name-defined,misc]
     # network removed later leaves its id behind, and the rules then use the
     # default limits.
     network_id: Mapped[int | None] = mapped_column(Integer)
+    # The share link's or embed's source code (``source_codes.id``) it came
+    # through, when one was given and known then; never anything of the person.
+    source_code_id: Mapped[int | None] = mapped_column(ForeignKey("source_codes.id"))
     # Set by trending detection for organizers to look at; the signer sees nothing.
     flag_reason: Mapped[str | None] = mapped_column(String(32))
     invalidation_id: Mapped[int | None] = mapped_column(ForeignKey("invalidations.id"))

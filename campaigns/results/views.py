@@ -27,6 +27,7 @@ from ..kernel.regions import OTHER, region_name
 from ..ledger.services import latest_head
 from ..models import Campaign, CampaignText
 from ..outcomes.services import campaign_outcomes
+from ..reach.codes import well_formed
 from ..sharing import share_links
 from .charts import Chart, column_chart, row_chart
 from .services import campaign_results
@@ -180,7 +181,13 @@ def widget(slug: str) -> ResponseReturnValue:
             figures=figures,
             compact=compact,
             sign_url=current_app.config["SITE_URL"]
-            + url_for("signing.campaign_page", slug=campaign.slug, lang=g.lang),
+            + url_for(
+                "signing.campaign_page",
+                slug=campaign.slug,
+                lang=g.lang,
+                # A partner's embed carries its source code to the sign form.
+                src=well_formed(request.args.get("src")),
+            ),
         )
     )
     response.headers["Cache-Control"] = "public, max-age=5, stale-while-revalidate=30"

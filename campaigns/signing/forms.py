@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Label, SelectField, StringField
+from wtforms import BooleanField, HiddenField, Label, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import Form
@@ -88,9 +88,12 @@ class SignForm(Form):
     contact_ok = BooleanField(_l("The union may contact me about this campaign"))
     # Honeypot: hidden from people by CSS; bots fill it in.
     website = StringField(_l("Leave this field empty"))
+    # The source code of the share link or embed the signer came through
+    # (reach.codes); anything not a live code is ignored, never an error.
+    src = HiddenField()
     # The honeypot answers a bot like anyone; the amount takes digits only
     # (and a petition ignores it).
-    control_exempt = frozenset({"website", "amount"})
+    control_exempt = frozenset({"website", "amount", "src"})
 
     def __init__(self, campaign: Campaign, lang: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -128,7 +128,7 @@ ROW_COLUMNS = (
     "uuid", "campaign_id", "state", "source", "fingerprint", "personal_data", "country",
     "region_code", "amount", "show_name", "deliver_name", "consent_version", "contact_ok",
     "locale", "ip_hash", "email_domain_hash", "created_at", "checked_at", "validated_at",
-    "counted", "network_id",
+    "counted", "network_id", "source_code_id",
 )  # fmt: skip
 
 
@@ -170,6 +170,7 @@ def signature_row(
     canonical_email: str | None = None,
     ip_hash: bytes | None = None,
     network_id: int | None = None,
+    source_code_id: int | None = None,
     created_at: datetime | None = None,
     validated_at: datetime | None = None,
     checked_at: datetime | None = None,
@@ -207,6 +208,7 @@ def signature_row(
         "validated_at": validated_at,
         "counted": False,
         "network_id": network_id,
+        "source_code_id": source_code_id,
     }
 
 

@@ -28,6 +28,7 @@ from ..models.types import utcnow
 from ..outbox import enqueue_all
 from ..privacy.crypto import fingerprint, hash_ip, keyring
 from ..privacy.personal import PersonalData
+from ..reach.codes import source_code_id
 from ..site_settings import signing_paused
 from ..upsert import insert_ignore
 from .codes import (
@@ -86,13 +87,17 @@ def sign_campaign(
     *,
     locale: str,
     client_ip: str | None,
+    source: str | None = None,
 ) -> uuid.UUID | None:
     """Record a signature. A second signature by the same person is absorbed by
     the unique index and answered exactly like a first one: the caller cannot
     tell them apart; the person gets an "already signed" email instead.
 
     Returns the new signature's public UUID, or None when no row was written
-    (a duplicate): only for the code reference, which hides which it was."""
+    (a duplicate): only for the code reference, which hides which it was.
+    ``source`` is the share link's source code as given: kept when it is a
+    live code of this campaign, ignored otherwise (from the process's copy of
+    the codes, no query)."""
     if not campaign.is_signable() or signing_paused():
         raise SigningClosed(campaign.slug)
     ring = keyring()
@@ -116,6 +121,7 @@ def sign_campaign(
         ip_hash=hash_ip(client_ip, ring) if client_ip else None,
         # Decided now, while the address is at hand; only the id is kept.
         network_id=network_id_for(client_ip),
+        source_code_id=source_code_id(campaign.id, source),
     )
     if db.session.get_bind().dialect.name == "postgresql":
         # The signature and its outbox row in one statement: one round trip.

@@ -16,6 +16,7 @@ from ..ledger.receipts import new_receipt, remember_receipt, take_receipt
 from ..models import VISIBLE, Campaign, Signature, SignatureState
 from ..models.types import utcnow
 from ..outcomes.services import campaign_outcomes
+from ..reach.codes import well_formed
 from ..sharing import campaign_url, share_links
 from ..site_settings import signing_paused
 from .codes import reference_here, remember_reference
@@ -85,6 +86,8 @@ def campaign_page(slug: str) -> ResponseReturnValue:
     # A shared device: the next person asks for the form ("sign as someone else").
     signed = None if request.args.get("someone_else") == "1" else signed_here(campaign)
     form = SignForm(campaign, current_language(), formdata=None)
+    # The share link's source code rides in the form (no script needed).
+    form.src.data = well_formed(request.args.get("src"))
     response = make_response(render_campaign(campaign, form, signed=signed))
     # Each browser's own page (its CSRF token, whether it signed here): a
     # shared cache must never hand it to another.
@@ -110,6 +113,7 @@ def sign(slug: str) -> ResponseReturnValue:
     g.language_switch = ("signing.campaign_page", {"slug": slug})
     # The form's fields are text: a file part under a field's name is not read.
     form = SignForm(campaign, lang, formdata=request.form)
+    form.src.data = well_formed(form.src.data)
     if not campaign.is_signable():
         return render_campaign(campaign, form, 409)
     if not form.validate():
@@ -129,7 +133,9 @@ def sign(slug: str) -> ResponseReturnValue:
         contact_ok=bool(form.contact_ok.data),
     )
     try:
-        signature_uuid = sign_campaign(campaign, data, locale=lang, client_ip=request.remote_addr)
+        signature_uuid = sign_campaign(
+            campaign, data, locale=lang, client_ip=request.remote_addr, source=form.src.data
+        )
     except SigningClosed:
         db.session.rollback()
         return render_campaign(campaign, form, 409)

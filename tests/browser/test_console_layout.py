@@ -20,6 +20,7 @@ from playwright.sync_api import BrowserContext
 from sqlalchemy import select
 
 from campaigns.accounts.services import create_user
+from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.kiosk.services import Entry, record_entries
 from campaigns.models import (
@@ -32,12 +33,14 @@ from campaigns.models import (
     Kiosk,
     Role,
     SignatureState,
+    SourceCode,
     TrendingFlag,
     User,
 )
 from campaigns.models.types import utcnow
 from campaigns.moderation.held import group_label
 from campaigns.paper.services import import_paper_signatures
+from campaigns.reach.codes import ensure_partner_codes
 from tests.console.pages_support import console_pages
 from tests.factories import give_second_factor, unused_code
 from tests.moderation.support import signature
@@ -200,6 +203,35 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         locale="ar",
     )
     db.session.add(letter)
+    db.session.commit()
+    # Signers through the first partner's code (made when it was seeded as a
+    # co-host), so that its home shows figures and tables, and a channel of
+    # the union's own with a long label.
+    ensure_partner_codes(campaign)
+    partner_code = db.session.execute(
+        select(SourceCode).where(
+            SourceCode.campaign_id == campaign.id,
+            SourceCode.organization_id == campaign.partners[0].id,
+        )
+    ).scalars().first()
+    assert partner_code is not None
+    db.session.add(
+        SourceCode(
+            campaign_id=campaign.id,
+            organization_id=campaign.organization_id,
+            code=tag + "abc",
+            label="قناة الاتحاد على تلغرام للمتطوعين في حلب وإدلب",
+        )
+    )
+    for n in range(6):
+        signature(
+            campaign,
+            state=SignatureState.validated,
+            email=f"reach-{tag}-{n}@example.org",
+            country="TR" if n % 2 else "SY",
+            source_code_id=partner_code.id,
+        )
+    update_signature_counts()
     db.session.commit()
     return {
         "slug": campaign.slug,

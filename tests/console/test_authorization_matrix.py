@@ -27,6 +27,7 @@ from campaigns.models import (
     NetworkKind,
     PaperImport,
     SignatureState,
+    SourceCode,
     TrustedNetwork,
 )
 from campaigns.models.types import utcnow
@@ -104,6 +105,10 @@ POLICY: dict[str, set[str]] = {
     "console_outcomes.create_response": CAMPAIGN_MANAGERS,
     "console_outcomes.response_pdf": CAMPAIGN_MANAGERS,
     "console_outcomes.create_delivery": CAMPAIGN_MANAGERS,
+    "console_reach.home": ALL,
+    "console_reach.sources": CAMPAIGN_MANAGERS,
+    "console_reach.add": CAMPAIGN_MANAGERS,
+    "console_reach.revoke": CAMPAIGN_MANAGERS,
     "console_admin.audit": ADMINS,
     "console_admin.settings": ADMINS,
     "console_admin.users": ADMINS,
@@ -125,6 +130,8 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_disclosures.use": {"token": GRANT, "lang": "ar"},
     # Not the number the commitment is at: 409, nothing removed.
     "console_outcomes.delete_threshold": {"count": "-1"},
+    # No organization chosen: refused, no code made.
+    "console_reach.add": {"label": "matrix"},
 }
 
 
@@ -176,6 +183,12 @@ def _objects(console: Console) -> dict[str, Any]:
     db.session.add(network)
     kiosk = Kiosk(campaign_id=campaign.id, collector_id=console.organizer.id, stand="Azaz")
     db.session.add(kiosk)
+    source = SourceCode(
+        campaign_id=campaign.id,
+        organization_id=console.partner.organization_id,
+        code="matrixCode1",
+    )
+    db.session.add(source)
     db.session.commit()
     give_image(campaign)
     return {
@@ -194,6 +207,7 @@ def _objects(console: Console) -> dict[str, Any]:
         "kiosk_uuid": kiosk.uuid,
         "collector_id": console.organizer.id,
         "decision": "reject",
+        "code": source.code,
     }
 
 
@@ -267,6 +281,7 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/outcomes",
         f"/console/campaigns/{slug}/responses/new",
         f"/console/campaigns/{slug}/deliveries/new",
+        f"/console/campaigns/{slug}/sources",
         f"/console/moderation/campaigns/{slug}",
         f"/console/campaigns/{slug}/image/anything-360.webp",
         f"/console/campaigns/{slug}/preview",

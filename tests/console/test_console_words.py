@@ -14,7 +14,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
+from campaigns.counting.services import update_signature_counts
 from campaigns.extensions import db
 from campaigns.kiosk.services import Entry, record_entries
 from campaigns.models import (
@@ -26,11 +28,13 @@ from campaigns.models import (
     Kiosk,
     Organization,
     SignatureState,
+    SourceCode,
     User,
 )
 from campaigns.models.types import utcnow
 from campaigns.moderation.held import group_label
 from campaigns.paper.services import import_paper_signatures
+from campaigns.reach.codes import ensure_partner_codes
 from tests.console.pages_support import console_pages
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console, signature, trending_flag
@@ -202,6 +206,27 @@ def _seed(console: Console) -> dict[str, Any]:
     )
     db.session.add(letter)
     db.session.commit()
+    # The partner's code and the union's own channel, with signers through
+    # the partner's (its home shows its figures from five on).
+    (partner_code,) = ensure_partner_codes(campaign)
+    db.session.add(
+        SourceCode(
+            campaign_id=campaign.id,
+            organization_id=campaign.organization_id,
+            code="unionChan01",
+            label="تلغرام",
+        )
+    )
+    db.session.commit()
+    for n in range(6):
+        signature(
+            campaign,
+            state=SignatureState.validated,
+            email=f"reach{n}@example.org",
+            source_code_id=partner_code.id,
+        )
+    update_signature_counts()
+    db.session.commit()
     return {
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
@@ -231,6 +256,8 @@ def _allowed(console: Console, objects: dict[str, Any]) -> set[str]:
         texts += [organization.slug, (organization.names or {}).get("ar", "")]
     for campaign in (console.campaign, console.other_campaign):
         texts += [campaign.slug, campaign.unit or ""]
+    # Source codes are random data, like a hash.
+    texts += list(db.session.execute(select(SourceCode.code)).scalars())
     texts += ["leyla@example.org", "hanna@example.org", "mehmet@example.org", "example.org"]
     allowed = set(ABBREVIATIONS)
     for text in texts:

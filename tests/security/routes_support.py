@@ -54,6 +54,7 @@ from campaigns.models import (
     PaperImport,
     SignatureSource,
     SignatureState,
+    SourceCode,
     TrustedNetwork,
     User,
 )
@@ -136,6 +137,8 @@ class World:
     response_id: str
     # A kiosk the organizer opened (its collector) on the world's campaign.
     kiosk_uuid: uuid.UUID
+    # The partner's source code on the union's campaign (revoked by a step).
+    source_code: str
 
     @property
     def slug(self) -> str:
@@ -164,6 +167,7 @@ class World:
             "kiosk_uuid": self.kiosk_uuid,
             "collector_id": self.console.organizer.id,
             "decision": "reject",
+            "code": self.source_code,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -326,7 +330,14 @@ def make_world(app: Flask) -> World:
         uuid=uuid.UUID(int=0x5EED), campaign_id=console.campaign.id,
         collector_id=console.organizer.id, stand="سوق أعزاز",
     )  # fmt: skip
-    db.session.add_all([update, paper, invalidation, threshold, response, delivery, kiosk])
+    source_code = SourceCode(
+        campaign_id=console.campaign.id,
+        organization_id=console.partner.organization_id,
+        code=WORLD_SOURCE_CODE,
+    )
+    db.session.add_all(
+        [update, paper, invalidation, threshold, response, delivery, kiosk, source_code]
+    )
     disclosures = _disclosures(console)
     give_image(console.campaign)
     # The factories number names with a counter that runs across tests: make
@@ -366,9 +377,12 @@ def make_world(app: Flask) -> World:
         threshold_id=threshold.id,
         response_id=response.public_id,
         kiosk_uuid=kiosk.uuid,
+        source_code=source_code.code,
     )
 
 
+# The partner's code in the world (11 URL-safe characters, like a made one).
+WORLD_SOURCE_CODE = "worldCode_1"
 # The one-time grant of the world's collected request (only its hash is stored).
 WORLD_GRANT = "world-grant-token-for-the-delivery-document"
 
@@ -547,6 +561,7 @@ SIGN_FIELDS = frozenset(
         "deliver_name",
         "contact_ok",
         "website",
+        "src",
     }
 )
 UPDATE_FIELDS = frozenset(
@@ -886,6 +901,17 @@ STEPS: tuple[Step, ...] = (
         DELIVERY_FIELDS,
         multipart=True,
     ),
+    Step(
+        "add a source code",
+        "console_reach.add",
+        "organizer",
+        lambda w, c: {
+            "organization": str(w.console.partner.organization_id),
+            "label": "Telegram",
+        },
+        frozenset({"organization", "label"}),
+    ),
+    Step("revoke a source code", "console_reach.revoke", "organizer", _nothing),
     Step("export signatures", "console_exports.signatures", "admin", _nothing),
     Step(
         "ask to open personal data",
@@ -1143,12 +1169,15 @@ _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f
 def comparable(table: str, column: str, value: Any) -> Any:
     """A value that two identical runs share: times that are "now" become
     ``<recent>`` (an injected old date would stay visible), uuids ``<uuid>``,
-    sealed personal data and secrets ``<sealed>``, password hashes ``<hash>``."""
+    sealed personal data and secrets ``<sealed>``, password hashes ``<hash>``,
+    source codes made at random ``<random code>``."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return "<recent>" if abs(datetime.now(UTC) - moment) < RECENT else moment.isoformat()
     if isinstance(value, uuid.UUID):
         return "<uuid>"
+    if table == "source_codes" and column == "code" and value != WORLD_SOURCE_CODE:
+        return "<random code>"  # made at random for each run
     if isinstance(value, bytes | memoryview) and column in SEALED:
         return "<sealed>"
     if isinstance(value, bytes | memoryview) and column in RANDOM:

@@ -66,6 +66,7 @@ from campaigns.models.types import utcnow
 from campaigns.outcomes.services import add_threshold, publish_response, record_delivery
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
 from campaigns.privacy.personal import open_personal_data
+from campaigns.reach.codes import ensure_partner_codes
 from campaigns.retention.services import retention_days
 from campaigns.signing.services import email_fingerprint
 from tests.factories import create_campaign
@@ -133,6 +134,8 @@ class Journey:
     references: dict[int, str] = field(default_factory=dict)
     ciphertexts: dict[int, bytes] = field(default_factory=dict)
     partner_email: str = ""
+    # The partner's source code per campaign: signers come through its links.
+    source_codes: dict[str, str] = field(default_factory=dict)
     withdrawer: Canary | None = None
     # Signed in person at a kiosk (no email), and the ciphertext it is sealed in.
     kiosk_signer: Canary | None = None
@@ -147,7 +150,7 @@ class Journey:
         return self.slugs[i % 2]
 
 
-def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str]:
+def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str, dict[str, str]]:
     with stack.app.app_context():
         partner = db.session.execute(
             select(Organization).where(Organization.slug == PARTNER_ORG)
@@ -168,18 +171,29 @@ def _campaigns_with_partner(stack: Stack, tag: str) -> tuple[list[str], str]:
         give_image(db.session.execute(petition).scalar_one())
         email = f"partner-{tag}@partners.zaytoun.test"
         create_user(email, "Partner Viewer", PARTNER_PASSWORD, Role.partner, partner)
+        codes = {}
+        for slug in slugs:
+            query = select(Campaign).where(Campaign.slug == slug)
+            (code,) = ensure_partner_codes(db.session.execute(query).scalar_one())
+            codes[slug] = code.code
         db.session.commit()
         db.session.remove()
-    return slugs, email
+    return slugs, email, codes
 
 
 def _sign(stack: Stack, journey: Journey, i: int, canary: Canary, expect: int = 303) -> Client:
     lang = journey.lang[i]
     slug = journey.slug(i)
     client = Client(stack, forwarded_for=canary.forwarded_for)
-    page = client.get(f"{stack.url}/{lang}/campaigns/{slug}")
+    # Every other signer comes through the partner's share link: its code
+    # rides in the form's hidden field.
+    src = journey.source_codes.get(slug) if i % 2 == 0 else None
+    page = client.get(f"{stack.url}/{lang}/campaigns/{slug}" + (f"?src={src}" if src else ""))
     assert page.status == 200, page.text
-    answer = submit(client, page, f"/{lang}/campaigns/{slug}/sign", canary.form())
+    (form,) = [f for f in page.forms() if f.action.endswith(f"/{lang}/campaigns/{slug}/sign")]
+    assert form.fields.get("src", "") == (src or "")
+    fields = {**canary.form(), "src": form.fields.get("src", "")}
+    answer = submit(client, page, f"/{lang}/campaigns/{slug}/sign", fields)
     assert answer.status == expect, (answer.status, answer.text[:2000])
     journey.requests += 2
     return client
@@ -287,7 +301,7 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
     started = time.monotonic()
     size: int = request.param
     tag = secrets.token_hex(3)
-    slugs, partner_email = _campaigns_with_partner(stack, tag)
+    slugs, partner_email, source_codes = _campaigns_with_partner(stack, tag)
     net = int(tag, 16) % 200 + 20  # a loopback /24 of its own for this journey
     canaries = [
         Canary.make(
@@ -298,7 +312,9 @@ def journey(request: pytest.FixtureRequest, stack: Stack) -> Journey:
     rejected = Canary.make(0, "SY", f"127.{net}.9.9", False)
     for canary in [*canaries, rejected]:
         canary.derive()
-    journey = Journey(size, slugs, canaries, rejected, partner_email=partner_email)
+    journey = Journey(
+        size, slugs, canaries, rejected, partner_email=partner_email, source_codes=source_codes
+    )
     journey.lang = {i: ("ar", "en")[i % 2] for i in range(len(canaries))}
     # Their addresses are in a trusted network: signing matches each one and
     # keeps the network's id, never the address (searched for below).
@@ -446,7 +462,7 @@ def partner_pages(stack: Stack, journey: Journey) -> list[tuple[str, str]]:
     credentials = {"email": journey.partner_email, "password": PARTNER_PASSWORD}
     answer = submit(client, login, "/console/login", credentials)
     assert answer.status == 303, answer.text[:2000]
-    paths = ["/console/"]
+    paths = ["/console/", "/console/reach"]
     for slug in journey.slugs:
         paths += [
             f"/console/campaigns/{slug}",
