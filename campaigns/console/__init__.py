@@ -16,6 +16,7 @@ FEATURES = (
     "campaigns.console.moderation",
     "campaigns.console.networks",
     "campaigns.console.paper",
+    "campaigns.console.sheets",
     "campaigns.console.exports",
     "campaigns.console.disclosures",
     "campaigns.console.updates",

@@ -29,6 +29,7 @@ from .operations import (
 from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
+from .sheets import COLLECTOR_PURPOSE, OUTSTANDING, PaperSheet, SheetState
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -46,6 +47,7 @@ from .signature import (
 
 __all__ = [
     "ACTIVE_JOBS",
+    "COLLECTOR_PURPOSE",
     "CONFIRMABLE",
     "CONSENT_NAME_CITY_DELIVERY",
     "CONSENT_NAME_ONLY",
@@ -53,6 +55,7 @@ __all__ = [
     "CURRENT_CONSENT",
     "LIVE",
     "MANAGEABLE",
+    "OUTSTANDING",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
     "UNCOUNTED",
@@ -87,8 +90,10 @@ __all__ = [
     "OrganizationKind",
     "OutboxMessage",
     "PaperImport",
+    "PaperSheet",
     "RegionCount",
     "Role",
+    "SheetState",
     "Signature",
     "SignatureSource",
     "SignatureState",

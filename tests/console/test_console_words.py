@@ -29,10 +29,12 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.moderation.held import group_label
 from campaigns.paper.services import import_paper_signatures
+from campaigns.paper.sheets import serial
 from tests.console.pages_support import console_pages
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console, signature, trending_flag
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import issue_sheet
 
 # Names of formats, protocols and programs, written so in Arabic too.
 ABBREVIATIONS = {"CSV", "UTF", "PDF", "UTC", "MB", "TOTP", "IP", "JPEG", "PNG", "WebP", "beat"}
@@ -188,7 +190,11 @@ def _seed(console: Console) -> dict[str, Any]:
     )
     db.session.add(letter)
     db.session.commit()
+    # Printed sheets issued to a collector (their list, and the PDFs: walked, not read).
+    sheet = issue_sheet(campaign, count=2, name="نور حسن")[0]
     return {
+        "number": sheet.number,
+        "batch": sheet.batch,
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
         "public_id": letter.public_id,
@@ -213,6 +219,8 @@ def _allowed(console: Console, objects: dict[str, Any]) -> set[str]:
         texts += [organization.slug, (organization.names or {}).get("ar", "")]
     for campaign in (console.campaign, console.other_campaign):
         texts += [campaign.slug, campaign.unit or ""]
+    # A sheet's serial is printed on the paper in Latin letters, whatever its language.
+    texts += [serial(console.campaign, 1)]
     texts += ["leyla@example.org", "hanna@example.org", "mehmet@example.org", "example.org"]
     allowed = set(ABBREVIATIONS)
     for text in texts:

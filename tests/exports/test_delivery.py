@@ -16,13 +16,13 @@ from flask_babel import force_locale
 
 from campaigns.console import exports as console_exports
 from campaigns.exports.delivery import (
-    FONT_DIRS,
     canonical_line,
     collect_delivery,
     delivery_html,
     petition_text,
     verify_chain,
 )
+from campaigns.exports.pdf import FONT_DIRS
 from campaigns.extensions import db
 from campaigns.models import Campaign, Role, SignatureState
 from tests.factories import create_campaign, create_signature

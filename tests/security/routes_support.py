@@ -65,6 +65,7 @@ from tests.factories import code_for, create_campaign, create_signature
 from tests.media.support import give_image, phone_jpeg
 from tests.moderation.support import PASSWORD, Console, make_console, signature
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import issue_sheet
 from tests.signing.support import valid_form
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -132,6 +133,9 @@ class World:
     network_id: int
     threshold_id: int
     response_id: str
+    # A printed sheet of the campaign (number 1 of batch 1), issued to a collector.
+    sheet_number: int
+    sheet_batch: int
 
     @property
     def slug(self) -> str:
@@ -157,6 +161,8 @@ class World:
             "threshold_id": self.threshold_id,
             "public_id": self.response_id,
             "name": f"{'6' * 32}-720.webp",
+            "number": self.sheet_number,
+            "batch": self.sheet_batch,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -302,6 +308,7 @@ def make_world(app: Flask) -> World:
     db.session.add_all([update, paper, invalidation, threshold, response, delivery])
     disclosures = _disclosures(console)
     give_image(console.campaign)
+    sheet = issue_sheet(console.campaign)[0]
     # The factories number names with a counter that runs across tests: make
     # them depend on the world alone, so that two worlds hold the same rows.
     for campaign in (console.campaign, console.other_campaign, pledge):
@@ -336,6 +343,8 @@ def make_world(app: Flask) -> World:
         network_id=network.id,
         threshold_id=threshold.id,
         response_id=response.public_id,
+        sheet_number=sheet.number,
+        sheet_batch=sheet.batch,
     )
 
 
@@ -698,6 +707,20 @@ STEPS: tuple[Step, ...] = (
         frozenset({"file"}),
         multipart=True,
     ),
+    Step(
+        "issue collection sheets",
+        "console_sheets.issue",
+        "organizer",
+        lambda w, c: {
+            "count": "2",
+            "language": "ar",
+            "collector_name": "نور حسن",
+            "collector_phone": "+963 944 123 456",
+        },
+        frozenset({"count", "language", "collector_name", "collector_phone"}),
+    ),
+    Step("show a sheet's collector", "console_sheets.collector", "organizer", _nothing),
+    Step("mark a sheet returned", "console_sheets.returned", "organizer", _nothing),
     Step(
         "accept a signature",
         "console_moderation.accept",
