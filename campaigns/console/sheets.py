@@ -19,6 +19,7 @@ from ..forms import Form, accepts_form
 from ..i18n import language_name, languages
 from ..kernel.normalize import InvalidPhone, canonical_phone, clean_text
 from ..models import Campaign, PaperSheet
+from ..paper.rows import SHEET
 from ..paper.sheet_pdf import sheets_pdf
 from ..paper.sheets import (
     MAX_PER_BATCH,
@@ -94,6 +95,12 @@ class IssueForm(Form):
                 ) from None
 
 
+def _isolated(serial_text: str) -> str:
+    """A serial inside a sentence: left to right on its own, whatever the
+    sentence's direction (the messages are plain text)."""
+    return f"\u2066{serial_text}\u2069"
+
+
 def _page(campaign: Campaign, form: IssueForm, status: int = 200) -> ResponseReturnValue:
     sheets = campaign_sheets(campaign)
     return render_template(
@@ -104,6 +111,7 @@ def _page(campaign: Campaign, form: IssueForm, status: int = 200) -> ResponseRet
         counts=state_counts(sheets),
         serial=lambda sheet: serial(campaign, sheet.number),
         figures=campaign_figures(campaign),
+        sheet_column=SHEET,
     ), status
 
 
@@ -144,10 +152,9 @@ def issue(slug: str) -> ResponseReturnValue:
     )
     notices.done(
         gettext(
-            "%(count)s sheets issued: %(first)s to %(last)s.",
-            count=len(sheets),
-            first=serial(campaign, sheets[0].number),
-            last=serial(campaign, sheets[-1].number),
+            "Sheets issued: %(first)s to %(last)s.",
+            first=_isolated(serial(campaign, sheets[0].number)),
+            last=_isolated(serial(campaign, sheets[-1].number)),
         )
     )
     db.session.commit()
@@ -192,7 +199,7 @@ def batch_pdf(slug: str, batch: int) -> ResponseReturnValue:
 def returned(slug: str, number: int) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
     sheet = _sheet(campaign, number)
-    name = serial(campaign, sheet.number)
+    name = _isolated(serial(campaign, sheet.number))
     try:
         mark_returned(sheet)
     except SheetRefused:

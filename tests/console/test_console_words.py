@@ -38,6 +38,7 @@ from tests.paper.sheets_support import issue_sheet
 
 # Names of formats, protocols and programs, written so in Arabic too.
 ABBREVIATIONS = {"CSV", "UTF", "PDF", "UTC", "MB", "TOTP", "IP", "JPEG", "PNG", "WebP", "beat"}
+ABBREVIATIONS |= {"QR"}  # the code on a printed sheet
 # Names of networks and their notation: Tor, CIDR ranges, IPv4 and IPv6, and
 # the documentation prefix 2001:db8:: in an example.
 ABBREVIATIONS |= {"Tor", "CIDR", "IPv", "db"}

@@ -48,6 +48,11 @@ def _decoded_qr(page: pypdfium2.PdfPage) -> list[str]:
     ]
 
 
+def _unisolated(text: str) -> str:
+    """A page's text without the isolates around serials in messages."""
+    return text.replace("\u2066", "").replace("\u2069", "")
+
+
 def _plain(text: str) -> str:
     """Text compared without its shaping: presentation forms folded, no spaces."""
     return "".join(unicodedata.normalize("NFKC", text).split())
@@ -167,12 +172,16 @@ def test_issuing_from_the_console_seals_the_collector_and_audits_no_name(
     campaign = create_campaign("olive-trees-afrin")
     logged_in(client, Role.organizer, campaign)
 
-    response = client.post(f"/console/campaigns/{campaign.slug}/sheets", data=_issue_form())
+    response = client.post(
+        f"/console/campaigns/{campaign.slug}/sheets",
+        data=_issue_form(),
+        headers={"Accept-Language": "en"},
+    )
 
     assert response.status_code == 303
     page = client.get(response.headers["Location"], headers={"Accept-Language": "en"})
-    body = page.get_data(as_text=True)
-    assert "3 sheets issued: OLI-0001 to OLI-0003." in body
+    body = _unisolated(page.get_data(as_text=True))
+    assert "Sheets issued: OLI-0001 to OLI-0003." in body
     assert "Nour Hassan" not in body and "+963944123456" not in body
     sheets = db.session.execute(select(PaperSheet).order_by(PaperSheet.number)).scalars().all()
     assert [s.number for s in sheets] == [1, 2, 3]
@@ -209,15 +218,16 @@ def test_a_sheet_is_marked_returned_once(app: Flask, client: FlaskClient) -> Non
     logged_in(client, Role.organizer, campaign)
     url = f"/console/campaigns/{campaign.slug}/sheets/1/returned"
 
-    first = client.post(url)
+    english = {"Accept-Language": "en"}
+    first = client.post(url, headers=english)
     page = client.get(first.headers["Location"], headers={"Accept-Language": "en"})
-    assert "The sheet OLI-0001 is marked as returned." in page.get_data(as_text=True)
+    assert "The sheet OLI-0001 is marked as returned." in _unisolated(page.get_data(as_text=True))
     returned_at = _fresh(sheet.id).returned_at
     assert _fresh(sheet.id).state is SheetState.returned and returned_at is not None
 
-    second = client.post(url)
+    second = client.post(url, headers=english)
     page = client.get(second.headers["Location"], headers={"Accept-Language": "en"})
-    assert "The sheet OLI-0001 was already back." in page.get_data(as_text=True)
+    assert "The sheet OLI-0001 was already back." in _unisolated(page.get_data(as_text=True))
     assert _fresh(sheet.id).returned_at == returned_at
     assert len(audit_entries("sheet_returned")) == 1
     assert client.post(f"/console/campaigns/{campaign.slug}/sheets/7/returned").status_code == 404

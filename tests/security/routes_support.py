@@ -1043,8 +1043,10 @@ def row_counts(tables: Snapshot) -> dict[str, int]:
 # identifiers, ciphertexts with random nonces, salted password hashes.
 RECENT = timedelta(days=1)
 RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
-# (and the hash of a one-time grant, random each time).
-SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash"})
+# (and the hash of a one-time grant, random each time; a sheet's sealed
+# collector and the random code of its QR link).
+SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash", "collector_data"})
+RANDOM = frozenset({("paper_sheets", "code")})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 
@@ -1059,6 +1061,8 @@ def comparable(table: str, column: str, value: Any) -> Any:
         return "<uuid>"
     if isinstance(value, bytes | memoryview) and column in SEALED:
         return "<sealed>"
+    if (table, column) in RANDOM:
+        return "<random>"
     if column == "totp_last_step" and isinstance(value, int):
         return "<recent step>" if abs(value - time.time() // 30) <= RECENT_STEPS else value
     if isinstance(value, memoryview):
