@@ -11,39 +11,14 @@ import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from campaigns.accounts.services import create_user
-from campaigns.extensions import db
-from campaigns.models import Campaign, Role
-from tests.factories import give_second_factor, unused_code
+from campaigns.models import Role
 
 from .conftest import Contexts, LiveServer
-from .reach_support import translate
+from .reach_support import console_page, translate
 
-PASSWORD = "olive-trees-of-afrin-2026"
 SLUG = "olive-trees-afrin"
 PHONE = {"width": 360, "height": 740}
-
-
-def _organizer_page(server: LiveServer, contexts: Contexts, lang: str) -> Page:
-    with server.app.app_context():
-        campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
-        email = f"organizer-{uuid.uuid4().hex[:10]}@zaytoun.test"
-        user = create_user(email, email[:16], PASSWORD, Role.organizer, campaign.organization)
-        secret = give_second_factor(user)
-        db.session.commit()
-        assert secret is not None
-        code = unused_code(user.id, secret)
-        db.session.remove()
-    page = contexts.new_page(locale=lang, java_script_enabled=False, viewport=PHONE)
-    page.goto(server.url + "/console/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.fill("#code", code)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/console/$"))
-    return page
 
 
 def _scroll_width(page: Page) -> int:
@@ -55,7 +30,7 @@ def test_issuing_sheets_on_a_phone_without_javascript(
     lang: str, live_server: LiveServer, contexts: Contexts, screenshot
 ) -> None:
     app = live_server.app
-    page = _organizer_page(live_server, contexts, lang)
+    page = console_page(live_server, contexts, Role.organizer, lang, viewport=PHONE)
     page.goto(f"{live_server.url}/console/campaigns/{SLUG}/sheets")
     name = f"نور حسن {uuid.uuid4().hex[:6]}"
     page.get_by_label(translate(app, lang, "How many sheets")).fill("3")
