@@ -32,7 +32,7 @@ from ..counting.disclosure import K_MIN, Cell, as_rows, publish_beside_names
 from ..kernel.countries import country_name
 from ..models import Campaign, CampaignText, Signature
 from ..models.types import utcnow
-from .pdf import font_urls, fonts_only_fetcher, html_pdf
+from .pdf import font_face_css, fonts_only_fetcher, html_pdf
 from .signatures import personal_data_of, validated_batches
 
 SHORT = 12  # hex digits of each line's chain value printed beside it
@@ -188,7 +188,6 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
 
 def delivery_html(delivery: Delivery) -> str:
     """The document as HTML, its interface in the delivery's language."""
-    fonts = font_urls()
 
     def country(code: str) -> str:
         if code == "other":
@@ -199,7 +198,7 @@ def delivery_html(delivery: Delivery) -> str:
         return render_template(
             "delivery/petition.html",
             d=delivery,
-            fonts=fonts,
+            font_css=font_face_css(),
             country=country,
             min_bucket=K_MIN,
             short_digits=SHORT,

@@ -7,15 +7,38 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from markupsafe import Markup
+
 FONT_DIRS = (
     Path(__file__).resolve().parent / "fonts",
     Path(__file__).resolve().parent.parent / "results" / "fonts",
 )
 
 
+# The faces our PDFs use: family, weight, file (in one of FONT_DIRS).
+FONT_FACES = (
+    ("Zaytoun Arabic", 400, "NotoSansArabic-Regular.ttf"),
+    ("Zaytoun Arabic", 700, "NotoSansArabic-Bold.ttf"),
+    ("Zaytoun Latin", 400, "NotoSans-Regular.ttf"),
+    ("Zaytoun Latin", 700, "NotoSans-Bold.ttf"),
+)
+
+
 def font_urls() -> dict[str, str]:
-    """Each font file's name and its ``file:`` URL, for the templates' @font-face."""
+    """Each font file's name and its ``file:`` URL."""
     return {path.name: path.as_uri() for folder in FONT_DIRS for path in folder.glob("*.ttf")}
+
+
+def font_face_css() -> Markup:
+    """The @font-face rules of FONT_FACES, for a template's <style>."""
+    urls = font_urls()
+    return Markup(  # noqa: S704 -- our own file names and paths, no input text
+        "\n".join(
+            f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+            f'src: url("{urls[name]}"); }}'
+            for family, weight, name in FONT_FACES
+        )
+    )
 
 
 def allowed_url(url: str) -> bool:

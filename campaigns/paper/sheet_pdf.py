@@ -14,7 +14,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from markupsafe import Markup
 
-from ..exports.pdf import font_urls, html_pdf
+from ..exports.pdf import font_face_css, html_pdf
 from ..models import Campaign, PaperSheet
 from .rows import SHEET_COLUMNS
 from .sheets import serial
@@ -60,7 +60,7 @@ def sheets_html(campaign: Campaign, sheets: list[PaperSheet]) -> str:
             text=campaign.text(language),
             lang=language,
             pages=pages,
-            fonts=font_urls(),
+            font_css=font_face_css(),
             columns=[c for c in SHEET_COLUMNS if c != "amount" or campaign.is_pledge],
             rows=SHEET_ROWS,
             retention_days=int(current_app.config["RETENTION_DAYS"]),
