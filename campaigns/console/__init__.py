@@ -17,6 +17,7 @@ FEATURES = (
     "campaigns.console.networks",
     "campaigns.console.paper",
     "campaigns.console.kiosk",
+    "campaigns.console.sheets",
     "campaigns.console.exports",
     "campaigns.console.disclosures",
     "campaigns.console.updates",

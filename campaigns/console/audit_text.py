@@ -52,6 +52,11 @@ SENTENCES: dict[str, LazyString] = {
     "paper_import": _l("%(who)s imported paper signatures into the campaign %(campaign)s"),
     "kiosk_opened": _l("%(who)s opened a kiosk at a stand for the campaign %(campaign)s"),
     "kiosk_closed": _l("%(who)s closed a kiosk of the campaign %(campaign)s"),
+    "sheets_issued": _l("%(who)s issued %(count)s collection sheets of the campaign %(campaign)s"),
+    "sheet_returned": _l("%(who)s marked a collection sheet of the campaign %(campaign)s returned"),
+    "sheet_collector_viewed": _l(
+        "%(who)s opened the collector of a sheet of the campaign %(campaign)s"
+    ),
     "signer_viewed": _l("%(who)s opened a signer's details on the campaign %(campaign)s"),
     "signature_accepted": _l("%(who)s accepted a signature on the campaign %(campaign)s"),
     "signature_rejected": _l("%(who)s rejected a signature on the campaign %(campaign)s"),
@@ -144,6 +149,7 @@ COUNT_DETAIL = {
     "update_sent": "recipients",
     "threshold_added": "count",
     "threshold_removed": "count",
+    "sheets_issued": "count",
 }
 
 

@@ -26,6 +26,7 @@ from ..paper.report import (
     file_reason,
     outcome_title,
     report_csv,
+    rows_by_sheet,
     template_csv,
 )
 from ..paper.rows import COLUMNS, MAX_BYTES, MAX_ROWS, FileRefused, read_rows
@@ -36,6 +37,7 @@ from ..paper.services import (
     find_import,
     import_paper_signatures,
 )
+from ..paper.sheets import serial
 from .access import MANAGERS, managed_campaign, require, user
 from .dashboard import source_counts
 
@@ -47,7 +49,7 @@ UPLOAD_LIMIT = MAX_BYTES + 64 * 1024
 REPORT_PAGE_ROWS = 1000
 
 
-def _figures(campaign: Campaign) -> dict[str, int]:
+def campaign_figures(campaign: Campaign) -> dict[str, int]:
     """Validated signers online, on paper, and together (read live)."""
     sources = source_counts(campaign)
     return {"web": sources["web"], "paper": sources["paper"], "all": sum(sources.values())}
@@ -57,7 +59,7 @@ def _page(campaign: Campaign, error: str | None = None, status: int = 200) -> Re
     return render_template(
         "console/paper/index.html",
         campaign=campaign,
-        figures=_figures(campaign),
+        figures=campaign_figures(campaign),
         imports=campaign_imports(campaign),
         error=error,
         columns=[(column, COLUMN_HELP[column]) for column in COLUMNS],
@@ -144,10 +146,12 @@ def report(slug: str, import_id: int) -> ResponseReturnValue:
         paper_import=paper_import,
         problems=problems[:REPORT_PAGE_ROWS],
         more_problems=max(0, len(problems) - REPORT_PAGE_ROWS),
-        figures=_figures(campaign),
+        figures=campaign_figures(campaign),
         awaiting=awaiting_confirmation(paper_import),
         outcome_title=outcome_title,
         entry_reason=entry_reason,
+        by_sheet=rows_by_sheet(paper_import),
+        serial=lambda number: serial(campaign, number),
     )
 
 

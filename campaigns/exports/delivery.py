@@ -23,9 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
@@ -35,13 +33,10 @@ from ..kernel.countries import country_name
 from ..ledger.services import latest_head
 from ..models import Campaign, CampaignText, LedgerHead, Signature
 from ..models.types import utcnow
+from .pdf import font_face_css, fonts_only_fetcher, html_pdf
 from .signatures import personal_data_of, validated_batches
 
 SHORT = 12  # hex digits of each line's chain value printed beside it
-FONT_DIRS = (
-    Path(__file__).resolve().parent / "fonts",
-    Path(__file__).resolve().parent.parent / "results" / "fonts",
-)
 LINES_FILENAME = "signers.txt"
 # Printed in the document (it is code, not prose: not translated).
 VERIFY_SNIPPET = """import hashlib
@@ -198,9 +193,6 @@ def collect_delivery(campaign: Campaign, *, lang: str = "ar", english: bool = Fa
 
 def delivery_html(delivery: Delivery) -> str:
     """The document as HTML, its interface in the delivery's language."""
-    fonts = {
-        path.name: path.as_uri() for folder in FONT_DIRS for path in folder.glob("*.ttf")
-    }
 
     def country(code: str) -> str:
         if code == "other":
@@ -211,7 +203,7 @@ def delivery_html(delivery: Delivery) -> str:
         return render_template(
             "delivery/petition.html",
             d=delivery,
-            fonts=fonts,
+            font_css=font_face_css(),
             country=country,
             min_bucket=K_MIN,
             short_digits=SHORT,
@@ -226,27 +218,11 @@ def delivery_html(delivery: Delivery) -> str:
         )
 
 
-def _allowed(url: str) -> bool:
-    """Only our font files: a delivery document loads nothing else (no network)."""
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        return False
-    path = Path(unquote(parts.path)).resolve()
-    return path.suffix == ".ttf" and path.parent in FONT_DIRS
-
-
 def delivery_pdf(delivery: Delivery) -> bytes:
     """The PDF (PDF/A-3b, with the named lines attached as ``signers.txt``)."""
-    # Imported here: WeasyPrint is heavy and only this needs it.
-    from weasyprint import HTML, Attachment, URLFetcher
+    from weasyprint import Attachment
 
-    class FontsOnly(URLFetcher):  # type: ignore[misc]
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if not _allowed(url):
-                raise ValueError(f"not loaded in a delivery document: {url}")
-            return super().fetch(url, headers)
-
-    fetcher = FontsOnly()
+    fetcher = fonts_only_fetcher()
     attachment = Attachment(
         string=delivery.lines_text().encode(),
         name=LINES_FILENAME,
@@ -254,8 +230,6 @@ def delivery_pdf(delivery: Delivery) -> bytes:
         url_fetcher=fetcher,
         relationship="Data",
     )
-    document = HTML(
-        string=delivery_html(delivery), base_url=FONT_DIRS[0].as_uri() + "/", url_fetcher=fetcher
+    return html_pdf(
+        delivery_html(delivery), fetcher, attachments=[attachment], pdf_variant="pdf/a-3b"
     )
-    pdf: bytes = document.write_pdf(attachments=[attachment], pdf_variant="pdf/a-3b")
-    return pdf

@@ -39,6 +39,7 @@ from .organization import Organization, OrganizationKind
 from .outbox import JobLock, OutboxMessage
 from .outcomes import CampaignDelivery, CampaignResponse, CampaignThreshold, DeliveryMethod
 from .reach import SOURCE_LABEL_MAX, SourceCode, SourceCount
+from .sheets import COLLECTOR_PURPOSE, OUTSTANDING, PaperSheet, SheetState
 from .signature import (
     CONFIRMABLE,
     CONSENT_NAME_CITY_DELIVERY,
@@ -56,6 +57,7 @@ from .signature import (
 
 __all__ = [
     "ACTIVE_JOBS",
+    "COLLECTOR_PURPOSE",
     "CONFIRMABLE",
     "CONSENT_NAME_CITY_DELIVERY",
     "CONSENT_NAME_ONLY",
@@ -63,6 +65,7 @@ __all__ = [
     "CURRENT_CONSENT",
     "LIVE",
     "MANAGEABLE",
+    "OUTSTANDING",
     "PERSONAL_DATA_PURPOSE",
     "SIGNABLE",
     "SOURCE_LABEL_MAX",
@@ -104,8 +107,10 @@ __all__ = [
     "OrganizationKind",
     "OutboxMessage",
     "PaperImport",
+    "PaperSheet",
     "RegionCount",
     "Role",
+    "SheetState",
     "Signature",
     "SignatureSource",
     "SignatureState",

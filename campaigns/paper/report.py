@@ -3,6 +3,7 @@ the two CSV files organizers download: the template and an import's report."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,10 @@ REASONS = {
     "show_name_invalid": _l("show_name must be yes or no."),
     "deliver_name_invalid": _l("deliver_name must be yes or no."),
     "contact_ok_invalid": _l("contact_ok must be yes or no."),
+    "sheet_unknown": _l(
+        "The sheet is not one of this campaign's sheets: type its serial as printed, such as "
+        "%(example)s."
+    ),
     # Duplicates ("signed" is in the reports of imports made before rows were
     # confirmed by email; no import says it now: it told who had signed.)
     "signed": _l("This person has already signed this campaign (online or on paper)."),
@@ -88,6 +93,10 @@ COLUMN_HELP = {
         "the people the campaign is addressed to; otherwise no or empty (optional column)."
     ),
     "contact_ok": _l("yes if the union may contact the person about this campaign; otherwise no."),
+    "sheet": _l(
+        "The serial of the printed sheet the row comes from, as printed on it (optional): the "
+        "row is counted for that sheet."
+    ),
 }
 
 OUTCOMES = {
@@ -117,6 +126,16 @@ def entry_reason(entry: Mapping[str, Any]) -> str:
     return " ".join(_say(REASONS[code], entry) for code in codes if code in REASONS)
 
 
+def rows_by_sheet(paper_import: PaperImport) -> list[tuple[int, Counter[str]]]:
+    """The import's rows per sheet named, by outcome, in sheet order."""
+    found: dict[int, Counter[str]] = {}
+    for entry in paper_import.report:
+        sheet = entry.get("sheet")
+        if isinstance(sheet, int):
+            found.setdefault(sheet, Counter())[str(entry["outcome"])] += 1
+    return sorted(found.items())
+
+
 def report_csv(paper_import: PaperImport) -> str:
     """The report as CSV (with BOM): row number, outcome, reason — no personal data."""
     rows: list[list[Cell]] = [[gettext("Row"), gettext("Outcome"), gettext("Reason")]]
@@ -139,5 +158,6 @@ def template_csv(campaign: Campaign) -> str:
         "نعم",
         "لا",
         "لا",
+        "",
     ]
     return BOM + csv_text([list(COLUMNS), example])

@@ -19,10 +19,14 @@ from ..kernel.normalize import (
 from ..models import Campaign
 from ..signing import limits
 
-COLUMNS = (
+# The columns printed on a collection sheet, in its order ...
+SHEET_COLUMNS = (
     "full_name", "email", "phone", "country", "region", "amount", "show_name", "deliver_name",
     "contact_ok",
 )
+# ... and the sheet's serial (``OLI-0042``), typed beside each row (optional).
+SHEET = "sheet"
+COLUMNS = (*SHEET_COLUMNS, SHEET)
 REQUIRED_COLUMNS = ("full_name", "country", "region")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,8 @@ from ..privacy.personal import PersonalData
 from ..signing.lifecycle import signature_row
 from ..signing.services import record_signatures
 from ..upsert import insert_ignore
-from .rows import FileRefused, PaperRow, RowRejected, check_row, read_rows
+from .rows import SHEET, FileRefused, PaperRow, RawRow, RowRejected, check_row, read_rows
+from .sheets import parse_serial, record_import, serial, sheet_numbers
 
 # Rows per INSERT: far below SQLite's and PostgreSQL's limits on parameters.
 INSERT_BATCH = 500
@@ -75,6 +77,18 @@ def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyrin
         db.session.execute(insert_ignore(Signature, ["campaign_id", "fingerprint"]), without)
 
 
+def _sheet_of(campaign: Campaign, raw: RawRow, known: set[int]) -> int | None:
+    """The number of the sheet a row names; RowRejected when it names one
+    that is not the campaign's. None: the row names no sheet."""
+    typed = raw.cells.get(SHEET, "").strip()
+    if not typed:
+        return None
+    number = parse_serial(campaign, typed)
+    if number is None or number not in known:
+        raise RowRejected(["sheet_unknown"], {"example": serial(campaign, 1)})
+    return number
+
+
 def import_paper_signatures(
     campaign: Campaign,
     data: bytes,
@@ -89,13 +103,19 @@ def import_paper_signatures(
     an email is stored pending and confirmed by the owner of the address (who
     is told instead if they had signed); one without is stored validated. A
     person repeated in the file is a duplicate, and invalid rows are rejected
-    with their reasons. The report depends on the file only, never on who
-    signed before: it holds row numbers, outcomes and reason codes. Raises
+    with their reasons. A row may name the printed sheet it was copied from
+    (its serial, column ``sheet``): its outcome is counted for that sheet,
+    which becomes imported; a serial that is not one of the campaign's
+    sheets rejects the row. The report depends on the file only, never on who
+    signed before: it holds row numbers, outcomes, reason codes and sheet
+    numbers. Raises
     ``FileRefused`` for a file that cannot be read at all. Counts follow with
     ``update_signature_counts``."""
     if campaign.status is CampaignStatus.archived:
         raise FileRefused("archived")
     rows = read_rows(data)
+    known = sheet_numbers(campaign)
+    per_sheet: dict[int, Counter[str]] = {}
     ring = keyring()
     report: list[dict[str, Any]] = []
     first_row: dict[bytes, int] = {}
@@ -107,22 +127,35 @@ def import_paper_signatures(
             progress(len(batch))
         batch.clear()
 
+    def add(entry: dict[str, Any], sheet: int | None) -> None:
+        if sheet is not None:
+            entry["sheet"] = sheet
+            per_sheet.setdefault(sheet, Counter())[entry["outcome"]] += 1
+        report.append(entry)
+
     for raw in rows:
+        sheet: int | None = None
+        reasons: list[str] = []
+        params: dict[str, object] = {}
+        try:
+            sheet = _sheet_of(campaign, raw, known)
+        except RowRejected as unknown:
+            reasons, params = unknown.reasons, unknown.params
         try:
             row = check_row(campaign, raw)
         except RowRejected as rejected:
-            report.append(
-                {"row": raw.number, "outcome": REJECTED, "reasons": rejected.reasons}
-                | rejected.params
-            )
+            reasons, params = rejected.reasons + reasons, rejected.params | params
+        if reasons:
+            add({"row": raw.number, "outcome": REJECTED, "reasons": reasons} | params, sheet)
             if progress:
                 progress(1)
             continue
         digest = paper_fingerprint(row, ring)
         if digest in first_row:
-            report.append(
+            add(
                 {"row": raw.number, "outcome": DUPLICATE, "reason": "in_file",
-                 "first_row": first_row[digest]}
+                 "first_row": first_row[digest]},
+                sheet,
             )
             if progress:
                 progress(1)
@@ -131,12 +164,13 @@ def import_paper_signatures(
         accepted: dict[str, Any] = {"row": raw.number, "outcome": ACCEPTED}
         if row.canonical_email:
             accepted["confirm"] = True
-        report.append(accepted)
+        add(accepted, sheet)
         batch.append((row, digest))
         if len(batch) >= INSERT_BATCH:
             flush_batch()
     if batch:
         flush_batch()
+    record_import(campaign, per_sheet)
     report.sort(key=lambda entry: int(entry["row"]))
     outcomes = [entry["outcome"] for entry in report]
     paper_import = PaperImport(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from ..models import PERSONAL_DATA_PURPOSE, Signature
+from ..models import COLLECTOR_PURPOSE, PERSONAL_DATA_PURPOSE, Signature
 from .crypto import Keyring, decrypt_json, encrypt_json
 
 
@@ -46,3 +46,21 @@ def open_personal_data(blob: bytes, ring: Keyring | None = None) -> PersonalData
         phone=data.get("phone"),
         region=data.get("region") or "",
     )
+
+
+class Collector(TypedDict):
+    """Who took a printed sheet into the field (``paper_sheets.collector_data``)."""
+
+    name: str
+    phone: str | None
+
+
+def seal_collector(data: Collector, ring: Keyring | None = None) -> bytes:
+    """Sealed under its own purpose: a collector's blob never opens as a
+    signer's, nor the other way round."""
+    return encrypt_json({"name": data["name"], "phone": data["phone"]}, COLLECTOR_PURPOSE, ring)
+
+
+def open_collector(blob: bytes, ring: Keyring | None = None) -> Collector:
+    data = decrypt_json(blob, COLLECTOR_PURPOSE, ring)
+    return Collector(name=data["name"] or "", phone=data.get("phone"))

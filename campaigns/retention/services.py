@@ -34,6 +34,7 @@ from ..models import (
     CampaignStatus,
     Invalidation,
     JobLock,
+    PaperSheet,
     Signature,
     TrendingFlag,
 )
@@ -206,6 +207,17 @@ def _erase_traces(campaign: Campaign) -> None:
             entry.details = {**details, "conditions": blanked}
 
 
+def _erase_collectors(campaign: Campaign) -> None:
+    """The collectors of the campaign's printed sheets: their name and phone
+    go with the signers' data (the sheets and their row counts stay)."""
+    db.session.execute(
+        update(PaperSheet)
+        .where(PaperSheet.campaign_id == campaign.id, PaperSheet.collector_data.is_not(None))
+        .values(collector_data=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def check_erasable(campaign: Campaign, *, force: bool = False) -> None:
     """Raise CampaignStillOpen for an open campaign unless ``force``."""
     if campaign.status is CampaignStatus.open and not force:
@@ -248,6 +260,7 @@ def erase_campaign(
             break
     if done:
         _erase_traces(campaign)
+        _erase_collectors(campaign)
         name = _marker(campaign.id)
         db.session.execute(insert_ignore(JobLock, ["name"]).values(name=name))
         db.session.execute(

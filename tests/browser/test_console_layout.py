@@ -45,6 +45,7 @@ from tests.console.pages_support import console_pages
 from tests.factories import give_second_factor, unused_code
 from tests.moderation.support import signature
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import issue_sheet
 
 from .conftest import REPO, SCREENSHOTS, Contexts, LiveServer
 from .reach_support import SERIOUS, describe_violations, run_axe
@@ -233,7 +234,11 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         )
     update_signature_counts()
     db.session.commit()
+    # Printed sheets issued to a collector: their list and PDFs.
+    sheet = issue_sheet(campaign, count=3, name="نور حسن")[0]
     return {
+        "number": sheet.number,
+        "batch": sheet.batch,
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
         "public_id": letter.public_id,

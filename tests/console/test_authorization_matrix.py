@@ -36,6 +36,7 @@ from tests.factories import create_signature
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import COLLECTOR_NAME, COLLECTOR_PHONE, issue_sheet
 
 ACTORS = ("anonymous", "partner", "other_organizer", "organizer", "admin")
 ALL = {"partner", "other_organizer", "organizer", "admin"}
@@ -72,6 +73,12 @@ POLICY: dict[str, set[str]] = {
     "console_kiosk.kiosk": {"organizer"},
     "console_kiosk.sign": {"organizer"},
     "console_kiosk.entries": {"organizer"},
+    "console_sheets.index": CAMPAIGN_MANAGERS,
+    "console_sheets.issue": CAMPAIGN_MANAGERS,
+    "console_sheets.sheet_pdf": CAMPAIGN_MANAGERS,
+    "console_sheets.batch_pdf": CAMPAIGN_MANAGERS,
+    "console_sheets.returned": CAMPAIGN_MANAGERS,
+    "console_sheets.collector": CAMPAIGN_MANAGERS,
     "console_updates.index": CAMPAIGN_MANAGERS,
     "console_updates.preview": CAMPAIGN_MANAGERS,
     "console_updates.edit": CAMPAIGN_MANAGERS,
@@ -132,6 +139,8 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_outcomes.delete_threshold": {"count": "-1"},
     # No organization chosen: refused, no code made.
     "console_reach.add": {"label": "matrix"},
+    # No count: the form is refused (422), nothing issued.
+    "console_sheets.issue": {"count": ""},
 }
 
 
@@ -191,7 +200,10 @@ def _objects(console: Console) -> dict[str, Any]:
     db.session.add(source)
     db.session.commit()
     give_image(campaign)
+    sheet = issue_sheet(campaign)[0]
     return {
+        "number": sheet.number,
+        "batch": sheet.batch,
         "slug": campaign.slug,
         "update_id": update.id,
         "import_id": paper.id,
@@ -277,6 +289,8 @@ def test_another_organizations_campaign_is_invisible(app: Flask) -> None:
         f"/console/campaigns/{slug}/exports",
         f"/console/campaigns/{slug}/paper",
         f"/console/campaigns/{slug}/kiosks",
+        f"/console/campaigns/{slug}/sheets",
+        f"/console/campaigns/{slug}/sheets/1.pdf",
         f"/console/campaigns/{slug}/updates",
         f"/console/campaigns/{slug}/outcomes",
         f"/console/campaigns/{slug}/responses/new",
@@ -312,3 +326,31 @@ def test_no_personal_data_reaches_partners_or_organizers(app: Flask, actor: str)
     ):
         body = client.get(path).get_data(as_text=True)
         assert "canary.signer" not in body and "Canary Signer" not in body, path
+
+
+@pytest.mark.parametrize("actor", ["partner", "other_organizer", "organizer", "admin"])
+def test_a_sheets_collector_is_shown_only_on_asking_and_only_to_managers(
+    app: Flask, actor: str
+) -> None:
+    console = make_console()
+    issue_sheet(console.campaign)
+    client = logged_in(app, getattr(console, actor), console)
+    slug = console.campaign.slug
+    pages = [
+        client.get(f"/console/campaigns/{slug}/sheets"),
+        client.get(f"/console/campaigns/{slug}/sheets/1.pdf"),
+        client.get(f"/console/campaigns/{slug}/sheets/batches/1.pdf"),
+        client.get("/console/"),
+        client.get(f"/console/campaigns/{slug}"),
+    ]
+    for response in pages:
+        body = response.get_data()
+        assert COLLECTOR_NAME.encode() not in body and COLLECTOR_PHONE.encode() not in body
+    asked = client.post(f"/console/campaigns/{slug}/sheets/1/collector")
+    shown = asked.get_data(as_text=True)
+    if actor in CAMPAIGN_MANAGERS:
+        assert asked.status_code == 200
+        assert COLLECTOR_NAME in shown and COLLECTOR_PHONE in shown
+    else:
+        assert asked.status_code in (403, 404)
+        assert COLLECTOR_NAME not in shown and COLLECTOR_PHONE not in shown

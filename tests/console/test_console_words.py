@@ -34,14 +34,17 @@ from campaigns.models import (
 from campaigns.models.types import utcnow
 from campaigns.moderation.held import group_label
 from campaigns.paper.services import import_paper_signatures
+from campaigns.paper.sheets import serial
 from campaigns.reach.codes import ensure_partner_codes
 from tests.console.pages_support import console_pages
 from tests.media.support import give_image
 from tests.moderation.support import Console, logged_in, make_console, signature, trending_flag
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import issue_sheet
 
 # Names of formats, protocols and programs, written so in Arabic too.
 ABBREVIATIONS = {"CSV", "UTF", "PDF", "UTC", "MB", "TOTP", "IP", "JPEG", "PNG", "WebP", "beat"}
+ABBREVIATIONS |= {"QR"}  # the code on a printed sheet
 # Names of networks and their notation: Tor, CIDR ranges, IPv4 and IPv6, and
 # the documentation prefix 2001:db8:: in an example.
 ABBREVIATIONS |= {"Tor", "CIDR", "IPv", "db"}
@@ -227,7 +230,11 @@ def _seed(console: Console) -> dict[str, Any]:
         )
     update_signature_counts()
     db.session.commit()
+    # Printed sheets issued to a collector (their list, and the PDFs: walked, not read).
+    sheet = issue_sheet(campaign, count=2, name="نور حسن")[0]
     return {
+        "number": sheet.number,
+        "batch": sheet.batch,
         "slug": campaign.slug,
         "group": group_label(held_group.ip_hash),
         "public_id": letter.public_id,
@@ -258,6 +265,8 @@ def _allowed(console: Console, objects: dict[str, Any]) -> set[str]:
         texts += [campaign.slug, campaign.unit or ""]
     # Source codes are random data, like a hash.
     texts += list(db.session.execute(select(SourceCode.code)).scalars())
+    # A sheet's serial is printed on the paper in Latin letters, whatever its language.
+    texts += [serial(console.campaign, 1)]
     texts += ["leyla@example.org", "hanna@example.org", "mehmet@example.org", "example.org"]
     allowed = set(ABBREVIATIONS)
     for text in texts:

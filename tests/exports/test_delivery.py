@@ -17,13 +17,13 @@ from flask_babel import force_locale
 from campaigns.console import exports as console_exports
 from campaigns.counting.services import update_signature_counts
 from campaigns.exports.delivery import (
-    FONT_DIRS,
     canonical_line,
     collect_delivery,
     delivery_html,
     petition_text,
     verify_chain,
 )
+from campaigns.exports.pdf import FONT_DIRS
 from campaigns.extensions import db
 from campaigns.ledger.services import latest_head, publish_ledger
 from campaigns.models import Campaign, Role, SignatureState

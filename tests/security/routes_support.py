@@ -68,6 +68,7 @@ from tests.factories import code_for, create_campaign, create_signature
 from tests.media.support import give_image, phone_jpeg
 from tests.moderation.support import PASSWORD, Console, make_console, signature
 from tests.outcomes.support import make_pdf
+from tests.paper.sheets_support import issue_sheet
 from tests.signing.support import valid_form
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -139,6 +140,9 @@ class World:
     kiosk_uuid: uuid.UUID
     # The partner's source code on the union's campaign (revoked by a step).
     source_code: str
+    # A printed sheet of the campaign (number 1 of batch 1), issued to a collector.
+    sheet_number: int
+    sheet_batch: int
 
     @property
     def slug(self) -> str:
@@ -168,6 +172,8 @@ class World:
             "collector_id": self.console.organizer.id,
             "decision": "reject",
             "code": self.source_code,
+            "number": self.sheet_number,
+            "batch": self.sheet_batch,
         }
         per_endpoint: dict[str, dict[str, Any]] = {
             "updates.unsubscribe_page": {"token": self.unsubscribe_token},
@@ -340,6 +346,7 @@ def make_world(app: Flask) -> World:
     )
     disclosures = _disclosures(console)
     give_image(console.campaign)
+    sheet = issue_sheet(console.campaign)[0]
     # The factories number names with a counter that runs across tests: make
     # them depend on the world alone, so that two worlds hold the same rows.
     for campaign in (console.campaign, console.other_campaign, pledge):
@@ -378,6 +385,8 @@ def make_world(app: Flask) -> World:
         response_id=response.public_id,
         kiosk_uuid=kiosk.uuid,
         source_code=source_code.code,
+        sheet_number=sheet.number,
+        sheet_batch=sheet.batch,
     )
 
 
@@ -811,6 +820,20 @@ STEPS: tuple[Step, ...] = (
         multipart=True,
     ),
     Step(
+        "issue collection sheets",
+        "console_sheets.issue",
+        "organizer",
+        lambda w, c: {
+            "count": "2",
+            "language": "ar",
+            "collector_name": "نور حسن",
+            "collector_phone": "+963 944 123 456",
+        },
+        frozenset({"count", "language", "collector_name", "collector_phone"}),
+    ),
+    Step("show a sheet's collector", "console_sheets.collector", "organizer", _nothing),
+    Step("mark a sheet returned", "console_sheets.returned", "organizer", _nothing),
+    Step(
         "accept a signature",
         "console_moderation.accept",
         "organizer",
@@ -1158,11 +1181,14 @@ def row_counts(tables: Snapshot) -> dict[str, int]:
 # identifiers, ciphertexts with random nonces, salted password hashes.
 RECENT = timedelta(days=1)
 RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
-# (and the hash of a one-time grant, random each time).
-SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash"})
+# (and the hash of a one-time grant, random each time; a sheet's sealed
+# collector).
+SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash", "collector_data"})
 # Drawn at random on each run: receipt codes' hashes and what the ledger
 # computes from them.
 RANDOM = frozenset({"receipt_hash", "leaf_hash", "root_hash", "frontier", "signature"})
+# Random text made on each run: the code of a sheet's QR link.
+RANDOM_TEXT = frozenset({("paper_sheets", "code")})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 
 
@@ -1181,6 +1207,8 @@ def comparable(table: str, column: str, value: Any) -> Any:
     if isinstance(value, bytes | memoryview) and column in SEALED:
         return "<sealed>"
     if isinstance(value, bytes | memoryview) and column in RANDOM:
+        return "<random>"
+    if (table, column) in RANDOM_TEXT:
         return "<random>"
     if column == "totp_last_step" and isinstance(value, int):
         return "<recent step>" if abs(value - time.time() // 30) <= RECENT_STEPS else value

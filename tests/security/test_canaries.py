@@ -33,6 +33,7 @@ from email.utils import parseaddr
 from typing import Any
 
 import pyotp
+import pypdfium2
 import pytest
 from celery import Celery
 from sqlalchemy import func, select
@@ -944,3 +945,48 @@ def test_canary_spellings_are_searched() -> None:
         canary.derived["canonical_email"],
     ):
         assert search([("t", unwrap(text))], needles), text
+
+
+# -- A collector of printed sheets
+
+
+def test_a_sheets_collector_is_only_in_ciphertext(stack: Stack, journey: Journey) -> None:
+    """An admin issues printed sheets to a collector whose name and phone are
+    canaries, downloads the batch's PDF and opens the collector once (the
+    search is not blind: the page shows them). Nowhere else is either in
+    clear: no table, dump, log, Redis record, partner view or public page."""
+    tag = secrets.token_hex(3)
+    name = f"Collector Canary {tag}"
+    phone = "+96394" + "".join(secrets.choice("0123456789") for _ in range(7))
+    admin = _console_client(stack, *_admin(stack, tag, 3))
+    slug = journey.slugs[0]
+    page = admin.get(f"{stack.url}/console/campaigns/{slug}/sheets")
+    fields = {"count": "2", "language": "ar", "collector_name": name, "collector_phone": phone}
+    issued = submit(admin, page, f"/campaigns/{slug}/sheets", fields)
+    assert issued.status == 303, issued.text[:2000]
+    listing = admin.get(f"{stack.url}/console/campaigns/{slug}/sheets")
+    assert name not in listing.text and phone not in listing.text
+    batch = re.findall(rf"/console/campaigns/{slug}/sheets/batches/(\d+)\.pdf", listing.text)[0]
+    pdf = admin.get(f"{stack.url}/console/campaigns/{slug}/sheets/batches/{batch}.pdf")
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF-")
+    reveal = next(f for f in listing.forms() if f.action.endswith("/collector"))
+    shown = admin.post(reveal.action, reveal.fields)
+    assert shown.status == 200 and name in shown.text and phone in shown.text
+
+    needles = needles_for("collector", {"name": name, "phone": phone})
+    everywhere = {
+        "database": database_rows(stack),
+        "pg_dump": pg_dump(stack),
+        "redis keyspace": keyspace_records(),
+        "redis MONITOR": monitor_records(stack)[0],
+        "logs": log_records(stack),
+        "partner views": partner_pages(stack, journey),
+        "public pages and API": public_pages(stack, journey),
+        # The PDF's streams are compressed: its text as a reader extracts it.
+        "the printed sheets": [
+            (f"batch PDF page {n}", page.get_textpage().get_text_range())
+            for n, page in enumerate(pypdfium2.PdfDocument(pdf.body))
+        ],
+    }
+    leaks = [hit for records in everywhere.values() for hit in search(records, needles)]
+    assert not leaks, "a collector in clear:\n" + report(leaks)
