@@ -55,6 +55,7 @@ def _head(site: Site) -> dict[str, int] | None:
 
 
 def test_the_verifier_finds_the_ledger_count_equal_to_the_public_count(site: Site) -> None:
+    start = read_count(site)["signers"]
     receipts = []
     for i in range(CONFIRMED_OVER_HTTP):
         address = f"ledger-{i}@example.org"
@@ -62,13 +63,17 @@ def test_the_verifier_finds_the_ledger_count_equal_to_the_public_count(site: Sit
         receipts.append(_confirm_and_keep_receipt(confirm_link(site, address)))
     with site.app.app_context():
         campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
-        start = read_count(site)["signers"]
         for country, n in COUNTED.items():
             for _ in range(n):
                 create_signature(campaign, SignatureState.validated, country=country)
         db.session.remove()
-    everyone = start + sum(COUNTED.values())
-    wait_until(lambda: read_count(site)["signers"] == everyone, TIMEOUT, "the count")
+    everyone = start + CONFIRMED_OVER_HTTP + sum(COUNTED.values())
+    wait_until(
+        lambda: read_count(site)["signers"] == everyone,
+        TIMEOUT,
+        f"the count to reach {everyone}",
+        on_timeout=lambda: f"count: {read_count(site)}\n{site.worker.log_tail()}",
+    )
 
     with site.app.app_context():
         campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
