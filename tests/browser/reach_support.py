@@ -19,12 +19,13 @@ from flask_babel import force_locale, gettext
 from playwright.sync_api import BrowserContext, CDPSession, Page
 from sqlalchemy import select
 
+from campaigns.accounts.services import create_user
 from campaigns.extensions import db
-from campaigns.models import Campaign, SignatureState
+from campaigns.models import Campaign, Role, SignatureState
 from campaigns.signing.tokens import make_confirm_token
-from tests.factories import create_signature
+from tests.factories import create_signature, give_second_factor, unused_code
 
-from .conftest import SLUG, LiveServer
+from .conftest import SLUG, Contexts, LiveServer
 
 LANGS = ("ar", "ku", "tr", "en")
 DIRECTIONS = {"ar": "rtl", "ku": "ltr", "tr": "ltr", "en": "ltr"}
@@ -270,3 +271,30 @@ def confirm_link(message: EmailMessage, server: LiveServer) -> str:
     assert len(links) == 1, content
     parts = urlsplit(links[0])
     return f"{server.url}{parts.path}"
+
+
+CONSOLE_PASSWORD = "olive-trees-of-afrin-2026"
+
+
+def console_admin_page(
+    server: LiveServer, contexts: Contexts, lang: str, **options: Any
+) -> Page:
+    """A new admin of the union, logged in through the login form in a
+    browser without JavaScript (``options`` go to the new page)."""
+    with server.app.app_context():
+        campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
+        email = f"admin-{uuid.uuid4().hex[:10]}@zaytoun.test"
+        user = create_user(email, email[:16], CONSOLE_PASSWORD, Role.admin, campaign.organization)
+        secret = give_second_factor(user)
+        db.session.commit()
+        assert secret is not None
+        code = unused_code(user.id, secret)
+        db.session.remove()
+    page = contexts.new_page(locale=lang, java_script_enabled=False, **options)
+    page.goto(server.url + "/console/login")
+    page.fill("#email", email)
+    page.fill("#password", CONSOLE_PASSWORD)
+    page.fill("#code", code)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/console/$"))
+    return page

@@ -6,22 +6,14 @@ console's language."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
-
-from campaigns.accounts.services import create_user
-from campaigns.extensions import db
-from campaigns.models import Campaign, Role
-from tests.factories import give_second_factor, unused_code
 
 from .conftest import Contexts, LiveServer
-from .reach_support import translate
+from .reach_support import console_admin_page, translate
 
-PASSWORD = "olive-trees-of-afrin-2026"
 SLUG = "olive-trees-afrin"
 
 
@@ -35,24 +27,7 @@ def rule_on(live_server: LiveServer) -> Iterator[LiveServer]:
 
 
 def _admin_page(server: LiveServer, contexts: Contexts, lang: str) -> Page:
-    """A new admin of the union, logged in, in a browser without JavaScript."""
-    with server.app.app_context():
-        campaign = db.session.execute(select(Campaign).where(Campaign.slug == SLUG)).scalar_one()
-        email = f"admin-{uuid.uuid4().hex[:10]}@zaytoun.test"
-        user = create_user(email, email[:16], PASSWORD, Role.admin, campaign.organization)
-        secret = give_second_factor(user)
-        db.session.commit()
-        assert secret is not None
-        code = unused_code(user.id, secret)
-        db.session.remove()
-    page = contexts.new_page(locale=lang, java_script_enabled=False, accept_downloads=True)
-    page.goto(server.url + "/console/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.fill("#code", code)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/console/$"))
-    return page
+    return console_admin_page(server, contexts, lang, accept_downloads=True)
 
 
 @pytest.mark.parametrize("lang", ["ar", "tr"])

@@ -45,6 +45,7 @@ ADMINS = {"admin"}
 # endpoint -> who may use it on the union's campaign (and its objects).
 POLICY: dict[str, set[str]] = {
     "console_campaigns.dashboard": ALL,
+    "console_auth.account": ALL,
     "console_campaigns.campaign": CAMPAIGN_VIEWERS,
     "console_campaigns.edit": CAMPAIGN_MANAGERS,
     "console_campaigns.create": ORGANIZERS,
@@ -107,6 +108,7 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_admin.toggle_active": {"active": "1"},
     "console_admin.change_role": {"role": "partner"},
     "console_admin.settings": {"signing_paused": "0"},
+    "console_auth.account": {"time_zone": "Asia/Damascus"},
     "console_campaigns.toggle_pause": {"paused": "0"},
     "console_campaigns.change_status": {"status": "no-such-status"},
     "console_exports.delivery": {"lang": "ar"},

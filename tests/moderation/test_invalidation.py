@@ -24,6 +24,7 @@ from campaigns.moderation.invalidation import (
     run_invalidation,
 )
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
+from tests.console.confirming import post_confirmed
 from workers.moderation import invalidate_signatures
 
 from .support import (
@@ -189,9 +190,10 @@ def test_running_invalidates_the_matches_and_corrects_the_figures(app: Flask) ->
     assert campaign_count(console.campaign.id).signers == 8
     app.config["INVALIDATION_BATCH_SIZE"] = 2
     organizer = logged_in(app, console.organizer)
-    response = organizer.post(
+    response = post_confirmed(
+        organizer,
         NEW,
-        data={
+        {
             "campaign": console.campaign.slug,
             "ip_hash": hash_ip(IP).hex(),
             "reason": "One address, many names",
