@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
-from babel.dates import get_timezone_location
+from babel.dates import get_datetime_format, get_timezone_location
 from babel.numbers import get_group_symbol
 from flask import Flask, Response, abort, current_app, g, has_request_context, request, url_for
 from flask_babel import (
@@ -18,6 +18,7 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     format_percent,
+    format_time,
     get_domain,
     get_locale,
     get_timezone,
@@ -225,15 +226,30 @@ def reader_time_zone() -> str:
     return str(get_timezone() or "UTC")
 
 
-def when(value: datetime | None, format: str = "medium") -> Markup:
-    """A stored (UTC) moment in the reader's language and time zone, as one
-    isolated piece that never runs into the next cell (``.when``)."""
+def _aware(value: datetime) -> datetime:
+    """Stored times are UTC; one read without its zone (SQLite) is too."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def moment_text(value: datetime, seconds: bool = True) -> str:
+    """A stored (UTC) moment as text in the reader's language and time zone.
+    Without ``seconds``, the time is to the minute and the date stays as
+    unambiguous ("Mar 5, 2026", never "3/5/26")."""
+    moment = _aware(value)
+    if seconds:
+        return str(format_datetime(moment, "medium"))
+    pattern = str(get_datetime_format("medium", locale=get_locale() or DEFAULT_LANGUAGE))
+    date_text, time_text = str(format_date(moment, "medium")), str(format_time(moment, "short"))
+    return pattern.replace("{1}", date_text).replace("{0}", time_text)
+
+
+def when(value: datetime | None, seconds: bool = True) -> Markup:
+    """``moment_text`` as one isolated piece that never runs into the next
+    cell (``.when``), with the UTC moment for machines."""
     if value is None:
         return Markup("")
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     return Markup('<time class="when" datetime="{}">{}</time>').format(
-        moment.astimezone(UTC).isoformat(timespec="seconds"),
-        format_datetime(moment, format),
+        _aware(value).astimezone(UTC).isoformat(timespec="seconds"), moment_text(value, seconds)
     )
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from ..extensions import csrf, db
 from ..forms import Form, accepts_form, check_csrf_now
-from ..i18n import DEFAULT_LANGUAGE
+from ..i18n import DEFAULT_LANGUAGE, moment_text
 from ..media.images import MAX_BYTES as IMAGE_MAX_BYTES
 from ..media.images import ImageRefused, process_image
 from ..models import AuditEntry, Campaign, CampaignResponse, CampaignThreshold, DeliveryMethod
@@ -354,7 +353,7 @@ def _documents(campaign: Campaign) -> list[tuple[str, str]]:
             signers = (entry.details or {}).get("signers", 0)
             found[final] = _l(
                 "%(date)s, %(signers)s signers, %(hash)s…",
-                date=format_datetime(entry.created_at, "short"),
+                date=moment_text(entry.created_at, seconds=False),
                 signers=signers,
                 hash=final[:12],
             )
