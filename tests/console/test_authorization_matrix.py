@@ -113,7 +113,7 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_campaigns.change_status": {"status": "no-such-status"},
     "console_exports.delivery": {"lang": "ar"},
     "console_disclosures.use": {"token": GRANT, "lang": "ar"},
-    # Not the number the commitment is at: 409, nothing removed.
+    # Not the number the commitment is at: nothing removed (a message says so).
     "console_outcomes.delete_threshold": {"count": "-1"},
 }
 
