@@ -118,7 +118,7 @@ endef
 export PIP_AUDIT_VERDICT
 
 extract: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k count_text:1,2 --no-location --sort-output \
 		--project Zaytoun -o $(TRANSLATIONS)/messages.pot .
 
 update-catalogs: extract

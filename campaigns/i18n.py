@@ -4,14 +4,27 @@ Accept-Language. Arabic is the default and the fallback for content."""
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
+from babel.dates import get_datetime_format, get_timezone_location
 from babel.numbers import get_group_symbol
 from flask import Flask, Response, abort, current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_domain,
+    get_locale,
+    get_timezone,
+)
+from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from .kernel.countries import country_name
@@ -135,6 +148,13 @@ def format_number(value: int | float) -> str:
     return str(format_decimal(value))
 
 
+def count_text(singular: str, plural: str, count: int, **variables: Any) -> str:
+    """``ngettext`` whose ``%(num)s`` is ``count`` as the reader's language
+    writes numbers (Flask-Babel's writes 1234 where English wants 1,234)."""
+    text = get_domain().get_translations().ungettext(singular, plural, count)
+    return str(text % {**variables, "num": format_number(count)})
+
+
 def number_grouping() -> dict[str, str]:
     """How ``format_number`` groups a whole number's digits in the current
     language (Babel's group symbol and group sizes), handed to the live-count
@@ -148,6 +168,91 @@ def _format_date(value: date, format: str = "medium") -> str:
     return str(format_date(value, format))
 
 
+# The zones a console reader may choose: where the union's organizers and
+# partners work, and the diaspora's main countries; UTC last.
+TIME_ZONES = (
+    "Asia/Damascus",
+    "Europe/Istanbul",
+    "Asia/Beirut",
+    "Asia/Amman",
+    "Asia/Baghdad",
+    "Africa/Cairo",
+    "Asia/Riyadh",
+    "Asia/Dubai",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Amsterdam",
+    "Europe/Stockholm",
+    "Europe/London",
+    "America/Toronto",
+    "America/New_York",
+    "UTC",
+)
+
+
+def time_zone(name: str | None) -> ZoneInfo:
+    """The zone of that name; UTC for an empty or unknown one (a row written
+    before a zone was withdrawn from the list still shows every page)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def select_timezone() -> str:
+    """Flask-Babel's time zone: on a console page, the zone its reader chose;
+    elsewhere UTC (public pages are the same for everyone)."""
+    if has_request_context() and _query_language(request.blueprint):
+        chosen = getattr(current_user, "time_zone", None)
+        if chosen in TIME_ZONES:
+            return str(chosen)
+    return "UTC"
+
+
+def time_zone_name(name: str) -> str:
+    """A zone as the reader's language names it ("Syria Time", "توقيت سوريا")."""
+    if name == "UTC":
+        return "UTC"
+    return str(get_timezone_location(time_zone(name), locale=get_locale(), return_city=True))
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, time_zone_name(name)) for name in TIME_ZONES]
+
+
+def reader_time_zone() -> str:
+    """The name of the zone this page's times are shown in."""
+    # Flask-Babel hands back a pytz zone, whose str() is its name.
+    return str(get_timezone() or "UTC")
+
+
+def _aware(value: datetime) -> datetime:
+    """Stored times are UTC; one read without its zone (SQLite) is too."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def moment_text(value: datetime, seconds: bool = True) -> str:
+    """A stored (UTC) moment as text in the reader's language and time zone.
+    Without ``seconds``, the time is to the minute and the date stays as
+    unambiguous ("Mar 5, 2026", never "3/5/26")."""
+    moment = _aware(value)
+    if seconds:
+        return str(format_datetime(moment, "medium"))
+    pattern = str(get_datetime_format("medium", locale=get_locale() or DEFAULT_LANGUAGE))
+    date_text, time_text = str(format_date(moment, "medium")), str(format_time(moment, "short"))
+    return pattern.replace("{1}", date_text).replace("{0}", time_text)
+
+
+def when(value: datetime | None, seconds: bool = True) -> Markup:
+    """``moment_text`` as one isolated piece that never runs into the next
+    cell (``.when``), with the UTC moment for machines."""
+    if value is None:
+        return Markup("")
+    return Markup('<time class="when" datetime="{}">{}</time>').format(
+        _aware(value).astimezone(UTC).isoformat(timespec="seconds"), moment_text(value, seconds)
+    )
+
+
 def _country_name(code: str) -> str:
     return country_name(code, current_language())
 
@@ -156,6 +261,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         format_number=format_number,
         format_date=_format_date,
+        when=when,
         format_percent=lambda value: str(format_percent(value)),
         parse_date=date.fromisoformat,
         country_name=_country_name,
@@ -170,4 +276,6 @@ def init_app(app: Flask) -> None:
         language_name=language_name,
         languages=languages,
         number_grouping=number_grouping,
+        reader_time_zone=reader_time_zone,
+        time_zone_name=time_zone_name,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
@@ -14,11 +15,13 @@ from ..accounts.passwords import MIN_LENGTH
 from ..accounts.services import create_user
 from ..extensions import db
 from ..forms import Form
-from ..i18n import current_language
-from ..models import AuditEntry, Organization, Role, User
+from ..i18n import count_text, current_language
+from ..models import AuditEntry, Campaign, CampaignStatus, Organization, Role, User
 from ..site_settings import SIGNING_PAUSED, set_setting, signing_paused
+from . import notices
 from .access import ADMINS, require, user
 from .audit_text import audit_lines
+from .confirm import Confirmation, ask, confirmed
 
 bp = Blueprint("console_admin", __name__, url_prefix="/console")
 
@@ -76,6 +79,7 @@ def users() -> ResponseReturnValue:
             )
             record("user_created", "user", account.id, role=account.role.value)
             db.session.commit()
+            notices.done(_("The account was created. Give its owner the password in person."))
             return redirect(url_for(".users"), 303)
     accounts = db.session.execute(select(User).order_by(User.email)).scalars().all()
     status = 422 if request.method == "POST" else 200
@@ -93,12 +97,17 @@ def change_role(user_id: int) -> ResponseReturnValue:
     except ValueError:
         abort(400)
     if account.id == user().id:
-        abort(409)  # an admin cannot demote themselves into a locked-out site
+        # An admin cannot demote themselves into a locked-out site.
+        notices.failed(_("You cannot change your own role: ask another admin."))
+        return redirect(url_for(".users"), 303)
     before = account.role
     account.role = role
     account.session_version += 1
     record("role_changed", "user", account.id, before=before.value, after=role.value)
     db.session.commit()
+    notices.done(
+        _("The role was changed to %(role)s; their other sessions have ended.", role=role.title)
+    )
     return redirect(url_for(".users"), 303)
 
 
@@ -107,11 +116,16 @@ def change_role(user_id: int) -> ResponseReturnValue:
 def toggle_active(user_id: int) -> ResponseReturnValue:
     account = db.get_or_404(User, user_id)
     if account.id == user().id:
-        abort(409)
+        notices.failed(_("You cannot disable your own account: ask another admin."))
+        return redirect(url_for(".users"), 303)
     account.active = request.form.get("active") == "1"
     account.session_version += 1
     record("user_active" if account.active else "user_disabled", "user", account.id)
     db.session.commit()
+    if account.active:
+        notices.done(_("The account can log in again."))
+    else:
+        notices.done(_("The account is disabled: it cannot log in, and its sessions have ended."))
     return redirect(url_for(".users"), 303)
 
 
@@ -120,11 +134,49 @@ def toggle_active(user_id: int) -> ResponseReturnValue:
 def settings() -> ResponseReturnValue:
     if request.method == "POST":
         paused = request.form.get("signing_paused") == "1"
+        if paused:
+            open_campaigns = _open_campaigns()
+            if not confirmed(open_campaigns):
+                return ask(_pause_confirmation(open_campaigns))
         set_setting(SIGNING_PAUSED, "1" if paused else "")
         record("site_paused" if paused else "site_resumed", "site", None)
         db.session.commit()
+        if paused:
+            notices.done(_("Signing is paused on every campaign."))
+        else:
+            notices.done(_("Signing is open again on every open campaign."))
         return redirect(url_for(".settings"), 303)
-    return render_template("console/settings.html", paused=signing_paused())
+    return render_template(
+        "console/settings.html", paused=signing_paused(), open_campaigns=_open_campaigns()
+    )
+
+
+def _open_campaigns() -> int:
+    return int(
+        db.session.execute(
+            select(func.count(Campaign.id)).where(Campaign.status == CampaignStatus.open)
+        ).scalar_one()
+    )
+
+
+def _pause_confirmation(open_campaigns: int) -> Confirmation:
+    return Confirmation(
+        title=_("Pause signing everywhere?"),
+        effect=count_text(
+            "Signing stops on the %(num)s open campaign.",
+            "Signing stops on all %(num)s open campaigns.",
+            open_campaigns,
+        ),
+        details=(
+            _(
+                "Campaign pages stay visible with their figures; nobody can sign "
+                "until you resume signing here."
+            ),
+        ),
+        button=_("Pause signing everywhere"),
+        cancel=url_for(".settings"),
+        figure=open_campaigns,
+    )
 
 
 @bp.get("/audit")

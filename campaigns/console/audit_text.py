@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import LazyString, format_datetime, format_decimal
+from flask_babel import LazyString, format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -156,7 +156,6 @@ COUNT_DETAIL = {
 @dataclass(frozen=True)
 class AuditLine:
     entry: AuditEntry
-    when: str
     sentence: Markup
     # What an invalidation asked (labelled, in the reader's language) and why:
     # an admin's question about signers stays readable to the other admins.
@@ -269,7 +268,6 @@ def audit_lines(entries: Iterable[AuditEntry]) -> list[AuditLine]:
     return [
         AuditLine(
             entry=entry,
-            when=format_datetime(entry.created_at, "medium"),
             sentence=describe(entry, campaigns, accounts),
             conditions=_conditions(entry),
             reason=_reason(entry),

@@ -25,9 +25,11 @@ from ..accounts.services import (
 )
 from ..accounts.totp import pending_secret, provisioning_uri, qr_svg, start_enrolment
 from ..extensions import db
-from .access import user
+from ..i18n import time_zone_choices, time_zone_name
+from . import notices
+from .access import EVERYONE, require, user
 from .devices import device_for, remember_device
-from .forms import LoginForm, TotpChangeForm, TotpSetupForm, TotpStartForm
+from .forms import LoginForm, TimeZoneForm, TotpChangeForm, TotpSetupForm, TotpStartForm
 
 bp = Blueprint("console_auth", __name__, url_prefix="/console")
 
@@ -113,6 +115,7 @@ def logout() -> ResponseReturnValue:
         db.session.commit()
     logout_user()
     session.clear()
+    notices.done(gettext("You are logged out."))
     return redirect(url_for(".login"), 303)
 
 
@@ -157,6 +160,7 @@ def totp_setup() -> ResponseReturnValue:
             end_sessions(account)  # other sessions end; this one is renewed below
             db.session.commit()
             login_user(account)
+            notices.done(gettext("Your second factor is on: each login now asks for a code."))
             return redirect(url_for("console_campaigns.dashboard"), 303)
     elif request.method == "POST":
         status = 422
@@ -166,3 +170,24 @@ def totp_setup() -> ResponseReturnValue:
         "console/totp.html", form=form, start=start, secret=secret, qr=qr, error=error,
         enrolled=account.totp_enabled,
     ), status, headers
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@require(*EVERYONE)
+def account() -> ResponseReturnValue:
+    """The reader's own settings: the time zone the console shows times in."""
+    me = user()
+    form = TimeZoneForm(data=None if request.method == "POST" else {"time_zone": me.time_zone})
+    form.time_zone.choices = time_zone_choices()
+    if form.validate_on_submit():
+        me.time_zone = form.time_zone.data
+        db.session.commit()
+        notices.done(
+            gettext(
+                "Dates and times are now shown in the time of %(zone)s.",
+                zone=time_zone_name(me.time_zone),
+            )
+        )
+        return redirect(url_for(".account"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("console/account.html", form=form), status

@@ -4,7 +4,7 @@ editing campaigns, their lifecycle and the signing switch."""
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -29,6 +28,7 @@ from ..accounts.services import can_manage, visible_campaigns
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
 from ..forms import Form, accepts_form
+from ..i18n import count_text, current_language
 from ..models import (
     Campaign,
     CampaignKind,
@@ -42,9 +42,12 @@ from ..models.campaign import TARGET_MAX
 from ..reach.codes import ensure_partner_codes
 from ..reach.figures import union_sources
 from ..signing.limits import MAX_AMOUNT_DIGITS
+from ..updates.services import recipients_by_language
 from . import notices
 from .access import EVERYONE, MANAGERS, managed_campaign, require, user, viewable_campaign
+from .confirm import Confirmation, ask, confirmed
 from .dashboard import campaign_figures, pipeline_health, source_counts
+from .forms import BAD_CLOCK, BAD_DATE, parse_clock, parse_day, reader_day_and_clock, reader_moment
 from .images import (
     UPLOAD_LIMIT,
     UploadTooLarge,
@@ -112,8 +115,11 @@ def campaign_form_class() -> type[Form]:
             _l("Maximum pledge per person"),
             validators=[Optional(), NumberRange(1, 10**MAX_AMOUNT_DIGITS - 1)],
         )
-        opens_at = DateTimeLocalField(_l("Opens (UTC)"), validators=[Optional()])
-        closes_at = DateTimeLocalField(_l("Closes (UTC)"), validators=[Optional()])
+        # Each moment as a date and a time, typed in the reader's time zone.
+        opens_on = StringField(_l("Opens on"), [Length(max=20)])
+        opens_time = StringField(_l("Opening time"), [Length(max=10)])
+        closes_on = StringField(_l("Closes on"), [Length(max=20)])
+        closes_time = StringField(_l("Closing time"), [Length(max=10)])
         partners = SelectMultipleField(_l("Partner organizations"), coerce=int)
         sensitive = BooleanField(_l("Sensitive campaign: low-trace emails"))
 
@@ -126,9 +132,32 @@ def campaign_form_class() -> type[Form]:
                     _l("This address is the name of a page of the site: please choose another.")
                 )
 
-        def validate_closes_at(self, field: DateTimeLocalField) -> None:
-            if field.data and self.opens_at.data and field.data <= self.opens_at.data:
-                raise ValidationError(_l("The campaign must close after it opens."))
+        def moment(self, name: str) -> datetime | None:
+            """The opening or closing moment in UTC; None when not given
+            (read after validation)."""
+            day = parse_day(self[f"{name}_on"].data)
+            return reader_moment(day, parse_clock(self[f"{name}_time"].data)) if day else None
+
+        def validate(self, extra_validators: Any = None) -> bool:
+            ok = bool(super().validate(extra_validators))
+            for name in ("opens", "closes"):
+                day, clock = self[f"{name}_on"], self[f"{name}_time"]
+                if (day.data or "").strip() and parse_day(day.data) is None:
+                    day.errors.append(BAD_DATE)
+                    ok = False
+                if (clock.data or "").strip():
+                    if parse_clock(clock.data) is None:
+                        clock.errors.append(BAD_CLOCK)
+                        ok = False
+                    elif not (day.data or "").strip():
+                        day.errors.append(_l("Give the date too, or leave the time empty."))
+                        ok = False
+            if ok:
+                opens, closes = self.moment("opens"), self.moment("closes")
+                if opens and closes and closes <= opens:
+                    self.closes_on.errors.append(_l("The campaign must close after it opens."))
+                    ok = False
+            return ok
 
         def validate_max_amount_per_signer(self, field: IntegerField) -> None:
             if field.data and self.kind.data != "pledge":
@@ -203,6 +232,7 @@ def campaign(slug: str) -> ResponseReturnValue:
         reach=union_sources(item.id) if manages else None,
         manages=manages,
         transitions=TRANSITIONS[item.status] if manages else (),
+        pausable=manages and offers_pause(item),
     )
 
 
@@ -214,8 +244,8 @@ def _fill(campaign: Campaign, form: Any) -> None:
     campaign.max_amount_per_signer = (
         form.max_amount_per_signer.data if form.kind.data == "pledge" else None
     )
-    campaign.opens_at = form.opens_at.data.replace(tzinfo=UTC) if form.opens_at.data else None
-    campaign.closes_at = form.closes_at.data.replace(tzinfo=UTC) if form.closes_at.data else None
+    campaign.opens_at = form.moment("opens")
+    campaign.closes_at = form.moment("closes")
     campaign.partners = [
         org for org in (db.session.get(Organization, i) for i in form.partners.data or []) if org
     ]
@@ -336,8 +366,10 @@ def _as_form_data(item: Campaign) -> _FormData:
         "goal": item.goal,
         "unit": item.unit,
         "max_amount_per_signer": item.max_amount_per_signer,
-        "opens_at": item.opens_at.replace(tzinfo=None) if item.opens_at else None,
-        "closes_at": item.closes_at.replace(tzinfo=None) if item.closes_at else None,
+        "opens_on": reader_day_and_clock(item.opens_at)[0],
+        "opens_time": reader_day_and_clock(item.opens_at)[1],
+        "closes_on": reader_day_and_clock(item.closes_at)[0],
+        "closes_time": reader_day_and_clock(item.closes_at)[1],
         "partners": [p.id for p in item.partners],
         "sensitive": item.sensitive,
     }
@@ -346,6 +378,16 @@ def _as_form_data(item: Campaign) -> _FormData:
         for name in ("title", "summary", "body", "unit_label", "image_alt", "target"):
             values[f"{name}_{lang}"] = getattr(text, name) if text else ""
     return _FormData(**values)
+
+
+# Status changes that end signing: asked for on a confirmation page first.
+CONFIRMED_STATUSES = (CampaignStatus.closed,)
+
+
+def offers_pause(item: Campaign) -> bool:
+    """Whether the signing switch is shown: pausing means something only on
+    an open campaign (a draft is not signable yet); resuming, always."""
+    return item.status is CampaignStatus.open or item.signing_paused
 
 
 @bp.post("/campaigns/<slug>/status")
@@ -357,19 +399,62 @@ def change_status(slug: str) -> ResponseReturnValue:
     except ValueError:
         abort(400)
     if target not in TRANSITIONS[item.status]:
-        abort(409)
+        # Another tab or person changed it meanwhile: say so on the campaign's page.
+        notices.failed(
+            _(
+                "The status is %(status)s now, so it cannot change to %(target)s. "
+                "Nothing was changed.",
+                status=item.status.title,
+                target=target.title,
+            )
+        )
+        return redirect(url_for(".campaign", slug=item.slug), 303)
+    if target in CONFIRMED_STATUSES and not confirmed(None):
+        return ask(_close_confirmation(item))
     before = item.status
     item.status = target
     record("campaign_status", "campaign", item.id, before=before.value, after=target.value)
     db.session.commit()
+    notices.done(_("Status changed to: %(status)s.", status=target.title))
     return redirect(url_for(".campaign", slug=item.slug), 303)
+
+
+def _close_confirmation(item: Campaign) -> Confirmation:
+    signers = campaign_count(item.id).signers
+    told = sum(recipients_by_language(item).values())
+    return Confirmation(
+        title=_("Close “%(title)s”?", title=item.text(current_language()).title),
+        effect=count_text(
+            "Signing stops on this campaign: its %(num)s signer becomes its final figure.",
+            "Signing stops on this campaign: its %(num)s signers become its final figure.",
+            signers,
+        ),
+        details=(
+            count_text(
+                "%(num)s signer who asked for news will be emailed that it closed.",
+                "%(num)s signers who asked for news will be emailed that it closed.",
+                told,
+            ),
+            _("You can open it again later."),
+        ),
+        button=_("Close the campaign"),
+        cancel=url_for(".campaign", slug=item.slug),
+    )
 
 
 @bp.post("/campaigns/<slug>/pause")
 @require(*MANAGERS)
 def toggle_pause(slug: str) -> ResponseReturnValue:
     item = managed_campaign(slug)
-    item.signing_paused = request.form.get("paused") == "1"
+    pausing = request.form.get("paused") == "1"
+    if pausing and item.status is not CampaignStatus.open:
+        notices.failed(_("Only an open campaign can be paused. Nothing was changed."))
+        return redirect(url_for(".campaign", slug=item.slug), 303)
+    item.signing_paused = pausing
     record("campaign_paused" if item.signing_paused else "campaign_resumed", "campaign", item.id)
     db.session.commit()
+    if item.signing_paused:
+        notices.done(_("Signing is paused on this campaign."))
+    else:
+        notices.done(_("Signing is open again on this campaign."))
     return redirect(url_for(".campaign", slug=item.slug), 303)

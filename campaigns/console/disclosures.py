@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
@@ -34,6 +35,7 @@ from ..i18n import current_language, language_name, languages
 from ..kernel.normalize import clean_text
 from ..models import Campaign, DisclosureKind, DisclosureRequest, Role, User
 from ..models.disclosure import REASON_MAX
+from . import notices
 from .access import MANAGERS, require, user, viewable_campaign
 from .exports import (
     delivery_download,
@@ -170,6 +172,7 @@ def new() -> ResponseReturnValue:
             status = 403 if refused.reason == "not_allowed" else 422
         else:
             db.session.commit()
+            notices.done(_("Your request was sent: another admin decides on it."))
             return redirect(url_for(".index"), 303)
     return render_template("console/disclosures/new.html", form=form), status
 
@@ -190,6 +193,10 @@ def _decide(disclosure_id: int, approve: bool) -> ResponseReturnValue:
     except DisclosureError as refused:
         return _message(refused.reason)
     db.session.commit()
+    if approve:
+        notices.done(_("You approved the request: its author can now collect the one-time link."))
+    else:
+        notices.done(_("You refused the request."))
     return redirect(url_for(".index"), 303)
 
 

@@ -38,7 +38,7 @@ from ..accounts.disclosure import two_person_rule
 from ..accounts.services import visible_campaigns
 from ..extensions import db
 from ..forms import Form
-from ..i18n import current_language, format_number
+from ..i18n import count_text, current_language, format_number
 from ..kernel.countries import country_choices
 from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Campaign, Invalidation, Role, Signature
@@ -48,6 +48,7 @@ from ..moderation.invalidation import (
     SMALL_COUNT,
     ConditionNotAllowed,
     NoConditions,
+    Preview,
     audited_preview,
     cancel_invalidation,
     create_invalidation,
@@ -76,6 +77,7 @@ from ..privacy.crypto import hash_email_domain
 from ..signing.lifecycle import REASON_LABELS
 from . import notices
 from .access import MANAGERS, managed_campaign, require, user
+from .confirm import Confirmation, ask, confirmed
 
 bp = Blueprint("console_moderation", __name__, url_prefix="/console")
 
@@ -556,9 +558,14 @@ def new_invalidation() -> ResponseReturnValue:
             form.reason.errors.append(_l("Please give a reason."))
         if not form.errors and conditions:
             campaign_id = campaign.id if campaign else None
+            # Counted (and audited) again for the confirmation page and when
+            # it is confirmed: a figure that changed since asks again.
+            preview = audited_preview(campaign_id, conditions, admin=admin)
             if not running:
-                preview = audited_preview(campaign_id, conditions, admin=admin)
                 db.session.commit()
+            elif not confirmed(preview.count):
+                db.session.commit()
+                return ask(_invalidation_confirmation(preview, campaign))
             else:
                 try:
                     item = create_invalidation(campaign_id, conditions, form.reason.data, user())
@@ -567,12 +574,51 @@ def new_invalidation() -> ResponseReturnValue:
                 item_id = item.id
                 start_invalidation(item_id)
                 db.session.commit()
+                notices.done(
+                    _("The invalidation has started: this page shows its progress.")
+                )
                 return redirect(url_for(".invalidation", invalidation_id=item_id), 303)
     if form.errors:
         status = 422
     return render_template(
         "console/moderation/invalidation_form.html", form=form, preview=preview, admin=admin
     ), status
+
+
+def _invalidation_confirmation(preview: Preview, campaign: Campaign | None) -> Confirmation:
+    if preview.fewer_than:
+        effect = _(
+            "This will invalidate fewer than %(num)s signatures.",
+            num=format_number(preview.count),
+        )
+    elif preview.exact:
+        effect = count_text(
+            "This will invalidate %(num)s signature.",
+            "This will invalidate %(num)s signatures.",
+            preview.count,
+        )
+    else:
+        effect = count_text(
+            "This will invalidate at most %(num)s signature: the name is matched as it runs.",
+            "This will invalidate at most %(num)s signatures: the name is matched as it runs.",
+            preview.count,
+        )
+    where = (
+        _("On “%(title)s”.", title=campaign.text(current_language()).title)
+        if campaign
+        else _("On every campaign.")
+    )
+    return Confirmation(
+        title=_("Invalidate these signatures?"),
+        effect=effect,
+        details=(
+            where,
+            _("They are taken out of the figures. You can cancel it while it runs."),
+        ),
+        button=_("Invalidate these signatures"),
+        cancel=url_for(".new_invalidation"),
+        figure=preview.count,
+    )
 
 
 def _described(conditions: dict[str, Any]) -> list[tuple[str, str]]:
@@ -616,9 +662,11 @@ def invalidation(invalidation_id: int) -> ResponseReturnValue:
 @require(*MANAGERS)
 def cancel(invalidation_id: int) -> ResponseReturnValue:
     item = _invalidation(invalidation_id)
-    if not cancel_invalidation(item):
-        abort(409)
-    db.session.commit()
+    if cancel_invalidation(item):
+        db.session.commit()
+        notices.done(_("The invalidation is cancelled: it stops before its next batch."))
+    else:
+        notices.failed(_("This invalidation had already finished: there was nothing to cancel."))
     return redirect(url_for(".invalidation", invalidation_id=invalidation_id), 303)
 
 

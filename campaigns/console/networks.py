@@ -11,6 +11,7 @@ import click
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask.cli import AppGroup
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from wtforms import FileField, IntegerField, StringField
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from ..extensions import db
 from ..forms import Form, accepts_form
+from ..i18n import count_text
 from ..signing.networks import (
     MAX_TOR_BYTES,
     NetworkRefused,
@@ -28,6 +30,7 @@ from ..signing.networks import (
     replace_tor_exits,
     tor_exit_count,
 )
+from . import notices
 from .access import ADMINS, require, user
 
 bp = Blueprint("console_networks", __name__, url_prefix="/console")
@@ -124,6 +127,7 @@ def index() -> ResponseReturnValue:
             field.get(refused.reason, form.cidr).errors.append(REFUSALS[refused.reason])
         else:
             db.session.commit()
+            notices.done(_("The trusted network was added."))
             return redirect(url_for(".index"), 303)
     return _page(form, status=422)
 
@@ -134,6 +138,7 @@ def remove(network_id: int) -> ResponseReturnValue:
     if not remove_network(network_id):
         abort(404)
     db.session.commit()
+    notices.done(_("The trusted network was removed: its signatures are checked as usual again."))
     return redirect(url_for(".index"), 303)
 
 
@@ -163,6 +168,13 @@ def tor() -> ResponseReturnValue:
         return _page(tor_error=tor_refusal(refused), status=422)
     replace_tor_exits(addresses)
     db.session.commit()
+    notices.done(
+        count_text(
+            "The Tor exit list was replaced: it holds %(num)s address.",
+            "The Tor exit list was replaced: it holds %(num)s addresses.",
+            len(addresses),
+        )
+    )
     return redirect(url_for(".index"), 303)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from ..extensions import csrf, db
 from ..forms import Form, accepts_form, check_csrf_now
-from ..i18n import DEFAULT_LANGUAGE
+from ..i18n import DEFAULT_LANGUAGE, moment_text
 from ..media.images import MAX_BYTES as IMAGE_MAX_BYTES
 from ..media.images import ImageRefused, process_image
 from ..models import AuditEntry, Campaign, CampaignResponse, CampaignThreshold, DeliveryMethod
@@ -36,8 +37,10 @@ from ..outcomes.services import (
 )
 from ..outcomes.views import pdf_response
 from ..updates.services import recipients_by_language
+from . import notices
 from .access import MANAGERS, managed_campaign, require, user
 from .campaigns import CONTENT_LANGUAGES, _plain
+from .forms import BAD_DATE, parse_day
 from .images import REASONS as IMAGE_REASONS
 
 bp = Blueprint("console_outcomes", __name__, url_prefix="/console")
@@ -59,32 +62,17 @@ PHOTO_HINT = _l(
     megabytes=IMAGE_MAX_BYTES >> 20,
 )
 HEX64 = re.compile(r"[0-9a-f]{64}")
-DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
-EARLIEST = date(2000, 1, 1)
-BAD_DATE = _l("Enter a date as year-month-day, for example 2026-03-15.")
 FUTURE_DATE = _l("The date cannot be in the future.")
 BOTH_OR_NEITHER = _l("Fill in both fields of this language, or neither.")
 
 
-def _parse_date(value: str | None) -> date | None:
-    value = (value or "").strip()
-    if not DATE_FORMAT.fullmatch(value):
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if day >= EARLIEST else None
-
-
 class _DatedForm(Form):
-    """A form with a past date in ISO form (a date box where the browser
-    has one; plain text otherwise)."""
+    """A form with a past date, typed year-month-day (forms.parse_day)."""
 
     day = StringField(_l("Date"), [DataRequired(message=BAD_DATE), Length(max=10)])
 
     def validate_day(self, field: StringField) -> None:
-        day = _parse_date(field.data)
+        day = parse_day(field.data)
         if day is None:
             raise ValidationError(BAD_DATE)
         if day > utcnow().date():
@@ -92,7 +80,7 @@ class _DatedForm(Form):
 
     @property
     def parsed_day(self) -> date:
-        day = _parse_date(self.day.data)
+        day = parse_day(self.day.data)
         if day is None:  # only read after validation
             raise ValueError("not a valid date")
         return day
@@ -242,6 +230,7 @@ def create_threshold(slug: str) -> ResponseReturnValue:
             form.count.errors.append(_l("There is a commitment at this number already."))
         else:
             db.session.commit()
+            notices.done(_("The commitment was added."))
             return redirect(url_for(".index", slug=campaign.slug), 303)
     return _index_page(campaign, form, 422)
 
@@ -256,8 +245,12 @@ def delete_threshold(slug: str, threshold_id: int) -> ResponseReturnValue:
     if removed is None:
         abort(404)
     if not removed:
-        abort(409)
-    db.session.commit()
+        notices.failed(
+            _("This commitment changed since your page was shown: nothing was removed.")
+        )
+    else:
+        db.session.commit()
+        notices.done(_("The commitment was removed."))
     return redirect(url_for(".index", slug=campaign.slug), 303)
 
 
@@ -311,6 +304,9 @@ def create_response(slug: str) -> ResponseReturnValue:
         }
         publish_response(campaign, form.parsed_day, texts, data or None, user())
         db.session.commit()
+        notices.done(
+            _("The response was published; signers who asked for news are being emailed.")
+        )
         return redirect(url_for(".index", slug=campaign.slug), 303)
     return _response_page(campaign, form)
 
@@ -356,8 +352,8 @@ def _documents(campaign: Campaign) -> list[tuple[str, str]]:
         if HEX64.fullmatch(final) and final not in found:
             signers = (entry.details or {}).get("signers", 0)
             found[final] = _l(
-                "%(date)s UTC, %(signers)s signers, %(hash)s…",
-                date=entry.created_at.strftime("%Y-%m-%d %H:%M"),
+                "%(date)s, %(signers)s signers, %(hash)s…",
+                date=moment_text(entry.created_at, seconds=False),
                 signers=signers,
                 hash=final[:12],
             )
@@ -426,6 +422,9 @@ def create_delivery(slug: str) -> ResponseReturnValue:
             photo,
         )
         db.session.commit()
+        notices.done(
+            _("The delivery was recorded; signers who asked for news are being emailed.")
+        )
         return redirect(url_for(".index", slug=campaign.slug), 303)
     return _delivery_page(campaign, form)
 

@@ -19,6 +19,7 @@ from ..counting.services import update_signature_counts
 from ..exports.spreadsheet import csv_download
 from ..extensions import csrf, db
 from ..forms import check_csrf_now
+from ..i18n import count_text
 from ..models import Campaign, PaperImport
 from ..paper.report import (
     COLUMN_HELP,
@@ -38,6 +39,7 @@ from ..paper.services import (
     import_paper_signatures,
 )
 from ..paper.sheets import serial
+from . import notices
 from .access import MANAGERS, managed_campaign, require, user
 from .dashboard import source_counts
 
@@ -104,6 +106,13 @@ def upload(slug: str) -> ResponseReturnValue:
     _audit(campaign, paper_import)
     db.session.commit()
     update_signature_counts()
+    notices.done(
+        count_text(
+            "The file was imported: %(num)s signature was added. The report lists every row.",
+            "The file was imported: %(num)s signatures were added. The report lists every row.",
+            paper_import.accepted,
+        )
+    )
     return redirect(url_for(".report", slug=campaign.slug, import_id=paper_import.id), 303)
 
 

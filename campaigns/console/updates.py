@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..extensions import db
 from ..forms import Form, accepts_form
-from ..i18n import DEFAULT_LANGUAGE
+from ..i18n import DEFAULT_LANGUAGE, count_text, current_language
 from ..models import Campaign, CampaignUpdate, UpdateState
 from ..updates.emails import render_update
 from ..updates.services import (
@@ -27,8 +27,10 @@ from ..updates.services import (
     recipients_by_language,
     start_sending,
 )
+from . import notices
 from .access import MANAGERS, managed_campaign, require, user
 from .campaigns import CONTENT_LANGUAGES
+from .confirm import Confirmation, ask, confirmed
 
 bp = Blueprint("console_updates", __name__, url_prefix="/console")
 
@@ -122,14 +124,14 @@ def edit(slug: str, update_id: int) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
     item = _update(campaign, update_id)
     if item.state is not UpdateState.draft:
-        abort(409)
+        return _not_draft(campaign, item)
     form = update_form_class()(data=None if request.method == "POST" else _form_data(item))
     if form.validate_on_submit():
         try:
             edit_update(item, _texts(form))
         except UpdateNotDraft:
             db.session.rollback()
-            abort(409)
+            return _not_draft(campaign, item)
         return _saved(campaign, item)
     return _form_page(campaign, form, item)
 
@@ -138,6 +140,7 @@ def _saved(campaign: Campaign, item: CampaignUpdate) -> ResponseReturnValue:
     """Commit a written draft and show its preview."""
     item_id = item.id
     db.session.commit()
+    notices.done(gettext("The update was saved as a draft. Check the preview before sending it."))
     return redirect(url_for(".preview", slug=campaign.slug, update_id=item_id), 303)
 
 
@@ -183,17 +186,58 @@ def _language_order(lang: str) -> tuple[int, str]:
     return (order.index(lang) if lang in order else len(order), lang)
 
 
+def _not_draft(campaign: Campaign, item: CampaignUpdate) -> ResponseReturnValue:
+    notices.failed(gettext("This update has been sent already: it can no longer change."))
+    return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
+
+
 @bp.post("/campaigns/<slug>/updates/<int:update_id>/send")
 @require(*MANAGERS)
 def send(slug: str, update_id: int) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
     item = _update(campaign, update_id)
+    if item.state is not UpdateState.draft:
+        return _not_draft(campaign, item)
+    recipients = recipients_by_language(campaign)
+    total = sum(recipients.values())
+    if not confirmed(total):
+        return ask(_send_confirmation(campaign, item, recipients))
     try:
         start_sending(item)
     except UpdateNotDraft:
         db.session.rollback()
-        abort(409)
+        return _not_draft(campaign, item)
     queue_sending(item.id)
     db.session.commit()
+    notices.done(
+        count_text(
+            "The update is being sent to %(num)s signer.",
+            "The update is being sent to %(num)s signers.",
+            total,
+        )
+    )
     return redirect(url_for(".preview", slug=campaign.slug, update_id=item.id), 303)
 
+
+def _send_confirmation(
+    campaign: Campaign, item: CampaignUpdate, recipients: dict[str, int]
+) -> Confirmation:
+    total = sum(recipients.values())
+    languages = len(recipients)
+    signers = count_text("%(num)s signer", "%(num)s signers", total)
+    effect = count_text(
+        "This will email %(signers)s in %(num)s language.",
+        "This will email %(signers)s in %(num)s languages.",
+        languages,
+        signers=signers,
+    )
+    return Confirmation(
+        title=gettext(
+            "Send the update of “%(title)s”?", title=campaign.text(current_language()).title
+        ),
+        effect=effect,
+        details=(gettext("An email cannot be taken back once it is sent."),),
+        button=count_text("Send to %(num)s signer", "Send to %(num)s signers", total),
+        cancel=url_for(".preview", slug=campaign.slug, update_id=item.id),
+        figure=total,
+    )

@@ -20,6 +20,10 @@ from ..extensions import db
 from .organization import Organization
 from .types import BigId, StrEnumType, UTCDateTime, enum_check, utcnow
 
+# Damascus and Istanbul, where the union's organizers work, share UTC+3 all
+# year: most readers never need to change it.
+DEFAULT_TIME_ZONE = "Asia/Damascus"
+
 
 class Role(enum.Enum):
     admin = "admin"
@@ -58,6 +62,11 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # Bumped on logout and on password, role or second-factor change: every
     # session cookie issued before stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The IANA zone the console shows this person's dates and times in
+    # (i18n.console_time_zone); stored times stay UTC.
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

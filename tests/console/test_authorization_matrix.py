@@ -48,6 +48,7 @@ ADMINS = {"admin"}
 # endpoint -> who may use it on the union's campaign (and its objects).
 POLICY: dict[str, set[str]] = {
     "console_campaigns.dashboard": ALL,
+    "console_auth.account": ALL,
     "console_campaigns.campaign": CAMPAIGN_VIEWERS,
     "console_campaigns.edit": CAMPAIGN_MANAGERS,
     "console_campaigns.create": ORGANIZERS,
@@ -131,11 +132,12 @@ HARMLESS_FORMS: dict[str, dict[str, str]] = {
     "console_admin.toggle_active": {"active": "1"},
     "console_admin.change_role": {"role": "partner"},
     "console_admin.settings": {"signing_paused": "0"},
+    "console_auth.account": {"time_zone": "Asia/Damascus"},
     "console_campaigns.toggle_pause": {"paused": "0"},
     "console_campaigns.change_status": {"status": "no-such-status"},
     "console_exports.delivery": {"lang": "ar"},
     "console_disclosures.use": {"token": GRANT, "lang": "ar"},
-    # Not the number the commitment is at: 409, nothing removed.
+    # Not the number the commitment is at: nothing removed (a message says so).
     "console_outcomes.delete_threshold": {"count": "-1"},
     # No organization chosen: refused, no code made.
     "console_reach.add": {"label": "matrix"},

@@ -52,10 +52,12 @@ def test_create_then_open_a_campaign(app: Flask) -> None:
         "/console/campaigns/new-campaign/status", data={"status": "open"}
     ).status_code == 303
     assert app.test_client().get("/ar/campaigns/new-campaign").status_code == 200
-    # Draft cannot jump to archived; closed can be archived.
-    assert client.post(
-        "/console/campaigns/new-campaign/status", data={"status": "archived"}
-    ).status_code == 409
+    # Open cannot jump to archived: nothing changes, and the page says why.
+    refused = client.post("/console/campaigns/new-campaign/status", data={"status": "archived"})
+    assert refused.status_code == 303
+    assert 'role="alert"' in client.get(refused.headers["Location"]).get_data(as_text=True)
+    db.session.refresh(campaign)
+    assert campaign.status is CampaignStatus.open
     assert "campaign_created" in _actions() and "campaign_status" in _actions()
 
 
@@ -145,7 +147,9 @@ def test_pausing_a_campaign_stops_signing_with_a_message(app: Flask) -> None:
 def test_the_site_wide_switch_pauses_every_campaign(app: Flask) -> None:
     console = make_console()
     admin = logged_in(app, console.admin, console)
-    assert admin.post("/console/settings", data={"signing_paused": "1"}).status_code == 303
+    assert admin.post(
+        "/console/settings", data={"signing_paused": "1", "confirm": "1", "figure": "2"}
+    ).status_code == 303
     app.extensions["zaytoun_memo"].forget("")
     signer = app.test_client()
     page = signer.get(f"/en/campaigns/{console.campaign.slug}")

@@ -24,6 +24,7 @@ from campaigns.moderation.invalidation import (
     run_invalidation,
 )
 from campaigns.privacy.crypto import hash_email_domain, hash_ip
+from tests.console.confirming import post_confirmed
 from workers.moderation import invalidate_signatures
 
 from .support import (
@@ -189,9 +190,10 @@ def test_running_invalidates_the_matches_and_corrects_the_figures(app: Flask) ->
     assert campaign_count(console.campaign.id).signers == 8
     app.config["INVALIDATION_BATCH_SIZE"] = 2
     organizer = logged_in(app, console.organizer)
-    response = organizer.post(
+    response = post_confirmed(
+        organizer,
         NEW,
-        data={
+        {
             "campaign": console.campaign.slug,
             "ip_hash": hash_ip(IP).hex(),
             "reason": "One address, many names",
@@ -251,7 +253,9 @@ def test_it_runs_in_batches_and_stops_when_cancelled(app: Flask) -> None:
     assert [e.target_id for e in audit("invalidation_cancelled")] == [str(item.id)]
     # A finished invalidation cannot be cancelled again.
     again = organizer.post(f"/console/moderation/invalidations/{item.id}/cancel")
-    assert again.status_code == 409
+    assert again.status_code == 303
+    assert 'role="alert"' in organizer.get(again.headers["Location"]).get_data(as_text=True)
+    assert [e.target_id for e in audit("invalidation_cancelled")] == [str(item.id)]
 
 
 def test_a_restarted_run_resumes_from_its_cursor_and_a_second_run_changes_nothing(

@@ -56,7 +56,7 @@ def test_the_queue_lists_flagged_and_fraudulent_signatures_only(app: Flask) -> N
     assert f"/signatures/{elsewhere.uuid}/" not in page
     # Country, time and reason are shown (in the console's language).
     assert "ألمانيا" in page and "تركيا" in page
-    assert fraudulent.created_at.strftime("%Y-%m-%d %H:%M:%S") in page
+    assert f'datetime="{fraudulent.created_at.isoformat(timespec="seconds")}"' in page
     # Each part of the queue on its own.
     client = logged_in(app, console.organizer)
     flagged_only = client.get("/console/moderation?show=flagged").get_data(as_text=True)

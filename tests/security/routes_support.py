@@ -40,6 +40,7 @@ from campaigns.models import (
     CampaignDelivery,
     CampaignKind,
     CampaignResponse,
+    CampaignStatus,
     CampaignThreshold,
     CampaignUpdate,
     DeliveryMethod,
@@ -62,6 +63,7 @@ from campaigns.moderation.held import group_label
 from campaigns.signing.codes import confirm_code, make_reference
 from campaigns.signing.manage.links import make_manage_token
 from campaigns.signing.tokens import make_confirm_token
+from campaigns.updates.services import recipients_by_language
 from campaigns.updates.unsubscribe import make_unsubscribe_token
 from tests.conftest import _empty_all_tables
 from tests.factories import code_for, create_campaign, create_signature
@@ -539,7 +541,8 @@ def _campaign_form(slug: str, title: str, partners: list[int]) -> dict[str, Any]
 
 
 CAMPAIGN_FIELDS = frozenset(
-    {"slug", "kind", "goal", "unit", "max_amount_per_signer", "opens_at", "closes_at", "partners"}
+    {"slug", "kind", "goal", "unit", "max_amount_per_signer", "partners"}
+    | {"opens_on", "opens_time", "closes_on", "closes_time"}
     | {"image", "remove_image"}
     | {
         f"{name}_{lang}"
@@ -573,6 +576,21 @@ SIGN_FIELDS = frozenset(
         "src",
     }
 )
+# A confirmed action's own fields (console/confirm.py): the figure is the one
+# its confirmation page shows now.
+CONFIRM_FIELDS = frozenset({"confirm", "figure"})
+
+
+def _update_recipients(world: World) -> int:
+    return sum(recipients_by_language(world.console.campaign).values())
+
+
+def _open_campaigns() -> int:
+    return len(
+        db.session.execute(select(Campaign.id).where(Campaign.status == CampaignStatus.open)).all()
+    )
+
+
 UPDATE_FIELDS = frozenset(
     {f"{name}_{lang}" for name in ("subject", "body") for lang in ("ar", "en", "ku", "tr")}
 )
@@ -810,7 +828,13 @@ STEPS: tuple[Step, ...] = (
         _update_form("خبر معدل"),
         UPDATE_FIELDS,
     ),
-    Step("send an update", "console_updates.send", "organizer", _nothing),
+    Step(
+        "send an update",
+        "console_updates.send",
+        "organizer",
+        lambda w, c: {"confirm": "1", "figure": str(_update_recipients(w))},
+        CONFIRM_FIELDS,
+    ),
     Step(
         "import paper signatures",
         "console_paper.upload",
@@ -857,8 +881,10 @@ STEPS: tuple[Step, ...] = (
             "country": "AQ",
             "reason": "a test invalidation",
             "action": "run",
+            "confirm": "1",
+            "figure": "0",
         },
-        INVALIDATION_FIELDS,
+        INVALIDATION_FIELDS | CONFIRM_FIELDS,
     ),
     Step("cancel an invalidation", "console_moderation.cancel", "organizer", _nothing),
     Step(
@@ -1006,18 +1032,25 @@ STEPS: tuple[Step, ...] = (
         frozenset({"active"}),
     ),
     Step(
+        "choose a time zone",
+        "console_auth.account",
+        "admin",
+        lambda w, c: {"time_zone": "Europe/Istanbul"},
+        frozenset({"time_zone"}),
+    ),
+    Step(
         "pause signing site-wide",
         "console_admin.settings",
         "admin",
-        lambda w, c: {"signing_paused": "1"},
-        frozenset({"signing_paused"}),
+        lambda w, c: {"signing_paused": "1", "confirm": "1", "figure": str(_open_campaigns())},
+        frozenset({"signing_paused"}) | CONFIRM_FIELDS,
     ),
     Step(
         "close a campaign",
         "console_campaigns.change_status",
         "organizer",
-        lambda w, c: {"status": "closed"},
-        frozenset({"status"}),
+        lambda w, c: {"status": "closed", "confirm": "1"},
+        frozenset({"status"}) | CONFIRM_FIELDS,
     ),
     # As the partner: a partner needs no second factor, and the organizer's
     # codes are kept for replacing theirs below (each code is taken once).

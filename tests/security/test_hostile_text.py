@@ -25,6 +25,7 @@ from campaigns.kernel.normalize import clean_text
 from campaigns.models import Campaign, EmailLog, EmailStatus
 from campaigns.moderation.services import PAGE_SIZE
 from tests.conftest import ENGINES
+from tests.console.confirming import post_confirmed
 from tests.factories import create_campaign
 from tests.moderation.support import Console, logged_in, make_console
 
@@ -391,7 +392,7 @@ def test_emails_escape_hostile_names(hostile: Hostile) -> None:
             organizer_bidi=form["body_en"] + form["body_ar"],
         )
         checked(counts, "update preview (console)", PAYLOADS)
-        sent = organizer.post(created.headers["Location"] + "/send")
+        sent = post_confirmed(organizer, created.headers["Location"] + "/send")
         assert sent.status_code == 303, sent.status_code
     updates = html_parts(app)[before:]
     assert len(updates) == len(dataset.public)
@@ -590,7 +591,7 @@ def test_line_breaks_in_titles_and_subjects_add_no_header_and_break_no_email(
     clean = injected_update | {"subject_ar": "أخبار", "subject_en": "News"}
     created = organizer.post(url, data=clean)
     assert created.status_code == 303
-    assert organizer.post(created.headers["Location"] + "/send").status_code == 303
+    assert post_confirmed(organizer, created.headers["Location"] + "/send").status_code == 303
     messages = sent_mail(app)
     assert len(messages) == 4, "every confirmation and update email was sent"
     for message in messages:

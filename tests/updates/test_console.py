@@ -20,6 +20,7 @@ from campaigns.models import (
     SignatureState,
     UpdateState,
 )
+from tests.console.confirming import post_confirmed
 from tests.factories import create_campaign, create_organization, create_signature
 
 from .support import log_in, make_account, sent_mail
@@ -89,14 +90,16 @@ def test_who_may_use_each_route(
     url = route.format(slug=world.campaign.slug, update=world.draft.id)
     response = client.open(url, method=method, data={**ARABIC, **ENGLISH})
     allowed = actor in ("organizer", "admin")
-    expected = (303 if method == "POST" else 200) if allowed else EXPECTED[actor]
+    # Sending answers with its confirmation page first (nothing sent yet).
+    asks = route.endswith("/send")
+    expected = (303 if method == "POST" and not asks else 200) if allowed else EXPECTED[actor]
     assert response.status_code == expected
     if actor == "anonymous":
         assert response.headers["Location"].startswith("/console/login")
     db.session.rollback()
     updates = db.session.execute(select(CampaignUpdate)).scalars().all()
-    if not allowed or method == "GET":
-        # Refused or read-only: nothing written, nothing sent.
+    if not allowed or method == "GET" or asks:
+        # Refused, read-only or not confirmed: nothing written, nothing sent.
         assert [(u.id, u.state, u.texts) for u in updates] == [
             (world.draft.id, UpdateState.draft, {"ar": {"subject": "مسودة", "body": "نص"}})
         ]
@@ -176,7 +179,7 @@ def test_write_preview_and_send(app: Flask, organizer: FlaskClient, world: World
     db.session.refresh(item)
     assert item.texts["en"] == {"subject": "Campaign news!", "body": "Thanks."}
 
-    sent = organizer.post(f"/console/campaigns/olive-trees/updates/{item.id}/send")
+    sent = post_confirmed(organizer, f"/console/campaigns/olive-trees/updates/{item.id}/send")
     assert sent.status_code == 303
     db.session.refresh(item)
     assert item.state is UpdateState.sent
@@ -185,9 +188,10 @@ def test_write_preview_and_send(app: Flask, organizer: FlaskClient, world: World
 
     # Sent is sent: no second sending, no more editing.
     again = organizer.post(f"/console/campaigns/olive-trees/updates/{item.id}/send")
-    assert again.status_code == 409
+    assert again.status_code == 303
+    assert 'role="alert"' in organizer.get(again.headers["Location"]).get_data(as_text=True)
     edit_url = f"/console/campaigns/olive-trees/updates/{item.id}/edit"
-    assert organizer.get(edit_url).status_code == 409
+    assert organizer.get(edit_url).status_code == 303
     assert len(sent_mail(app)) == 3
 
     actions = db.session.execute(
