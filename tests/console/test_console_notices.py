@@ -29,9 +29,8 @@ WITHOUT_MESSAGE = {
     "export signatures": "a download (or the page asking for a second admin's approval)",
     "collect a one-time grant": "the answer is the page showing the one-time link, once",
     "use a one-time grant": "a download or the revealed queue: the data asked for is the answer",
-    "accept a signature": "moderation decisions are another change (issue 16, items 1 and 4)",
-    "reject a signature": "moderation decisions are another change (issue 16, items 1 and 4)",
-    "release a held group": "moderation decisions are another change (issue 16, items 1 and 4)",
+    "send a kiosk's queue": "the kiosk's script reads the JSON answer and says what was stored",
+    "show a sheet's collector": "the answer is the page showing the collector, once",
 }
 NOTICE = re.compile(r'<p class="notice notice-done" role="status">([^<]+)</p>')
 
