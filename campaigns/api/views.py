@@ -16,6 +16,7 @@ from werkzeug.http import quote_etag
 
 from ..cache import memo
 from ..campaign_cache import cached_campaign
+from ..counting.disclosure import publish_channels
 from ..counting.services import campaign_count
 from ..extensions import csrf, db
 from ..ledger import services as ledger
@@ -59,6 +60,7 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
         "target": targets(campaign),
         "total": count.total,
         "signers": count.signers,
+        "channels": publish_channels(count.signers, count.paper_signers, count.in_person_signers),
         "updated_at": count.updated_at.isoformat() if count.updated_at else None,
     }
 
@@ -131,6 +133,7 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "target": targets(campaign),
         "total": figures["total"],
         "signers": figures["signers"],
+        "channels": figures["channels"],
         "updated_at": figures["updated_at"],
         "by_country": figures["by_country"],
         "by_region": figures["by_region"],

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..cache import cached_json
-from ..counting.disclosure import as_rows, publish_figure
+from ..counting.disclosure import as_rows, publish_channels, publish_figure
 from ..counting.services import campaign_count, published_breakdowns, published_days
 from ..extensions import db
 from ..models import (
@@ -93,6 +93,7 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
             "total": count.total,
             "signers": count.signers,
             "demo_signers": count.demo_signers,
+            "channels": publish_channels(count.signers, count.paper_signers, count.in_person_signers),
             "goal": campaign.goal,
             "updated_at": count.updated_at.isoformat() if count.updated_at else None,
             "by_country": as_rows(breakdowns.by_country, "country"),
