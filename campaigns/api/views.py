@@ -16,8 +16,7 @@ from werkzeug.http import quote_etag
 
 from ..cache import memo
 from ..campaign_cache import cached_campaign
-from ..counting.disclosure import publish_channels
-from ..counting.services import campaign_count
+from ..counting.services import campaign_count, published_channels
 from ..extensions import csrf, db
 from ..ledger import services as ledger
 from ..ledger.entries import key_id
@@ -60,7 +59,7 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
         "target": targets(campaign),
         "total": count.total,
         "signers": count.signers,
-        "channels": publish_channels(count.signers, count.paper_signers, count.in_person_signers),
+        "channels": published_channels(count),
         "updated_at": count.updated_at.isoformat() if count.updated_at else None,
     }
 

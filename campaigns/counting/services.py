@@ -38,7 +38,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..upsert import insert_add, insert_ignore
-from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_series
+from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_channels, publish_series
 
 
 @contextmanager
@@ -344,6 +344,12 @@ def published_breakdowns(campaign_id: int, count: CampaignCount) -> Breakdowns:
     ):
         regions.setdefault(country, []).append(Cell(region, signers, total))
     return publish_breakdowns(Cell("", count.signers, count.total), countries, regions)
+
+
+def published_channels(count: CampaignCount) -> list[dict[str, Any]]:
+    """The count's signers online, on paper and in person, as they may be
+    published (``disclosure.publish_channels``)."""
+    return publish_channels(count.signers, count.paper_signers, count.in_person_signers)
 
 
 def published_days(campaign_id: int) -> list[tuple[date, int, int]]:

@@ -15,8 +15,8 @@ from campaigns.counting.disclosure import (
     K_MIN,
     Cell,
     publish_beside_names,
-    publish_channels,
     publish_breakdowns,
+    publish_channels,
     publish_level,
     publish_series,
 )
