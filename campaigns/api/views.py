@@ -132,7 +132,7 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "target": targets(campaign),
         "total": figures["total"],
         "signers": figures["signers"],
-        "channels": figures["channels"],
+        "channels": figures.get("channels", []),  # none in an entry cached before it
         "updated_at": figures["updated_at"],
         "by_country": figures["by_country"],
         "by_region": figures["by_region"],
