@@ -43,7 +43,8 @@ def _bucket(key: str, description: str) -> dict[str, Any]:
 SUMMARY = {
     "type": "object",
     "required": [
-        "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+        "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "channels",
+        "updated_at",
     ],
     "properties": {
         "slug": {"type": "string"},
@@ -60,6 +61,24 @@ SUMMARY = {
         },
         "total": {**_INT, "description": "Signatures, or units pledged for a pledge"},
         "signers": _INT,
+        "channels": {
+            "type": "array",
+            "description": "The signers (people, also for a pledge) by how they signed: "
+            "'online', 'paper' (a collection sheet), 'in_person' (a kiosk at a stand), in "
+            "that order, then 'other'. A channel of 1 to 4 signers is merged into 'other'; "
+            "if 'other' would hold 1 to 4, the smallest named channel joins it, so no "
+            "difference between the signers and the named channels holds 1 to 4 (or the "
+            "list is empty). A channel nobody used is 0.",
+            "items": {
+                "type": "object",
+                "required": ["channel", "signers"],
+                "additionalProperties": False,
+                "properties": {
+                    "channel": {"enum": ["online", "paper", "in_person", "other"]},
+                    "signers": _INT,
+                },
+            },
+        },
         "updated_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }

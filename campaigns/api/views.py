@@ -16,7 +16,7 @@ from werkzeug.http import quote_etag
 
 from ..cache import memo
 from ..campaign_cache import cached_campaign
-from ..counting.services import campaign_count
+from ..counting.services import campaign_count, published_channels
 from ..extensions import csrf, db
 from ..ledger import services as ledger
 from ..ledger.entries import key_id
@@ -59,6 +59,7 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
         "target": targets(campaign),
         "total": count.total,
         "signers": count.signers,
+        "channels": published_channels(count),
         "updated_at": count.updated_at.isoformat() if count.updated_at else None,
     }
 
@@ -131,6 +132,7 @@ def campaign_detail(slug: str) -> ResponseReturnValue:
         "target": targets(campaign),
         "total": figures["total"],
         "signers": figures["signers"],
+        "channels": figures.get("channels", []),  # none in an entry cached before it
         "updated_at": figures["updated_at"],
         "by_country": figures["by_country"],
         "by_region": figures["by_region"],

@@ -130,6 +130,34 @@ def as_rows(cells: Iterable[Cell], key: str) -> list[dict[str, Any]]:
     return [{key: c.key, "signers": c.signers, "total": c.total} for c in cells]
 
 
+# How a signature was given: signed on the site (demo data included), on a
+# paper sheet, or in person on a kiosk at a stand.
+CHANNELS = ("online", "paper", "in_person")
+
+
+def publish_channels(signers: int, paper: int, in_person: int) -> list[dict[str, Any]]:
+    """The campaign's signers by channel (``CHANNELS``) under its total, as
+    ``{"channel": …, "signers": …}`` rows in that order: the rule of
+    ``publish_level`` with the total as margin, so that a channel of 1 to
+    K_MIN - 1 signers is merged into "other" (other ways), and no channel can
+    be worked out as the total minus the shown ones. A channel nobody used is
+    shown as 0 beside the others; nothing at all when nothing may be shown.
+    Signers only: a pledge's units are not split by channel."""
+    figures = dict(zip(CHANNELS, (signers - paper - in_person, paper, in_person), strict=True))
+    if min(figures.values()) < 0:
+        return []  # counts read while the count job ran
+    published = publish_level(
+        Cell("", signers, signers), (Cell(k, n, n) for k, n in figures.items())
+    )
+    if not published:
+        return []
+    shown = {c.key: c.signers for c in published}
+    keys = [k for k in CHANNELS if k in shown or figures[k] == 0]
+    if OTHER in shown:
+        keys.append(OTHER)
+    return [{"channel": k, "signers": shown.get(k, 0)} for k in keys]
+
+
 def publish_series(days: Iterable[tuple[date, int, int]]) -> list[tuple[date, int, int]]:
     """The daily series of the public total, oldest first: a day holding fewer
     than K_MIN signers is pooled into the next days until the pool holds

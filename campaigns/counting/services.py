@@ -38,7 +38,7 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..upsert import insert_add, insert_ignore
-from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_series
+from .disclosure import Breakdowns, Cell, publish_breakdowns, publish_channels, publish_series
 
 
 @contextmanager
@@ -82,9 +82,9 @@ def _fold_batch(limit: int) -> int:
     ).all()
     if not rows:
         return 0
-    # [signers, total] deltas per bucket; campaigns also count demo and
-    # in-person signers.
-    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    # [signers, total] deltas per bucket; campaigns also count demo,
+    # in-person and paper signers.
+    campaigns: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     countries: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     regions: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
     days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
@@ -110,13 +110,15 @@ def _fold_batch(limit: int) -> int:
             campaigns[row.campaign_id][2] += sign
         elif row.source is SignatureSource.in_person:
             campaigns[row.campaign_id][3] += sign
+        elif row.source is SignatureSource.paper:
+            campaigns[row.campaign_id][4] += sign
     now = utcnow()
-    for campaign_id, (signers, total, demo, in_person) in campaigns.items():
+    for campaign_id, (signers, total, demo, in_person, paper) in campaigns.items():
         db.session.execute(
             insert_add(
                 CampaignCount,
                 ["campaign_id"],
-                ["signers", "total", "demo_signers", "in_person_signers"],
+                ["signers", "total", "demo_signers", "in_person_signers", "paper_signers"],
                 ("updated_at",),
             ).values(
                 campaign_id=campaign_id,
@@ -124,6 +126,7 @@ def _fold_batch(limit: int) -> int:
                 total=total,
                 demo_signers=demo,
                 in_person_signers=in_person,
+                paper_signers=paper,
                 updated_at=now,
             )
         )
@@ -243,12 +246,14 @@ def recount_signatures(campaign: Campaign) -> None:
         units = func.coalesce(Signature.amount, 1)
         is_demo = case((Signature.source == SignatureSource.demo, 1), else_=0)
         is_in_person = case((Signature.source == SignatureSource.in_person, 1), else_=0)
-        signers, total, demo, in_person = db.session.execute(
+        is_paper = case((Signature.source == SignatureSource.paper, 1), else_=0)
+        signers, total, demo, in_person, paper = db.session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(units), 0),
                 func.coalesce(func.sum(is_demo), 0),
                 func.coalesce(func.sum(is_in_person), 0),
+                func.coalesce(func.sum(is_paper), 0),
             ).where(validated)
         ).one()
         db.session.add(
@@ -258,6 +263,7 @@ def recount_signatures(campaign: Campaign) -> None:
                 total=total,
                 demo_signers=demo,
                 in_person_signers=in_person,
+                paper_signers=paper,
                 updated_at=utcnow(),
             )
         )
@@ -309,7 +315,13 @@ def campaign_count(campaign_id: int) -> CampaignCount:
     """The campaign's aggregated figures (zeros before the first count)."""
     count = db.session.get(CampaignCount, campaign_id)
     return count or CampaignCount(
-        campaign_id=campaign_id, signers=0, total=0, demo_signers=0, updated_at=None
+        campaign_id=campaign_id,
+        signers=0,
+        total=0,
+        demo_signers=0,
+        in_person_signers=0,
+        paper_signers=0,
+        updated_at=None,
     )
 
 
@@ -332,6 +344,12 @@ def published_breakdowns(campaign_id: int, count: CampaignCount) -> Breakdowns:
     ):
         regions.setdefault(country, []).append(Cell(region, signers, total))
     return publish_breakdowns(Cell("", count.signers, count.total), countries, regions)
+
+
+def published_channels(count: CampaignCount) -> list[dict[str, Any]]:
+    """The count's signers online, on paper and in person, as they may be
+    published (``disclosure.publish_channels``)."""
+    return publish_channels(count.signers, count.paper_signers, count.in_person_signers)
 
 
 def published_days(campaign_id: int) -> list[tuple[date, int, int]]:

@@ -25,6 +25,8 @@ class CampaignCount(db.Model):  # type: ignore[name-defined,misc]
     demo_signers: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Of the signers, how many signed in person at a kiosk.
     in_person_signers: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Of the signers, how many signed on a paper sheet (imported).
+    paper_signers: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

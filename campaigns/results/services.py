@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 
 from ..cache import cached_json
 from ..counting.disclosure import as_rows, publish_figure
-from ..counting.services import campaign_count, published_breakdowns, published_days
+from ..counting.services import (
+    campaign_count,
+    published_breakdowns,
+    published_channels,
+    published_days,
+)
 from ..extensions import db
 from ..models import (
     CONSENT_NAME_CITY_DELIVERY,
@@ -93,6 +98,7 @@ def campaign_results(campaign: Campaign) -> dict[str, Any]:
             "total": count.total,
             "signers": count.signers,
             "demo_signers": count.demo_signers,
+            "channels": published_channels(count),
             "goal": campaign.goal,
             "updated_at": count.updated_at.isoformat() if count.updated_at else None,
             "by_country": as_rows(breakdowns.by_country, "country"),

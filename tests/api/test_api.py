@@ -29,7 +29,8 @@ from tests.results.support import (
 )
 
 SUMMARY_KEYS = {
-    "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "updated_at"
+    "slug", "kind", "status", "goal", "unit", "target", "total", "signers", "channels",
+    "updated_at",
 }
 DETAIL_KEYS = SUMMARY_KEYS | {
     "by_country", "by_region", "daily", "milestones", "thresholds", "responses", "deliveries"
@@ -109,6 +110,11 @@ def test_campaign_list(client: FlaskClient, sample: Sample) -> None:
         "target": {},
         "total": SIGNERS,
         "signers": SIGNERS,
+        "channels": [
+            {"channel": "online", "signers": SIGNERS},
+            {"channel": "paper", "signers": 0},
+            {"channel": "in_person", "signers": 0},
+        ],
         "updated_at": None,
     }
     assert is_utc_timestamp(by_slug[sample.campaign.slug]["updated_at"])
@@ -121,6 +127,7 @@ def test_campaign_list(client: FlaskClient, sample: Sample) -> None:
         "target": {},
         "total": 0,
         "signers": 0,
+        "channels": [],
         "updated_at": None,
     }
 

@@ -33,6 +33,7 @@ from campaigns.models import (
     DailyCount,
     RegionCount,
     Signature,
+    SignatureSource,
     SignatureState,
 )
 from campaigns.models.types import utcnow
@@ -350,6 +351,43 @@ def test_recount_between_an_invalidation_and_the_next_run(app: Flask) -> None:
     assert figures(campaign.id) == expected_figures(campaign.id)
     assert figures(campaign.id)["campaign"] == (2, 5)
     assert update_signature_counts() == 0
+
+
+def channels(campaign_id: int) -> tuple[int, int, int, int]:
+    db.session.expire_all()
+    count = db.session.get(CampaignCount, campaign_id)
+    assert count is not None
+    return count.signers, count.paper_signers, count.in_person_signers, count.demo_signers
+
+
+def test_paper_signers_are_counted_apart_and_recounted_exactly(app: Flask) -> None:
+    campaign = create_campaign(kind=CampaignKind.pledge)
+    sources = [SignatureSource.paper] * 4 + [SignatureSource.in_person] * 2
+    sources += [SignatureSource.web] * 3 + [SignatureSource.demo]
+    made = [validated(campaign, source=source, amount=3) for source in sources]
+    create_signature(campaign, state=SignatureState.held, source=SignatureSource.paper)
+    update_signature_counts(batch=3)
+    assert channels(campaign.id) == (10, 4, 2, 1)
+
+    # A paper signature invalidated after it was counted is taken away.
+    set_state(made[0].id, SignatureState.invalidated)
+    update_signature_counts()
+    assert channels(campaign.id) == (9, 3, 2, 1)
+
+    db.session.execute(
+        update(CampaignCount)
+        .where(CampaignCount.campaign_id == campaign.id)
+        .values(paper_signers=77)
+    )
+    db.session.commit()
+    recount_signatures(campaign)
+    assert channels(campaign.id) == (9, 3, 2, 1)
+    # Invalidated again between two runs: the recount and the job agree.
+    set_state(made[1].id, SignatureState.invalidated)
+    recount_signatures(campaign)
+    assert channels(campaign.id) == (8, 2, 2, 1)
+    assert update_signature_counts() == 0
+    assert channels(campaign.id) == (8, 2, 2, 1)
 
 
 def test_recount_of_a_never_counted_campaign(app: Flask) -> None:

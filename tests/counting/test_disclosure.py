@@ -11,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaigns.counting.disclosure import (
+    CHANNELS,
     K_MIN,
     Cell,
     publish_beside_names,
     publish_breakdowns,
+    publish_channels,
     publish_level,
     publish_series,
 )
@@ -172,3 +174,52 @@ def test_the_smallest_region_joins_a_small_other() -> None:
     syria = Cell("SY", 22, 44)
     cells = [Cell("SY-HL", 9, 18), Cell("SY-ID", 5, 10), Cell("SY-DI", 6, 12), Cell("SY-RA", 2, 4)]
     assert publish_level(syria, cells) == [cells[0], cells[2], Cell(OTHER, 7, 14)]
+
+
+# --- channels (online, on paper, in person) under the total --------------------
+
+
+@settings(max_examples=400)
+@given(online=signers, paper=signers, in_person=signers)
+def test_no_channel_or_difference_holds_one_to_four(
+    online: int, paper: int, in_person: int
+) -> None:
+    total = online + paper + in_person
+    rows = publish_channels(total, paper, in_person)
+    truth = dict(zip(CHANNELS, (online, paper, in_person), strict=True))
+    shown = {r["channel"]: r["signers"] for r in rows}
+    for key, n in shown.items():
+        assert n == 0 or n >= K_MIN, rows
+        if key != OTHER:
+            assert n == truth[key], rows
+    if rows:
+        # The shown figures add up to the total: nothing is left to subtract.
+        assert sum(shown.values()) == total
+        # What "other" holds is made only of channels that are not named.
+        assert shown.get(OTHER, 0) == sum(n for k, n in truth.items() if k not in shown)
+    # Everything is named when every channel may be.
+    if all(n == 0 or n >= K_MIN for n in truth.values()) and total:
+        assert shown == {k: n for k, n in truth.items()}
+
+
+def test_a_small_channel_pulls_the_next_smallest_into_other_ways() -> None:
+    # 3 on paper alone would be the total minus the other two.
+    assert publish_channels(100 + 3 + 12, 3, 12) == [
+        {"channel": "online", "signers": 100},
+        {"channel": OTHER, "signers": 15},
+    ]
+    # Two small channels together make a figure that may be shown.
+    assert publish_channels(100 + 3 + 2, 3, 2) == [
+        {"channel": "online", "signers": 100},
+        {"channel": OTHER, "signers": 5},
+    ]
+    # Nothing beside it can hide 3: only the total is shown.
+    assert publish_channels(100 + 3, 3, 0) == []
+    assert publish_channels(100, 0, 0) == [
+        {"channel": "online", "signers": 100},
+        {"channel": "paper", "signers": 0},
+        {"channel": "in_person", "signers": 0},
+    ]
+    assert publish_channels(4, 0, 0) == []
+    # Figures read while the count job ran (paper counted, total not yet).
+    assert publish_channels(5, 7, 0) == []

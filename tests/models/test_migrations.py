@@ -324,3 +324,41 @@ def test_0005_seals_each_region_and_the_downgrade_brings_it_back(fresh_app: Flas
     for row in back[:3]:
         assert "region" not in decrypt_json(bytes(row.personal_data), PERSONAL_DATA_PURPOSE)
     db.session.remove()
+
+
+def test_0019_fills_the_paper_signers_the_count_holds(fresh_app: Flask) -> None:
+    from campaigns.counting.services import update_signature_counts
+    from campaigns.models import SignatureSource
+
+    upgrade()
+    campaign = create_campaign(slug="before-0019")
+    other = create_campaign(slug="other-0019")
+    for source in (SignatureSource.paper,) * 3 + (SignatureSource.web,) * 2:
+        create_signature(campaign, state=SignatureState.validated, source=source)
+    create_signature(other, state=SignatureState.validated, source=SignatureSource.paper)
+    update_signature_counts()
+    # Validated but not yet counted: the count does not hold it yet.
+    create_signature(campaign, state=SignatureState.validated, source=SignatureSource.paper)
+    db.session.commit()
+    ids = campaign.id, other.id
+    db.session.remove()
+
+    downgrade(revision="0015_sheets")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("campaign_counts")}
+    assert "paper_signers" not in columns
+    upgrade()
+    found = dict(
+        db.session.execute(
+            sa.text("SELECT campaign_id, paper_signers FROM campaign_counts")
+        ).all()
+    )
+    assert found == {ids[0]: 3, ids[1]: 1}
+    db.session.remove()
+    # The next run adds the uncounted one to the filled figure.
+    update_signature_counts()
+    found = dict(
+        db.session.execute(
+            sa.text("SELECT campaign_id, paper_signers FROM campaign_counts")
+        ).all()
+    )
+    assert found == {ids[0]: 4, ids[1]: 1}

@@ -740,3 +740,101 @@ def test_the_public_list_shows_only_what_each_wording_covered(
     html = page.text
     for hidden in ("Kobanî", "Hevin", "Afrin", "Karwan", "Azaz", "Xelîl", "Osman"):
         assert hidden not in html
+
+
+# --- Channels: online, on paper, in person -------------------------------------
+
+CHANNEL_WORDS = {
+    "en": ["Online", "On paper", "In person at a stand", "Other ways (small groups together)"],
+}
+
+
+def signed_by_channel(kind: CampaignKind, **per_source: int) -> Any:
+    from campaigns.models import SignatureSource
+
+    campaign = create_campaign(kind=kind)
+    for source, n in per_source.items():
+        for _ in range(n):
+            create_signature(
+                campaign,
+                state=SignatureState.validated,
+                source=SignatureSource[source],
+                amount=3 if kind is CampaignKind.pledge else None,
+            )
+    count_now()
+    return campaign
+
+
+def channel_figures(page: Element) -> list[tuple[str, str, str]]:
+    found = section(page, "channels-heading").find("dl")
+    assert found is not None
+    names = [dt.text for dt in found.find_all("dt")]
+    return [
+        (dd.attrs["data-channel"], name, dd.text)
+        for name, dd in zip(names, found.find_all("dd"), strict=True)
+    ]
+
+
+@pytest.mark.parametrize("lang", ["ar", "en", "ku", "tr"])
+def test_the_total_is_shown_apart_by_channel(client: FlaskClient, app: Flask, lang: str) -> None:
+    campaign = signed_by_channel(CampaignKind.petition, web=9, paper=6, in_person=5)
+    _, page = get_page(client, results_url(lang, campaign.slug))
+    shown = channel_figures(page)
+    assert [(key, figure) for key, _, figure in shown] == [
+        ("online", number(9, lang)),
+        ("paper", number(6, lang)),
+        ("in_person", number(5, lang)),
+    ]
+    words = [name for _, name, _ in shown]
+    if lang == "en":
+        assert words == CHANNEL_WORDS["en"][:3]
+    else:
+        # Translated: none of the English words is left.
+        assert not set(words) & set(CHANNEL_WORDS["en"]), words
+        assert len(set(words)) == 3
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_small_channel_cannot_be_subtracted_from_the_total(
+    client: FlaskClient, app: Flask, lang: str
+) -> None:
+    # 3 on paper: naming online (20) and in person (6) would leave it as the
+    # total (29) minus the two; in person joins "other ways" with it.
+    campaign = signed_by_channel(CampaignKind.petition, web=20, paper=3, in_person=6)
+    data = client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()
+    assert data["signers"] == 29
+    assert data["channels"] == [
+        {"channel": "online", "signers": 20},
+        {"channel": "other", "signers": 9},
+    ]
+    listed = client.get("/api/v1/campaigns").get_json()["campaigns"]
+    assert [c["channels"] for c in listed if c["slug"] == campaign.slug] == [data["channels"]]
+    _, page = get_page(client, results_url(lang, campaign.slug))
+    shown = channel_figures(page)
+    assert [(key, figure) for key, _, figure in shown] == [
+        ("online", number(20, lang)),
+        ("other", number(9, lang)),
+    ]
+    assert number(3, lang) not in [figure for _, _, figure in shown]
+
+
+def test_nothing_apart_when_only_the_total_hides_a_small_channel(
+    client: FlaskClient, app: Flask
+) -> None:
+    campaign = signed_by_channel(CampaignKind.petition, web=20, paper=2)
+    assert client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()["channels"] == []
+    _, page = get_page(client, results_url("en", campaign.slug))
+    assert page.find("section", **{"aria-labelledby": "channels-heading"}) is None
+
+
+def test_a_pledge_splits_the_people_not_the_units(client: FlaskClient, app: Flask) -> None:
+    campaign = signed_by_channel(CampaignKind.pledge, web=7, paper=5)
+    data = client.get(f"/api/v1/campaigns/{campaign.slug}").get_json()
+    assert (data["signers"], data["total"]) == (12, 36)
+    assert data["channels"] == [
+        {"channel": "online", "signers": 7},
+        {"channel": "paper", "signers": 5},
+        {"channel": "in_person", "signers": 0},
+    ]
+    _, page = get_page(client, results_url("en", campaign.slug))
+    assert section(page, "channels-heading").find("h2").text == "How people pledged"
