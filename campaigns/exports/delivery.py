@@ -33,7 +33,7 @@ from ..kernel.countries import country_name
 from ..ledger.services import latest_head
 from ..models import Campaign, CampaignText, LedgerHead, Signature
 from ..models.types import utcnow
-from .pdf import font_face_css, fonts_only_fetcher, html_pdf
+from .pdf import font_faces, fonts_only_fetcher, html_pdf
 from .signatures import personal_data_of, validated_batches
 
 SHORT = 12  # hex digits of each line's chain value printed beside it
@@ -203,7 +203,7 @@ def delivery_html(delivery: Delivery) -> str:
         return render_template(
             "delivery/petition.html",
             d=delivery,
-            font_css=font_face_css(),
+            font_faces=font_faces(),
             country=country,
             min_bucket=K_MIN,
             short_digits=SHORT,
