@@ -66,6 +66,14 @@ SENTENCES: dict[str, LazyString] = {
     "held_group_rejected": _l(
         "%(who)s rejected %(count)s held signatures of one network on the campaign %(campaign)s"
     ),
+    "held_domain_released": _l(
+        "%(who)s released %(count)s held signatures of one email domain "
+        "on the campaign %(campaign)s"
+    ),
+    "held_domain_rejected": _l(
+        "%(who)s rejected %(count)s held signatures of one email domain "
+        "on the campaign %(campaign)s"
+    ),
     "signatures_accepted_in_bulk": _l(
         "%(who)s accepted %(count)s signatures shown by one filter on the campaign %(campaign)s"
     ),
@@ -143,6 +151,8 @@ COUNT_DETAIL = {
     "update_send": "recipients",
     "held_group_released": "count",
     "held_group_rejected": "count",
+    "held_domain_released": "count",
+    "held_domain_rejected": "count",
     "signatures_accepted_in_bulk": "count",
     "signatures_rejected_in_bulk": "count",
     "tor_list_imported": "after",

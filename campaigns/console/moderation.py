@@ -1,5 +1,5 @@
 """Moderation in the console: the review queue of flagged and fraudulent
-signatures, held signatures decided a network at a time, bulk invalidations,
+signatures, held signatures decided a network or an email domain at a time, bulk invalidations,
 and trending bursts. Admins and the organizers
 of a campaign's organization; partners never."""
 
@@ -42,7 +42,7 @@ from ..i18n import count_text, current_language, format_number
 from ..kernel.countries import country_choices
 from ..kernel.normalize import InvalidEmail, email_domain
 from ..models import Campaign, Invalidation, Role, Signature
-from ..moderation.held import GroupChanged, decide_group, held_group, held_groups
+from ..moderation.held import KINDS, GroupChanged, decide_group, held_group, held_groups
 from ..moderation.invalidation import (
     PERSONAL_CONDITIONS,
     SMALL_COUNT,
@@ -236,7 +236,7 @@ def queue_page(
         db.session.commit()
     return render_template(
         "console/moderation/queue.html",
-        held=held_groups(shown.campaign_ids),
+        held={kind: held_groups(shown.campaign_ids, kind) for kind in KINDS},
         campaigns_by_id=_campaigns_by_id(),
         campaign=campaign,
         campaigns=visible_campaigns(user()),
@@ -417,17 +417,23 @@ def _campaigns_by_id() -> dict[int, Campaign]:
     return {c.id: c for c in visible_campaigns(user())}
 
 
-@bp.route("/moderation/campaigns/<slug>/held/<group>", methods=["GET", "POST"])
+@bp.route(
+    "/moderation/campaigns/<slug>/held/<any(network, domain):kind>/<group>",
+    methods=["GET", "POST"],
+)
 @require(*MANAGERS)
-def held(slug: str, group: str) -> ResponseReturnValue:
-    """One network's held signatures and the one decision on all of them."""
+def held(slug: str, kind: str, group: str) -> ResponseReturnValue:
+    """One network's (or email domain's) held signatures and the one decision
+    on all of them."""
     campaign = managed_campaign(slug)
-    found = held_group(campaign, group)
+    found = held_group(campaign, group, kind)
     form = HeldGroupForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:
-            moved = decide_group(campaign, group, form.decision.data, int(form.count.data))
+            moved = decide_group(
+                campaign, group, form.decision.data, int(form.count.data), kind
+            )
         except GroupChanged as changed:
             db.session.rollback()
             form.confirmed.errors.append(
@@ -437,7 +443,7 @@ def held(slug: str, group: str) -> ResponseReturnValue:
                     num=changed.size,
                 )
             )
-            found = held_group(campaign, group)
+            found = held_group(campaign, group, kind)
         else:
             db.session.commit()
             # Decided now or before (twice, or by someone else): the same page.
@@ -469,7 +475,12 @@ def held(slug: str, group: str) -> ResponseReturnValue:
     if found is not None:
         form.count.data = str(found.size)
     return render_template(
-        "console/moderation/held.html", campaign=campaign, group=found, label=group, form=form
+        "console/moderation/held.html",
+        campaign=campaign,
+        group=found,
+        kind=kind,
+        label=group,
+        form=form,
     ), status
 
 

@@ -240,6 +240,7 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
         "number": sheet.number,
         "batch": sheet.batch,
         "slug": campaign.slug,
+        "kind": "network",
         "group": group_label(held_group.ip_hash),
         "public_id": letter.public_id,
         "update_id": update.id,

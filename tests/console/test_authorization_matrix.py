@@ -214,6 +214,7 @@ def _objects(console: Console) -> dict[str, Any]:
         "signature_uuid": signature.uuid,
         "user_id": console.partner.id,
         "variant": campaign.images[0].name,
+        "kind": "network",
         "group": group_label(held.ip_hash),
         "network_id": network.id,
         "threshold_id": threshold.id,

@@ -236,6 +236,7 @@ def _seed(console: Console) -> dict[str, Any]:
         "number": sheet.number,
         "batch": sheet.batch,
         "slug": campaign.slug,
+        "kind": "network",
         "group": group_label(held_group.ip_hash),
         "public_id": letter.public_id,
         "update_id": update.id,

@@ -170,8 +170,8 @@ def test_fifty_signers_behind_one_address_are_held_then_released_and_counted(
     console = reviewer(site)
     queue = console.get(f"{site.url}/console/moderation/campaigns/{SLUG}")
     assert queue.status == 200, queue.text
-    [group_path] = set(re.findall(r'href="(/console/moderation/campaigns/[^"]+/held/[0-9a-f]+)"',
-                                  queue.text))
+    link = r'href="(/console/moderation/campaigns/[^"]+/held/network/[0-9a-f]+)"'
+    [group_path] = set(re.findall(link, queue.text))
     page: Response = console.get(site.url + group_path)
     assert page.status == 200, page.text
     assert "127.0.0.1" not in page.text and "127.0.0.1" not in queue.text

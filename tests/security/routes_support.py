@@ -165,6 +165,7 @@ class World:
             "user_id": self.console.partner.id,
             "filename": self.static_file,
             "variant": self.image_variant,
+            "kind": "network",
             "group": self.held_group,
             "network_id": self.network_id,
             "threshold_id": self.threshold_id,
