@@ -152,10 +152,22 @@ DETAIL = {
                 "deliveries": {
                     "type": "array",
                     "description": "Deliveries of the petition, newest first; chain_head is "
-                    "the final hash-chain value of the delivery document handed over.",
+                    "the final hash-chain value of the delivery document handed over, ledger_head "
+                    "the number of the signed ledger head handed over with it (its signers "
+                    "and total as ledger_signers and ledger_total; GET "
+                    "/campaigns/{slug}/ledger/heads), ledger_url its row on the ledger page.",
                     "items": {
                         "type": "object",
-                        "required": ["date", "method", "texts", "chain_head"],
+                        "required": [
+                            "date",
+                            "method",
+                            "texts",
+                            "chain_head",
+                            "ledger_head",
+                            "ledger_signers",
+                            "ledger_total",
+                            "ledger_url",
+                        ],
                         "properties": {
                             "date": {"type": "string", "format": "date"},
                             "method": {"type": "string", "enum": ["in_person", "email", "post"]},
@@ -163,6 +175,19 @@ DETAIL = {
                             "chain_head": {
                                 "type": ["string", "null"],
                                 "pattern": "^[0-9a-f]{64}$",
+                            },
+                            "ledger_head": {
+                                "description": "The number of the campaign's signed ledger "
+                                "head handed over with the delivery (null: none).",
+                                "type": ["integer", "null"],
+                                "minimum": 1,
+                            },
+                            "ledger_signers": {"type": ["integer", "null"], "minimum": 0},
+                            "ledger_total": {"type": ["integer", "null"], "minimum": 0},
+                            "ledger_url": {
+                                "description": "The head's row on the public ledger page.",
+                                "type": ["string", "null"],
+                                "format": "uri",
                             },
                         },
                     },

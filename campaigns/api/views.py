@@ -18,10 +18,11 @@ from ..cache import memo
 from ..campaign_cache import cached_campaign
 from ..counting.services import campaign_count, published_channels
 from ..extensions import csrf, db
+from ..i18n import DEFAULT_LANGUAGE
 from ..ledger import services as ledger
 from ..ledger.entries import key_id
 from ..models import VISIBLE, Campaign
-from ..outcomes.services import campaign_outcomes
+from ..outcomes.services import LedgerMark, campaign_outcomes
 from ..results.services import campaign_results, count_figures
 from .openapi import openapi_document
 
@@ -165,9 +166,29 @@ def outcomes_json(campaign: Campaign) -> dict[str, Any]:
                 "method": d.method.value,
                 "texts": d.texts,
                 "chain_head": d.chain_head,
+                **_ledger_mark(d.ledger_head, campaign.slug),
             }
             for d in outcomes.deliveries
         ],
+    }
+
+
+def _ledger_mark(mark: LedgerMark | None, slug: str) -> dict[str, Any]:
+    """A delivery's signed ledger head: its number, the count it adds up to
+    and its row on the (Arabic) ledger page; all null for none."""
+    if mark is None:
+        return dict.fromkeys(("ledger_head", "ledger_signers", "ledger_total", "ledger_url"))
+    return {
+        "ledger_head": mark.number,
+        "ledger_signers": mark.signers,
+        "ledger_total": mark.total,
+        "ledger_url": url_for(
+            "ledger.ledger_page",
+            lang=DEFAULT_LANGUAGE,
+            slug=slug,
+            _anchor=f"head-{mark.number}",
+            _external=True,
+        ),
     }
 
 

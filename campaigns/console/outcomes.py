@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,12 +23,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from ..extensions import csrf, db
 from ..forms import Form, accepts_form, check_csrf_now
 from ..i18n import DEFAULT_LANGUAGE, moment_text
+from ..ledger.services import heads, latest_head
 from ..media.images import MAX_BYTES as IMAGE_MAX_BYTES
 from ..media.images import ImageRefused, process_image
 from ..models import AuditEntry, Campaign, CampaignResponse, CampaignThreshold, DeliveryMethod
 from ..models.types import utcnow
 from ..outcomes.pdf import MAX_PDF_BYTES, PdfRefused, check_pdf
 from ..outcomes.services import (
+    UnknownLedgerHead,
     add_threshold,
     campaign_outcomes,
     delivery_photo,
@@ -152,6 +155,12 @@ def delivery_form_class() -> type[Form]:
         document = SelectField(
             _l("Delivery document handed over"), choices=[], validate_choice=False
         )
+        ledger_head = SelectField(
+            _l("Signed ledger head handed over"),
+            choices=[],
+            validate_choice=False,
+            description=_l("The count as the public ledger sealed it, for anyone to check."),
+        )
         photo = FileField(_l("Photo of the delivery (optional)"), description=PHOTO_HINT)
         chain_head = StringField(
             _l("Or paste its final chain value"),
@@ -166,6 +175,10 @@ def delivery_form_class() -> type[Form]:
         def validate_document(self, field: SelectField) -> None:
             if field.data and field.data not in {value for value, _label in field.choices}:
                 raise ValidationError(_l("Please choose a document from the list."))
+
+        def validate_ledger_head(self, field: SelectField) -> None:
+            if field.data and field.data not in {value for value, _label in field.choices}:
+                raise ValidationError(_l("Please choose a ledger head from the list."))
 
         def validate_chain_head(self, field: StringField) -> None:
             value = "".join((field.data or "").split()).lower()
@@ -360,6 +373,34 @@ def _documents(campaign: Campaign) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+HEADS_OFFERED = 50
+
+
+def _ledger_heads(campaign: Campaign) -> list[tuple[str, str]]:
+    """The campaign's last signed ledger heads, newest first, as (number,
+    words), after a "none" choice."""
+    latest = latest_head(campaign.id)
+    after = max(0, (latest.number if latest else 0) - HEADS_OFFERED)
+    found = [("", _("None"))]
+    for head in reversed(heads(campaign.id, after=after, limit=HEADS_OFFERED)):
+        if campaign.is_pledge:
+            count = _(
+                "%(total)s pledged by %(signers)s people",
+                total=format_number(head.total),
+                signers=format_number(head.signers),
+            )
+        else:
+            count = _("%(signers)s signatures", signers=format_number(head.signers))
+        words = _(
+            "Head #%(number)s, signed %(moment)s (UTC): %(count)s",
+            number=format_number(head.number),
+            moment=moment_text(head.signed_at, seconds=False),
+            count=count,
+        )
+        found.append((str(head.number), words))
+    return found
+
+
 def _read_photo() -> bytes | None:
     """On a POST, the CSRF check, then the chosen photo's bytes (at most one
     past the limit), after the access check (see console/images.py)."""
@@ -388,15 +429,21 @@ class _PhotoTooLarge(Exception):
 def create_delivery(slug: str) -> ResponseReturnValue:
     campaign = managed_campaign(slug)
     choices = [("", _l("None, or pasted below")), *_documents(campaign)]
+    head_choices = _ledger_heads(campaign)
     try:
         data = _read_photo()
     except _PhotoTooLarge:
         form = delivery_form_class()(formdata=None)
         form.document.choices = choices
+        form.ledger_head.choices = head_choices
         form.photo.errors = [IMAGE_REASONS["too_large"]]
         return _delivery_page(campaign, form, 413)
     form = delivery_form_class()()
     form.document.choices = choices
+    form.ledger_head.choices = head_choices
+    if not form.is_submitted():
+        # The latest head, if there is one.
+        form.ledger_head.data = head_choices[-1 if len(head_choices) == 1 else 1][0]
     valid = form.validate_on_submit()
     photo = None
     if data is not None:
@@ -412,15 +459,21 @@ def create_delivery(slug: str) -> ResponseReturnValue:
             for lang in CONTENT_LANGUAGES
             if (recipient := _one_line(form[f"recipient_{lang}"].data))
         }
-        record_delivery(
-            campaign,
-            form.parsed_day,
-            DeliveryMethod(form.method.data),
-            texts,
-            form.document.data or pasted or None,
-            user(),
-            photo,
-        )
+        try:
+            record_delivery(
+                campaign,
+                form.parsed_day,
+                DeliveryMethod(form.method.data),
+                texts,
+                form.document.data or pasted or None,
+                user(),
+                photo,
+                ledger_head=int(form.ledger_head.data) if form.ledger_head.data else None,
+            )
+        except UnknownLedgerHead:
+            # Not the campaign's (checked before anything is written).
+            form.ledger_head.errors = [_("Please choose a ledger head from the list.")]
+            return _delivery_page(campaign, form)
         db.session.commit()
         notices.done(
             _("The delivery was recorded; signers who asked for news are being emailed.")

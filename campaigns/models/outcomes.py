@@ -105,6 +105,9 @@ class CampaignDelivery(db.Model):  # type: ignore[name-defined,misc]
     texts: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON)
     # The final value of the delivery document's hash chain (lowercase hex).
     chain_head: Mapped[str | None] = mapped_column(String(64))
+    # The number of the campaign's signed ledger head handed over with it
+    # (``LedgerHead.number``; null: none).
+    ledger_head: Mapped[int | None] = mapped_column(Integer)
     # A photo of the handing over, re-encoded without metadata (one WebP
     # variant): served at /deliveries/<photo_name>, a name holding its hash.
     photo_name: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -19,6 +19,7 @@ from ..accounts.audit import record
 from ..cache import memo
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
+from ..ledger.services import head_by_number
 from ..media.images import Variant
 from ..models import (
     Campaign,
@@ -26,6 +27,7 @@ from ..models import (
     CampaignResponse,
     CampaignThreshold,
     DeliveryMethod,
+    LedgerHead,
     User,
 )
 from ..updates.services import create_update, queue_sending, start_sending
@@ -65,9 +67,24 @@ class PublicDelivery:
     photo_name: str | None = None
     photo_width: int | None = None
     photo_height: int | None = None
+    ledger_head: LedgerMark | None = None
 
     def text(self, lang: str) -> tuple[str, dict[str, str]]:
         return _in(self.texts, lang)
+
+
+@dataclass(frozen=True)
+class LedgerMark:
+    """The signed ledger head a delivery was made with: its number and the
+    count it adds up to (signers; for a pledge, the total pledged too)."""
+
+    number: int
+    signers: int
+    total: int
+
+
+class UnknownLedgerHead(ValueError):
+    """The campaign has no signed ledger head of that number."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +133,14 @@ def _load(campaign_id: int) -> Outcomes:
             CampaignDelivery.photo_name,
             CampaignDelivery.photo_width,
             CampaignDelivery.photo_height,
+            CampaignDelivery.ledger_head,
+            LedgerHead.signers,
+            LedgerHead.total,
+        )
+        .outerjoin(
+            LedgerHead,
+            (LedgerHead.campaign_id == CampaignDelivery.campaign_id)
+            & (LedgerHead.number == CampaignDelivery.ledger_head),
         )
         .where(CampaignDelivery.campaign_id == campaign_id)
         .order_by(CampaignDelivery.delivered_on.desc(), CampaignDelivery.id.desc())
@@ -135,6 +160,9 @@ def _load(campaign_id: int) -> Outcomes:
                 r.photo_name,
                 r.photo_width,
                 r.photo_height,
+                LedgerMark(r.ledger_head, r.signers, r.total)
+                if r.ledger_head is not None and r.signers is not None
+                else None,
             )
             for r in deliveries
         ],
@@ -254,11 +282,16 @@ def record_delivery(
     chain_head: str | None,
     author: User,
     photo: Variant | None = None,
+    ledger_head: int | None = None,
 ) -> CampaignDelivery:
     """Record a delivery ({lang: {recipient, place}}, Arabic required; the
-    photo already re-encoded) and tell the signers (flush only)."""
+    photo already re-encoded; ``ledger_head`` the number of one of the
+    campaign's signed heads, else ``UnknownLedgerHead``) and tell the
+    signers (flush only)."""
     if DEFAULT_LANGUAGE not in texts:
         raise ValueError("the Arabic text is required")
+    if ledger_head is not None and head_by_number(campaign.id, ledger_head) is None:
+        raise UnknownLedgerHead(ledger_head)
     emails = {}
     for lang, text in texts.items():
         with force_locale(lang):
@@ -280,6 +313,7 @@ def record_delivery(
         method=method,
         texts=texts,
         chain_head=chain_head,
+        ledger_head=ledger_head,
         created_by=author.id,
     )
     if photo is not None:
@@ -289,7 +323,12 @@ def record_delivery(
     db.session.flush()
     item.update_id = _tell_signers(campaign, emails, author)
     record(
-        "delivery_recorded", "campaign", campaign.id, method=method.value, photo=photo is not None
+        "delivery_recorded",
+        "campaign",
+        campaign.id,
+        method=method.value,
+        photo=photo is not None,
+        ledger_head=ledger_head,
     )
     _forget(campaign.id)
     return item

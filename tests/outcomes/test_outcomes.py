@@ -17,8 +17,9 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from campaigns.counting.services import recount_signatures
+from campaigns.counting.services import recount_signatures, update_signature_counts
 from campaigns.extensions import db
+from campaigns.ledger.services import publish_ledger
 from campaigns.models import (
     CampaignDelivery,
     CampaignResponse,
@@ -221,6 +222,10 @@ def test_a_delivery_is_recorded_shown_as_a_timeline_and_mailed(
             "method": "in_person",
             "texts": {lang: {"recipient": RECIPIENT[lang], "place": PLACE[lang]} for lang in LANGS},
             "chain_head": head,
+            "ledger_head": None,
+            "ledger_signers": None,
+            "ledger_total": None,
+            "ledger_url": None,
         }
     ]
     mail = _mail_by_recipient(app)
@@ -250,6 +255,103 @@ def test_a_delivery_can_name_a_document_produced_for_the_campaign(
         f"/console/campaigns/{SLUG}/deliveries/new", data=_delivery_form(document="cd" * 32)
     )
     assert refused.status_code == 422
+
+
+def _two_heads(console: Console) -> None:
+    """Heads #1 (the consenting signers and one more) and #2 (one more)."""
+    _signers(console)
+    update_signature_counts()
+    publish_ledger()
+    create_signature(console.campaign, state=SignatureState.validated)
+    update_signature_counts()
+    publish_ledger(utcnow() + timedelta(hours=1))
+
+
+def _head_options(form: str) -> list[tuple[str, str]]:
+    """The ledger head select's options, as ("selected " or "", value)."""
+    select_html = re.search(r'<select[^>]*name="ledger_head".*?</select>', form, re.S)
+    assert select_html is not None
+    return re.findall(r'<option (selected )?value="([^"]*)"', select_html.group(0))
+
+
+def _deliveries_count() -> int:
+    return int(db.session.execute(select(func.count()).select_from(CampaignDelivery)).scalar_one())
+
+
+# "Ledger head #1 (5 signatures)" in the timeline, in each language.
+LEDGER_MARK = {
+    "ar": "رأس السجل رقم 1 (عدد التوقيعات: 5)",
+    "en": "Ledger head #1 (5 signatures)",
+}
+
+
+def test_a_delivery_records_the_signed_ledger_head_it_was_made_with(
+    app: Flask, console: Console, organizer: FlaskClient
+) -> None:
+    _two_heads(console)
+    form = organizer.get(f"/console/campaigns/{SLUG}/deliveries/new").get_data(as_text=True)
+    # Newest first, the latest chosen, and none allowed.
+    assert _head_options(form) == [("", ""), ("selected ", "2"), ("", "1")]
+    assert "Head #2, signed " in _text(form) and "(UTC): 6 signatures" in _text(form)
+    response = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new", data=_delivery_form(ledger_head="1")
+    )
+    assert response.status_code == 303
+    assert db.session.execute(select(CampaignDelivery.ledger_head)).scalar_one() == 1
+
+    public = app.test_client()
+    for lang, words in LEDGER_MARK.items():
+        page = public.get(f"/{lang}/campaigns/{SLUG}").get_data(as_text=True)
+        assert words in _text(page), lang
+        assert f'href="/{lang}/campaigns/{SLUG}/ledger#head-1"' in page, lang
+        ledger = public.get(f"/{lang}/campaigns/{SLUG}/ledger").get_data(as_text=True)
+        assert 'id="head-1"' in ledger and 'id="head-2"' in ledger
+    api = public.get(f"/api/v1/campaigns/{SLUG}").get_json()
+    response_schema("/api/v1/campaigns/{slug}").validate(api)
+    (delivery,) = api["deliveries"]
+    assert delivery["ledger_head"] == 1
+    assert delivery["ledger_signers"] == 5 and delivery["ledger_total"] == 5
+    assert delivery["ledger_url"] == f"http://localhost/ar/campaigns/{SLUG}/ledger#head-1"
+
+
+@pytest.mark.parametrize("number", ["3", "0", "-1", "x", "1" * 30])
+def test_a_ledger_head_the_campaign_does_not_have_is_refused(
+    app: Flask, console: Console, organizer: FlaskClient, number: str
+) -> None:
+    _two_heads(console)
+    organizer.set_cookie("lang", "ar")
+    response = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new", data=_delivery_form(ledger_head=number)
+    )
+    assert response.status_code == 422
+    assert "يُرجى اختيار رأس من رؤوس السجل في القائمة." in _text(response.get_data(as_text=True))
+    assert _deliveries_count() == 0
+    assert db.session.execute(select(func.count()).select_from(CampaignUpdate)).scalar() == 0
+
+
+def test_another_campaigns_ledger_head_is_refused_and_none_is_allowed(
+    app: Flask, console: Console, organizer: FlaskClient
+) -> None:
+    create_signature(console.other_campaign, state=SignatureState.validated)
+    update_signature_counts()
+    publish_ledger()
+    form = organizer.get(f"/console/campaigns/{SLUG}/deliveries/new").get_data(as_text=True)
+    assert _head_options(form) == [("selected ", "")]
+    refused = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new", data=_delivery_form(ledger_head="1")
+    )
+    assert refused.status_code == 422
+    assert "Please choose a ledger head from the list." in _text(refused.get_data(as_text=True))
+    assert _deliveries_count() == 0
+    done = organizer.post(
+        f"/console/campaigns/{SLUG}/deliveries/new", data=_delivery_form(ledger_head="")
+    )
+    assert done.status_code == 303
+    assert db.session.execute(select(CampaignDelivery.ledger_head)).scalar_one() is None
+    public = app.test_client()
+    assert "#head-" not in public.get(f"/en/campaigns/{SLUG}").get_data(as_text=True)
+    (delivery,) = public.get(f"/api/v1/campaigns/{SLUG}").get_json()["deliveries"]
+    assert delivery["ledger_head"] is None and delivery["ledger_url"] is None
 
 
 BAD_RESPONSES = {

@@ -559,7 +559,7 @@ RESPONSE_FIELDS = frozenset(
     | {f"{name}_{lang}" for name in ("by", "text") for lang in ("ar", "en", "ku", "tr")}
 )
 DELIVERY_FIELDS = frozenset(
-    {"day", "method", "document", "chain_head", "photo"}
+    {"day", "method", "document", "chain_head", "ledger_head", "photo"}
     | {f"{name}_{lang}" for name in ("recipient", "place") for lang in ("ar", "en", "ku", "tr")}
 )
 SIGN_FIELDS = frozenset(
@@ -946,6 +946,7 @@ STEPS: tuple[Step, ...] = (
             "recipient_ar": "البعثة الدائمة",
             "place_ar": "جنيف",
             "chain_head": "ab" * 32,
+            "ledger_head": "",
             "photo": (io.BytesIO(phone_jpeg(640, 480)), "delivery.jpg"),
         },
         DELIVERY_FIELDS,

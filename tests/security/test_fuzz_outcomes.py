@@ -4,7 +4,8 @@ records exactly one of them (and, for a response or a delivery, the update
 that tells the signers); a bad date, a date to come, a missing Arabic text,
 half a language, a control character, a text past its limit, a file that is
 not a whole PDF or holds a script, a file past 5 MB, a chain value that is
-not 64 hex digits, an unknown method, a number out of range or a broken token
+not 64 hex digits, an unknown method, a ledger head the campaign does not
+have, a number out of range or a broken token
 is refused and changes nothing. No answer is a server error."""
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ FAULTS = {
         "future_date",
         "bad_hash",
         "bad_method",
+        "bad_ledger_head",
         "photo",
         "not_image",
     ),
@@ -114,6 +116,7 @@ class OutcomeCase:
         if self.form == "delivery":
             data["method"] = "post"
             data["chain_head"] = "0123456789abcdef" * 4
+            data["ledger_head"] = ""
         if self.form == "response":
             data["pdf"] = (io.BytesIO(make_pdf()), "letter.pdf")
         first = f"{names[0]}_ar"
@@ -137,6 +140,8 @@ class OutcomeCase:
             data["chain_head"] = self.bad_value
         elif self.fault == "bad_method":
             data["method"] = self.bad_value
+        elif self.fault == "bad_ledger_head":
+            data["ledger_head"] = self.bad_value
         elif self.fault == "photo":
             data["pdf"] = (io.BytesIO(phone_jpeg(400 + self.count % 400, 300)), "photo.jpg")
         elif self.fault == "not_image":
@@ -183,6 +188,11 @@ BAD_VALUES = {
         st.just("z" * 64),
     ),
     "bad_method": st.text(max_size=20).filter(lambda s: s not in ("in_person", "email", "post")),
+    # The fuzzed campaign has no signed head: any number is one it does not have.
+    "bad_ledger_head": st.one_of(
+        st.integers(-(10**12), 10**12).map(str),
+        st.text(max_size=20).filter(lambda s: s != ""),
+    ),
     "bad_count": st.sampled_from(["0", "-5", "1000000001", "ten", "", "1e3", "٣"]),
 }
 
