@@ -1640,16 +1640,7 @@ def test_paper_import_stores_exactly_the_valid_rows_of_a_readable_file(
     sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
 ) -> None:
     site = sites(engine)
-    console = console_accounts(site)
-    client = site.client()
-    clean_slate(site)
-    login = {
-        "email": console.organizer,
-        "password": ACCOUNT_PASSWORD,
-        "code": pyotp.TOTP(console.organizer_secret).now(),
-        "csrf_token": csrf_token(client, "/console/login"),
-    }
-    assert client.post("/console/login", data=login).status_code == 303
+    client = console_client(site)
     good = csrf_token(client, f"/console/campaigns/{PETITION}/paper")
     other = csrf_token(site.client(), "/console/login")
     figures = {"files": 0, "imported": 0, "refused": 0, "rows accepted": 0, "rows rejected": 0,
@@ -2046,15 +2037,17 @@ def disclosure_pairs(case: DisclosureCase) -> Pairs:
     return pairs
 
 
-def _logged_in_admin(site: Site, console: Console) -> Any:
+def console_client(site: Site, role: str = "organizer") -> Any:
+    """A client logged in through the login form as the site's ``organizer``
+    or ``admin`` (with its second factor), after a clean slate."""
+    console = console_accounts(site)
     clean_slate(site)
     client = site.client()
-    token = csrf_token(client, "/console/login")
     login = {
-        "email": console.admin,
+        "email": getattr(console, role),
         "password": ACCOUNT_PASSWORD,
-        "code": pyotp.TOTP(console.admin_secret).now(),
-        "csrf_token": token,
+        "code": pyotp.TOTP(getattr(console, f"{role}_secret")).now(),
+        "csrf_token": csrf_token(client, "/console/login"),
     }
     assert client.post("/console/login", data=login).status_code == 303
     return client
@@ -2065,8 +2058,7 @@ def test_a_request_to_open_personal_data_is_recorded_only_when_valid(
     sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
 ) -> None:
     site = sites(engine)
-    console = console_accounts(site)
-    client = _logged_in_admin(site, console)
+    client = console_client(site, "admin")
     good = csrf_token(client, "/console/disclosures/new")
     other = csrf_token(site.client(), "/console/login")
     outcomes = {"recorded": 0, "refused": 0}
@@ -2129,7 +2121,7 @@ def test_only_the_grant_itself_opens_personal_data_and_only_once(
 ) -> None:
     site = sites(engine)
     console = console_accounts(site)
-    client = _logged_in_admin(site, console)
+    client = console_client(site, "admin")
     grant = secrets.token_urlsafe(32)
     other_grant = secrets.token_urlsafe(32)
     with site.context():
@@ -2294,18 +2286,6 @@ def network_cases(draw: st.DrawFn) -> NetworkCase:
     )
 
 
-def admin_client(site: Site) -> Any:
-    console = console_accounts(site)
-    clean_slate(site)
-    client = site.client()
-    login = {
-        "email": console.admin,
-        "password": ACCOUNT_PASSWORD,
-        "code": pyotp.TOTP(console.admin_secret).now(),
-        "csrf_token": csrf_token(client, "/console/login"),
-    }
-    assert client.post("/console/login", data=login).status_code == 303
-    return client
 
 
 @pytest.mark.parametrize(("engine", "examples"), RUNS)
@@ -2313,7 +2293,7 @@ def test_trusted_network_form_declares_exactly_the_valid_ranges(
     sites: Callable[[str], Site], errors: ErrorLog, engine: str, examples: int
 ) -> None:
     site = sites(engine)
-    client = admin_client(site)
+    client = console_client(site, "admin")
     good = csrf_token(client, "/console/networks")
     other = csrf_token(site.client(), "/console/login")
     figures = {"sent": 0, "declared": 0, "refused": 0}
@@ -2382,7 +2362,7 @@ def test_tor_upload_replaces_the_list_only_with_a_readable_file(
     from campaigns.models import TorExit
 
     site = sites(engine)
-    client = admin_client(site)
+    client = console_client(site, "admin")
     good = csrf_token(client, "/console/networks")
     figures = {"sent": 0, "replaced": 0, "refused": 0}
     started = time.monotonic()

@@ -79,8 +79,7 @@ def test_bulk_decides_exactly_the_confirmed_filter_and_refuses_the_rest(
     sites: Callable[[str], Site], errors: fuzz.ErrorLog, engine: str, examples: int
 ) -> None:
     site = sites(engine)
-    console = fuzz.console_accounts(site)
-    client = fuzz._logged_in_admin(site, console)
+    client = fuzz.console_client(site, "admin")
     good = csrf_token(client, f"/console/moderation/campaigns/{PETITION}")
     other = csrf_token(site.client(), "/console/login")
     with site.context():

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from itertools import count
 
-import pyotp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,26 +45,12 @@ def _as_int(text: str) -> int | None:
         return None
 
 
-def _login_organizer(site: Site) -> object:
-    console = fuzz.console_accounts(site)
-    fuzz.clean_slate(site)
-    client = site.client()
-    login = {
-        "email": console.organizer,
-        "password": fuzz.ACCOUNT_PASSWORD,
-        "code": pyotp.TOTP(console.organizer_secret).now(),
-        "csrf_token": csrf_token(client, "/console/login"),
-    }
-    assert client.post("/console/login", data=login).status_code == 303
-    return client
-
-
 @pytest.mark.parametrize(("engine", "examples"), RUNS)
 def test_the_code_form_adds_exactly_a_valid_code(
     sites: Callable[[str], Site], errors: fuzz.ErrorLog, engine: str, examples: int
 ) -> None:
     site = sites(engine)
-    client = _login_organizer(site)
+    client = fuzz.console_client(site)
     with site.context():
         campaign = db.session.execute(select(Campaign).where(Campaign.slug == PLEDGE)).scalar_one()
         allowed = [campaign.organization_id, *(p.id for p in campaign.partners)]
