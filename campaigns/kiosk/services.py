@@ -13,7 +13,7 @@ from ..extensions import db
 from ..kernel.normalize import canonical_phone, clean_text
 from ..models import Campaign, Kiosk, Signature, SignatureSource, SignatureState, User
 from ..models.types import utcnow
-from ..paper.services import person_fingerprint
+from ..paper.services import entry_scope, person_fingerprint
 from ..privacy.crypto import keyring
 from ..privacy.personal import PersonalData
 from ..signing.lifecycle import signature_row
@@ -81,9 +81,10 @@ def find_kiosk(kiosk_uuid: uuid.UUID) -> Kiosk | None:
 def record_entries(kiosk: Kiosk, entries: Iterable[Entry], *, locale: str) -> set[uuid.UUID]:
     """Store a kiosk's entries as in-person signatures, validated at once (the
     collector saw each person sign). An entry whose key the kiosk sent before
-    is absorbed by its unique index, and so is a person who signed before in
-    person or on paper (the same name, region and phone): nothing tells the
-    caller which. Returns the keys stored or absorbed, so that the device may
+    is absorbed by its unique index, and so is a person its collector entered
+    before, at a stand or on paper (the same name, region and phone; never
+    another account's entries, see ``person_fingerprint``): nothing tells
+    the caller which. Returns the keys stored or absorbed, so that the device may
     forget them. Raises KioskClosed or SigningClosed."""
     campaign = kiosk.campaign
     if not kiosk.is_open:
@@ -91,6 +92,7 @@ def record_entries(kiosk: Kiosk, entries: Iterable[Entry], *, locale: str) -> se
     if not campaign.is_signable() or signing_paused():
         raise SigningClosed(campaign.slug)
     ring = keyring()
+    scope = entry_scope(kiosk.collector_id)
     now = utcnow()
     rows = []
     for entry in entries:
@@ -101,7 +103,7 @@ def record_entries(kiosk: Kiosk, entries: Iterable[Entry], *, locale: str) -> se
             entry,
             source=SignatureSource.in_person,
             personal=PersonalData(name=name, email=None, phone=phone, region=region),
-            fingerprint=person_fingerprint(name, region, phone, ring),
+            fingerprint=person_fingerprint(name, region, phone, scope, ring),
             locale=locale,
             ring=ring,
             created_at=now,

@@ -27,22 +27,41 @@ INSERT_BATCH = 500
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
 
-def paper_fingerprint(row: PaperRow, ring: Keyring | None = None) -> bytes:
+def paper_fingerprint(row: PaperRow, scope: bytes, ring: Keyring | None = None) -> bytes:
     """The same key as a web signature when there is an email, so that a paper
-    signer who also signed online is one person; otherwise name, region and
-    phone in their matching forms."""
+    signer who also signed online is one person; otherwise the person's key
+    within ``scope`` (``entry_scope`` of who imports)."""
     if row.canonical_email:
         return fingerprint("email", row.canonical_email, ring=ring)
-    return person_fingerprint(row.name, row.region, row.phone, ring)
+    return person_fingerprint(row.name, row.region, row.phone, scope, ring)
+
+
+def entry_scope(user_id: int | None) -> bytes:
+    """Whose entries a person without an email is matched against: the
+    account that typed them in (the importing organizer, the kiosk's
+    collector), or the command line's (an admin on the server) for None."""
+    return b"command line" if user_id is None else f"account {user_id}".encode()
 
 
 def person_fingerprint(
-    name: str, region: str, phone: str | None, ring: Keyring | None = None
+    name: str, region: str, phone: str | None, scope: bytes, ring: Keyring | None = None
 ) -> bytes:
     """Who signed in front of a collector without an email (on paper or at a
-    kiosk): name, region and phone in their matching forms, so that the same
-    person on a sheet and at a stand is one signature."""
-    return fingerprint("paper", match_name(name), match_name(region), phone or "", ring=ring)
+    kiosk): name, region and phone in their matching forms, within ``scope``
+    (``entry_scope``: the account that entered them).
+
+    The scope keeps the unique index from being an oracle. Without an email
+    nobody confirms, so such a row counts at once; were the key the same for
+    every account, an organizer could type a person's name, region and phone
+    and read from the count whether someone else (another organizer's
+    import, a collector at a stand) had entered that person. Within one
+    account a repeat tells the account only what it typed itself, and the
+    same file imported twice, or one person at two stands of one collector,
+    still counts once. The price: one person entered by two accounts counts
+    twice (docs/threat-model.md, 2b)."""
+    return fingerprint(
+        "paper", scope.hex(), match_name(name), match_name(region), phone or "", ring=ring
+    )
 
 
 def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> dict[str, Any]:
@@ -66,8 +85,9 @@ def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> 
 def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> None:
     """Insert a batch. Rows with an email go the way of a web signature (the
     owner of the address confirms, or is told they had signed); rows without
-    one are validated, a person already on paper is absorbed by the unique
-    index. Nothing here tells the caller which rows were new."""
+    one are validated, and absorbed by the unique index when the same
+    account entered that person before. Nothing here tells the caller which
+    rows were new."""
     with_email = [_values(campaign, r, d, ring) for r, d in batch if r.canonical_email]
     without = [_values(campaign, r, d, ring) for r, d in batch if not r.canonical_email]
     if with_email:
@@ -117,6 +137,8 @@ def import_paper_signatures(
     known = sheet_numbers(campaign)
     per_sheet: dict[int, Counter[str]] = {}
     ring = keyring()
+    # Rows without an email are matched only against this account's own.
+    scope = entry_scope(user_id)
     report: list[dict[str, Any]] = []
     first_row: dict[bytes, int] = {}
     batch: list[tuple[PaperRow, bytes]] = []
@@ -150,11 +172,15 @@ def import_paper_signatures(
             if progress:
                 progress(1)
             continue
-        digest = paper_fingerprint(row, ring)
+        digest = paper_fingerprint(row, scope, ring)
         if digest in first_row:
             add(
-                {"row": raw.number, "outcome": DUPLICATE, "reason": "in_file",
-                 "first_row": first_row[digest]},
+                {
+                    "row": raw.number,
+                    "outcome": DUPLICATE,
+                    "reason": "in_file",
+                    "first_row": first_row[digest],
+                },
                 sheet,
             )
             if progress:
