@@ -2,7 +2,9 @@
 SHA-256, leaves hashed with a 0x00 prefix, interior nodes with 0x01, a tree
 of n leaves split at the largest power of two below n.
 
-Plain functions over lists of leaf hashes; nothing here knows the database.
+Plain functions over lists of leaf hashes, or over any source of subtree
+roots (``RangeRoot``: the database's stored nodes); nothing here knows the
+database.
 The independent verifier (``tools/verify_ledger.py``) has its own copy of the
 verifying half on purpose: a verifier that shares the server's code would
 share its mistakes."""
@@ -10,10 +12,14 @@ share its mistakes."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+# The perfect subtrees of 2**8 = 256 leaves and up are stored when they
+# complete (``ledger_nodes``): a proof then reads O(log n) of them and at
+# most two blocks of 256 leaves, never the whole tree.
+STORED_LEVEL = 8
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -48,39 +54,82 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+# MTH(D[start:end]) of some tree: what a proof is made of. The RFC's
+# recursion only asks for ranges whose start is a multiple of the largest
+# power of two in their length.
+RangeRoot = Callable[[int, int], bytes]
+
+
+def _in_memory(leaves: Sequence[bytes]) -> RangeRoot:
+    return lambda start, end: root_of(leaves[start:end])
+
+
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """PATH(m, D[n]) (§2.1.3.1): the audit path of leaf ``index``."""
-    if not 0 <= index < len(leaves):
+    return inclusion_path(_in_memory(leaves), len(leaves), index)
+
+
+def inclusion_path(root: RangeRoot, size: int, index: int) -> list[bytes]:
+    """PATH(m, D[n]) of a tree of ``size`` leaves whose subtrees ``root`` gives."""
+    if not 0 <= index < size:
         raise ValueError("index outside the tree")
-    return _path(leaves, 0, len(leaves), index)
+    return _path(root, 0, size, index)
 
 
-def _path(leaves: Sequence[bytes], start: int, end: int, m: int) -> list[bytes]:
+def _path(root: RangeRoot, start: int, end: int, m: int) -> list[bytes]:
     n = end - start
     if n == 1:
         return []
     k = _largest_power_of_two_below(n)
     if m < k:
-        return [*_path(leaves, start, start + k, m), root_of(leaves[start + k : end])]
-    return [*_path(leaves, start + k, end, m - k), root_of(leaves[start : start + k])]
+        return [*_path(root, start, start + k, m), root(start + k, end)]
+    return [*_path(root, start + k, end, m - k), root(start, start + k)]
 
 
 def consistency_proof(leaves: Sequence[bytes], first: int) -> list[bytes]:
     """PROOF(m, D[n]) (§2.1.4.1): that the tree of the first ``first`` leaves
     is a prefix of the tree of all ``leaves``."""
-    if not 0 < first <= len(leaves):
+    return consistency_path(_in_memory(leaves), len(leaves), first)
+
+
+def consistency_path(root: RangeRoot, size: int, first: int) -> list[bytes]:
+    """PROOF(m, D[n]) of a tree of ``size`` leaves whose subtrees ``root`` gives."""
+    if not 0 < first <= size:
         raise ValueError("the first tree must be non-empty and no larger")
-    return _subproof(leaves, 0, len(leaves), first, True)
+    return _subproof(root, 0, size, first, True)
 
 
-def _subproof(leaves: Sequence[bytes], start: int, end: int, m: int, whole: bool) -> list[bytes]:
+def _subproof(root: RangeRoot, start: int, end: int, m: int, whole: bool) -> list[bytes]:
     n = end - start
     if m == n:
-        return [] if whole else [root_of(leaves[start:end])]
+        return [] if whole else [root(start, end)]
     k = _largest_power_of_two_below(n)
     if m <= k:
-        return [*_subproof(leaves, start, start + k, m, whole), root_of(leaves[start + k : end])]
-    return [*_subproof(leaves, start + k, end, m - k, False), root_of(leaves[start : start + k])]
+        return [*_subproof(root, start, start + k, m, whole), root(start + k, end)]
+    return [*_subproof(root, start + k, end, m - k, False), root(start, start + k)]
+
+
+def perfect_pieces(start: int, end: int) -> list[tuple[int, int]]:
+    """The perfect subtrees (level, index) whose hashes, folded from the
+    right with ``node_hash``, make MTH(D[start:end]): one per set bit of the
+    length, largest first. Index ``i`` at level ``l`` covers leaves
+    ``i * 2**l`` to ``(i + 1) * 2**l - 1``."""
+    pieces = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        if start % (1 << level):
+            raise ValueError("not a range of the RFC's recursion")
+        pieces.append((level, start >> level))
+        start += 1 << level
+    return pieces
+
+
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """``perfect_pieces``' hashes made into their range's root."""
+    root = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        root = node_hash(h, root)
+    return root
 
 
 def verify_inclusion(
@@ -143,16 +192,27 @@ def verify_consistency(
     return fr == first_root and sr == second_root and sn == 0
 
 
-def append_to_frontier(frontier: list[bytes], size: int, leaf: bytes) -> None:
+def append_to_frontier(
+    frontier: list[bytes],
+    size: int,
+    leaf: bytes,
+    completed: list[tuple[int, int, bytes]] | None = None,
+) -> None:
     """Add one leaf hash to ``frontier``, the roots of the perfect subtrees
     that make up a tree of ``size`` leaves (largest first, one per set bit of
-    ``size``): what a head keeps so that the next one costs only its batch."""
+    ``size``): what a head keeps so that the next one costs only its batch.
+    Each perfect subtree this leaf completes at ``STORED_LEVEL`` or above is
+    added to ``completed`` as (level, index, hash): what proofs read later."""
     frontier.append(leaf)
     size += 1
+    level = 0
     while size & 1 == 0:
         right = frontier.pop()
         frontier[-1] = node_hash(frontier[-1], right)
         size >>= 1
+        level += 1
+        if completed is not None and level >= STORED_LEVEL:
+            completed.append((level, size - 1, frontier[-1]))
 
 
 def root_of_frontier(frontier: Sequence[bytes]) -> bytes:
@@ -163,3 +223,53 @@ def root_of_frontier(frontier: Sequence[bytes]) -> bytes:
     for h in reversed(frontier[:-1]):
         root = node_hash(h, root)
     return root
+
+
+class StoredSubtrees:
+    """The subtree roots (a ``RangeRoot``) of a tree of ``size`` leaves whose
+    perfect subtrees from ``STORED_LEVEL`` up are kept somewhere, read
+    through ``node(level, index)`` (None if missing: computed from below),
+    and whose leaves are read a block of ``2**STORED_LEVEL`` at a time
+    through ``block(start, end)``. Each read once; ``reads`` counts them."""
+
+    def __init__(
+        self,
+        size: int,
+        node: Callable[[int, int], bytes | None],
+        block: Callable[[int, int], Sequence[bytes]],
+    ) -> None:
+        self.size = size
+        self._node = node
+        self._block = block
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._blocks: dict[int, Sequence[bytes]] = {}
+        self.reads = 0
+
+    def root(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end])."""
+        if not 0 <= start < end <= self.size:
+            raise ValueError("a range outside the tree")
+        return fold([self.perfect(*piece) for piece in perfect_pieces(start, end)])
+
+    def perfect(self, level: int, index: int) -> bytes:
+        """The root of the perfect subtree ``index`` at ``level``."""
+        if level < STORED_LEVEL:
+            first = index << level
+            start = first >> STORED_LEVEL << STORED_LEVEL
+            if start not in self._blocks:
+                self.reads += 1
+                self._blocks[start] = self._block(
+                    start, min(start + (1 << STORED_LEVEL), self.size)
+                )
+            offset = first - start
+            return root_of(self._blocks[start][offset : offset + (1 << level)])
+        if (level, index) not in self._nodes:
+            self.reads += 1
+            found = self._node(level, index)
+            # Each is stored as its batch is appended; one missing (a row
+            # written some other way) is computed from below, never guessed.
+            self._nodes[(level, index)] = found or node_hash(
+                self.perfect(level - 1, 2 * index), self.perfect(level - 1, 2 * index + 1)
+            )
+        return self._nodes[(level, index)]
+

@@ -3,8 +3,10 @@
 ``publish_ledger`` (a periodic job, never a request) takes the count job's
 events, shuffles each campaign's batch, appends them as entries dated with
 the batch's day, and signs a new tree head. Its cost is the batch's: the
-head keeps the tree's frontier (``merkle.append_to_frontier``). Proofs read
-the campaign's leaf hashes (32 bytes an entry) and compute in O(n)."""
+head keeps the tree's frontier (``merkle.append_to_frontier``), and the
+perfect subtrees of 256 leaves and up that the batch completes are stored
+(``ledger_nodes``). A proof reads O(log n) of those and at most two blocks
+of 256 leaf hashes (``merkle.StoredSubtrees``), whatever the ledger's size."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from sqlalchemy import delete, insert, select
 
 from ..counting.services import single_flight
 from ..extensions import db
-from ..models import Campaign, LedgerChange, LedgerEntry, LedgerEvent, LedgerHead
+from ..models import Campaign, LedgerChange, LedgerEntry, LedgerEvent, LedgerHead, LedgerNode
 from ..models.types import utcnow
 from . import merkle
 from .entries import (
@@ -73,6 +75,7 @@ def _append(campaign_id: int, batch: list[LedgerEvent], now: datetime) -> None:
     secrets.SystemRandom().shuffle(batch)
     day = now.date()
     rows = []
+    completed: list[tuple[int, int, bytes]] = []
     for event in batch:
         change = LedgerChange(event.change)
         data = entry_bytes(event.receipt_hash, change.value, event.reason, event.units, day)
@@ -89,12 +92,20 @@ def _append(campaign_id: int, batch: list[LedgerEvent], now: datetime) -> None:
                 "leaf_hash": leaf,
             }
         )
-        merkle.append_to_frontier(frontier, size, leaf)
+        merkle.append_to_frontier(frontier, size, leaf, completed)
         size += 1
         sign = 1 if change is LedgerChange.counted else -1
         signers += sign
         total += sign * event.units
     db.session.execute(insert(LedgerEntry), rows)
+    if completed:
+        db.session.execute(
+            insert(LedgerNode),
+            [
+                {"campaign_id": campaign_id, "level": level, "node_index": index, "hash": digest}
+                for level, index, digest in completed
+            ],
+        )
     number = (last.number if last else 0) + 1
     root = merkle.root_of_frontier(frontier)
     key = signing_key(current_app.config["LEDGER_SIGNING_KEY"])
@@ -164,21 +175,42 @@ def entries(campaign_id: int, start: int, count: int) -> list[LedgerEntry]:
     )
 
 
-def _leaves(campaign_id: int, size: int) -> list[bytes]:
-    return list(
-        db.session.execute(
-            select(LedgerEntry.leaf_hash)
-            .where(LedgerEntry.campaign_id == campaign_id, LedgerEntry.position < size)
-            .order_by(LedgerEntry.position)
-        ).scalars()
-    )
+def stored_tree(campaign_id: int, size: int) -> merkle.StoredSubtrees:
+    """The subtree roots of the campaign's tree of ``size`` leaves, from its
+    stored nodes and, below them, blocks of 256 leaf hashes."""
+
+    def node(level: int, index: int) -> bytes | None:
+        found: bytes | None = db.session.execute(
+            select(LedgerNode.hash).where(
+                LedgerNode.campaign_id == campaign_id,
+                LedgerNode.level == level,
+                LedgerNode.node_index == index,
+            )
+        ).scalar()
+        return found
+
+    def block(start: int, end: int) -> list[bytes]:
+        return list(
+            db.session.execute(
+                select(LedgerEntry.leaf_hash)
+                .where(
+                    LedgerEntry.campaign_id == campaign_id,
+                    LedgerEntry.position >= start,
+                    LedgerEntry.position < end,
+                )
+                .order_by(LedgerEntry.position)
+            ).scalars()
+        )
+
+    return merkle.StoredSubtrees(size, node, block)
 
 
 def consistency_between(campaign_id: int, first: LedgerHead, second: LedgerHead) -> list[bytes]:
     """The proof that ``first``'s tree is a prefix of ``second``'s."""
     if first.tree_size > second.tree_size:
         raise ValueError("the first head must be the older")
-    return merkle.consistency_proof(_leaves(campaign_id, second.tree_size), first.tree_size)
+    tree = stored_tree(campaign_id, second.tree_size)
+    return merkle.consistency_path(tree.root, second.tree_size, first.tree_size)
 
 
 @dataclass(frozen=True)
@@ -211,13 +243,18 @@ def receipt_inclusions(campaign_id: int, receipt_hash: bytes) -> list[Inclusion]
     )
     if not found:
         return []
-    leaves = _leaves(campaign_id, head.tree_size)
-    return [Inclusion(e, head, merkle.inclusion_proof(leaves, e.position)) for e in found]
+    tree = stored_tree(campaign_id, head.tree_size)
+    return [
+        Inclusion(e, head, merkle.inclusion_path(tree.root, head.tree_size, e.position))
+        for e in found
+    ]
 
 
 def inclusion_at(campaign_id: int, position: int, head: LedgerHead) -> list[bytes]:
     """The audit path of the entry at ``position`` in ``head``'s tree."""
-    return merkle.inclusion_proof(_leaves(campaign_id, head.tree_size), position)
+    return merkle.inclusion_path(
+        stored_tree(campaign_id, head.tree_size).root, head.tree_size, position
+    )
 
 
 # --- published forms ---------------------------------------------------------

@@ -20,6 +20,7 @@ from .ledger import (
     LedgerEntry,
     LedgerEvent,
     LedgerHead,
+    LedgerNode,
     LedgerReason,
     change_of,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerEvent",
     "LedgerHead",
+    "LedgerNode",
     "LedgerReason",
     "LoginThrottle",
     "NetworkKind",

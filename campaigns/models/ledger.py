@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -88,6 +89,23 @@ class LedgerEntry(db.Model):  # type: ignore[name-defined,misc]
     units: Mapped[int] = mapped_column(Integer)
     day: Mapped[date] = mapped_column(Date)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerNode(db.Model):  # type: ignore[name-defined,misc]
+    """A perfect subtree of a campaign's tree, stored when it completes: the
+    hash of leaves ``node_index * 2**level`` to ``(node_index + 1) * 2**level - 1``,
+    for levels from ``merkle.STORED_LEVEL`` up. Like the entries, never
+    changed; proofs read O(log n) of them instead of every leaf."""
+
+    __tablename__ = "ledger_nodes"
+    __table_args__ = (CheckConstraint("level > 0", name="level_positive"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    node_index: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class LedgerHead(db.Model):  # type: ignore[name-defined,misc]
