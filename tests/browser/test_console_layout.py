@@ -31,6 +31,7 @@ from campaigns.models import (
     Invalidation,
     JobState,
     Kiosk,
+    OutboxMessage,
     Role,
     SignatureState,
     SourceCode,
@@ -236,6 +237,14 @@ def _seed(campaign: Campaign, admin: User) -> dict[str, Any]:
     db.session.commit()
     # Printed sheets issued to a collector: their list and PDFs.
     sheet = issue_sheet(campaign, count=3, name="نور حسن")[0]
+    # A stalled outbox (no relay runs here): the admin's dashboard always
+    # shows its warnings on this walk, not only when the suite ran long.
+    db.session.add(
+        OutboxMessage(
+            task="validate_signature", object_id=0, created_at=utcnow() - timedelta(minutes=15)
+        )
+    )
+    db.session.commit()
     return {
         "number": sheet.number,
         "batch": sheet.batch,

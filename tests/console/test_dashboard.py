@@ -94,6 +94,9 @@ def test_admins_see_the_pipeline_and_a_warning_when_it_stalls(app: Flask) -> Non
     page = admin.get("/console/").get_data(as_text=True)
     assert 'role="alert"' in page
     assert "The outbox relay seems stopped" in page
+    # The warnings are a list that stays one: the alert role is on its box
+    # (on the <ul> itself it would leave the <li> in no list, for axe-core).
+    assert re.search(r'<div role="alert">\s*<ul class="warnings">\s*<li>', page)
     assert "Everything is running" not in page
 
     admin.set_cookie("lang", "ar")
