@@ -90,7 +90,9 @@ class SignForm(Form):
     website = StringField(_l("Leave this field empty"))
     # The source code of the share link or embed the signer came through
     # (reach.codes); anything not a live code is ignored, never an error.
-    src = HiddenField()
+    # An empty label: without one WTForms translates a default label, and
+    # choosing the request's language for it was a sixth of a sign POST's CPU.
+    src = HiddenField(label="")
     # The honeypot answers a bot like anyone; the amount takes digits only
     # (and a petition ignores it).
     control_exempt = frozenset({"website", "amount", "src"})
