@@ -125,7 +125,8 @@ def perfect_pieces(start: int, end: int) -> list[tuple[int, int]]:
 
 
 def fold(hashes: Sequence[bytes]) -> bytes:
-    """``perfect_pieces``' hashes made into their range's root."""
+    """Perfect subtrees' roots, largest first (``perfect_pieces``', a
+    frontier), made into the root of the range they cover."""
     root = hashes[-1]
     for h in reversed(hashes[:-1]):
         root = node_hash(h, root)
@@ -217,12 +218,7 @@ def append_to_frontier(
 
 def root_of_frontier(frontier: Sequence[bytes]) -> bytes:
     """The root of the tree the frontier stands for (right to left)."""
-    if not frontier:
-        return EMPTY_ROOT
-    root = frontier[-1]
-    for h in reversed(frontier[:-1]):
-        root = node_hash(h, root)
-    return root
+    return fold(frontier) if frontier else EMPTY_ROOT
 
 
 class StoredSubtrees:
