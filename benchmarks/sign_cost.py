@@ -3,20 +3,30 @@ code, measured in the same run: the check that a change left the sign path's
 cost as it was (``make bench``'s storm shares two cores with everything, so
 its ratio moves by a third between runs; this one isolates the app's code).
 
-For each side, a process of its own builds the app from that side's code
-(Flask's test client, one thread, PostgreSQL), opens the campaign page once
-for its cookie and CSRF token, as a browser would, signs ``--warm-up`` times,
-then ``--requests`` more, each a new signer from a new address, and reports
-the CPU time it spent per request (``time.process_time``: the database's
-time is not in it) and the wall time. The sides take turns, ``--rounds``
-times, so that a slower stretch of the machine falls on both; the figure is
-the ratio of the medians, this checkout's over the other's.
+Both sides are checked out with ``git worktree`` in temporary folders of the
+same shape (``--this``, ``HEAD`` unless told, and ``--against``), their
+catalogs compiled with this checkout's pybabel, each with a PostgreSQL
+database of its own. Then, ``--pairs`` times, each side gets a fresh process
+that builds the app from its code (Flask's test client, one thread, CSRF on),
+opens the campaign page once for its cookie and CSRF token, as a browser
+would, and signs ``--warm-up`` times; the two processes then take turns,
+``--slices`` turns each of ``--per-slice`` sign requests (a new signer from a
+new address each time), and report the CPU time each turn took
+(``time.process_time``: the database's time is not in it).
+
+Why turns of a second, and fresh processes: on this host a process's speed
+moves by a third from one ten-second stretch to the next (the same code read
+2.1 and 2.8 ms a request in back-to-back processes), so whole runs in turn
+compare stretches, not code. Short turns put each stretch on both sides, and
+several process pairs spread whatever one process's start gave it. The
+figure is the ratio of the sides' total CPU, this over the other; each
+pair's ratio is reported too. ``--against HEAD`` measures the tool against
+itself and should read 1.00.
 
 Run: ``.venv/bin/python -m benchmarks.sign_cost --against 8a68e13``
-(PostgreSQL on 127.0.0.1:5432, user ``postgres``, trust). The other revision
-is checked out with ``git worktree`` in a temporary folder, its catalogs
-compiled with this checkout's pybabel; both databases are dropped and the
-worktree removed at the end, whatever happens."""
+(PostgreSQL on 127.0.0.1:5432, user ``postgres``, trust). Both databases are
+dropped, both processes stopped and both worktrees removed at the end,
+whatever happens."""
 
 from __future__ import annotations
 
@@ -32,7 +42,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SLUG = "no-russia-on-hrc"
@@ -74,7 +84,12 @@ def _setup(database: str, instance: str) -> None:
         db.session.commit()
 
 
-def _measure(database: str, instance: str, warm_up: int, requests: int) -> dict[str, float]:
+def _serve(database: str, instance: str, warm_up: int) -> None:
+    """Build the app, sign ``warm_up`` times, then answer the parent: each
+    line read is a number of sign requests to make; each line written, the
+    CPU and wall time they took. One process keeps its app (and its memory
+    layout) for the whole run, and the parent interleaves short slices of
+    the two sides, so that a slower stretch of the host falls on both."""
     app = _side_app(database, instance)
     client = app.test_client()
     page = client.get(f"/ar/campaigns/{SLUG}")
@@ -84,8 +99,11 @@ def _measure(database: str, instance: str, warm_up: int, requests: int) -> dict[
     if found is None:
         raise SystemExit("no CSRF token on the campaign page")
     token, tag = found.group(1), uuid.uuid4().hex[:8]
+    signed = 0
 
-    def sign(n: int) -> None:
+    def sign() -> None:
+        nonlocal signed
+        n, signed = signed, signed + 1
         answer = client.post(
             f"/ar/campaigns/{SLUG}/sign",
             data={
@@ -105,15 +123,16 @@ def _measure(database: str, instance: str, warm_up: int, requests: int) -> dict[
         if answer.status_code != 303:
             raise SystemExit(f"sign answered {answer.status_code}")
 
-    for n in range(warm_up):
-        sign(n)
-    cpu, wall = time.process_time(), time.perf_counter()
-    for n in range(warm_up, warm_up + requests):
-        sign(n)
-    return {
-        "cpu_ms": (time.process_time() - cpu) / requests * 1e3,
-        "wall_ms": (time.perf_counter() - wall) / requests * 1e3,
-    }
+    for _ in range(warm_up):
+        sign()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        count = int(line)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(count):
+            sign()
+        figures = {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
+        print(json.dumps(figures), flush=True)
 
 
 def _worker(argv: list[str]) -> int:
@@ -122,12 +141,11 @@ def _worker(argv: list[str]) -> int:
     parser.add_argument("--instance", required=True)
     parser.add_argument("--setup", action="store_true")
     parser.add_argument("--warm-up", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args(argv)
     if args.setup:
         _setup(args.database, args.instance)
-        return 0
-    print(json.dumps(_measure(args.database, args.instance, args.warm_up, args.requests)))
+    else:
+        _serve(args.database, args.instance, args.warm_up)
     return 0
 
 
@@ -139,21 +157,83 @@ class Side:
         self.name, self.root = name, root
         self.database = f"zaytoun_signcost_{name}_{uuid.uuid4().hex[:8]}"
         self.instance = str(tmp / f"instance-{name}")
-        self.cpu: list[float] = []
-        self.wall: list[float] = []
+        self.process: subprocess.Popen[str] | None = None
+        self.cpu: list[list[float]] = []  # seconds, a list of slices per process
+        self.wall: list[list[float]] = []
 
-    def run(self, *extra: str) -> str:
-        """This file run as a script with the side's code first on the path
-        (and in its folder: its migrations), in a process of its own."""
-        env = dict(os.environ, PYTHONPATH=str(self.root))
+    def _command(self, *extra: str) -> list[str]:
         command = [sys.executable, str(HERE), "--worker", "--database", self.database]
-        command += ["--instance", self.instance, *extra]
+        return [*command, "--instance", self.instance, *extra]
+
+    def _env(self) -> dict[str, str]:
+        """The side's code first on the path (and its folder the working
+        one: its migrations)."""
+        return dict(os.environ, PYTHONPATH=str(self.root))
+
+    def setup(self) -> None:
         done = subprocess.run(  # noqa: S603 (our own executable, no shell)
-            command, cwd=self.root, env=env, capture_output=True, text=True, timeout=900
+            self._command("--setup"),
+            cwd=self.root,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         if done.returncode != 0:
             raise SystemExit(f"{self.name}: {done.stderr[-2000:]}")
-        return done.stdout
+
+    def start(self, warm_up: int) -> None:
+        """A fresh process for this side, warmed up and waiting for slices."""
+        self.process = subprocess.Popen(  # noqa: S603 (our own executable, no shell)
+            self._command("--warm-up", str(warm_up)),
+            cwd=self.root,
+            env=self._env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._read()
+        self.cpu.append([])
+        self.wall.append([])
+
+    def _pipes(self) -> tuple[subprocess.Popen[str], IO[str], IO[str]]:
+        process = self.process
+        if process is None or process.stdin is None or process.stdout is None:
+            raise RuntimeError(f"{self.name}: no worker is running")
+        return process, process.stdin, process.stdout
+
+    def _read(self) -> str:
+        process, _, stdout = self._pipes()
+        line = stdout.readline()
+        if not line:
+            process.wait(timeout=60)
+            error = process.stderr.read() if process.stderr else ""
+            raise SystemExit(f"{self.name}: the worker ended: {error[-2000:]}")
+        return line
+
+    def slice(self, requests: int) -> None:
+        _, stdin, _ = self._pipes()
+        stdin.write(f"{requests}\n")
+        stdin.flush()
+        figures = json.loads(self._read())
+        self.cpu[-1].append(figures["cpu_s"])
+        self.wall[-1].append(figures["wall_s"])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        self.process = None
 
 
 def _sql(statement: str) -> None:
@@ -183,52 +263,74 @@ def _compile_catalogs(root: Path) -> None:
         _tool("pybabel", "-q", "compile", "-i", str(po), "-o", str(po.with_suffix(".mo")))
 
 
-def compare(against: str, rounds: int, warm_up: int, requests: int) -> dict[str, Any]:
+def _ratio(this: list[float], other: list[float]) -> float:
+    return sum(this) / sum(other)
+
+
+def compare(
+    against: str,
+    pairs: int,
+    slices: int,
+    per_slice: int,
+    warm_up: int,
+    measured: str = "HEAD",
+) -> dict[str, Any]:
     revision = _tool("git", "rev-parse", "--short", against).stdout.strip()
-    head = _tool("git", "rev-parse", "--short", "HEAD").stdout.strip()
+    head = _tool("git", "rev-parse", "--short", measured).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="zaytoun-signcost-") as folder:
         tmp = Path(folder)
-        other = tmp / "other"
-        _tool("git", "worktree", "add", "--detach", "--quiet", str(other), revision)
-        sides = [Side("this", ROOT, tmp), Side("other", other, tmp)]
+        sides = [Side("this", tmp / "this", tmp), Side("other", tmp / "other", tmp)]
         try:
-            _compile_catalogs(other)
+            for side, commit in zip(sides, (head, revision), strict=True):
+                _tool("git", "worktree", "add", "--detach", "--quiet", str(side.root), commit)
+                _compile_catalogs(side.root)
             for side in sides:
                 _sql(f'CREATE DATABASE "{side.database}"')
-                side.run("--setup")
-            for round_ in range(rounds):
-                # Alternate who goes first: a drift of the machine falls on both.
-                for side in sides if round_ % 2 == 0 else sides[::-1]:
-                    figures = json.loads(
-                        side.run("--warm-up", str(warm_up), "--requests", str(requests))
-                    )
-                    side.cpu.append(figures["cpu_ms"])
-                    side.wall.append(figures["wall_ms"])
-                    print(
-                        f"round {round_ + 1}: {side.name:<5} cpu {figures['cpu_ms']:.3f} ms, "
-                        f"wall {figures['wall_ms']:.3f} ms a request",
-                        file=sys.stderr,
-                    )
+                side.setup()
+            for pair in range(pairs):
+                for side in sides:
+                    side.start(warm_up)
+                for number in range(slices):
+                    # Alternate who goes first: a drift of the machine falls on both.
+                    for side in sides if number % 2 == 0 else sides[::-1]:
+                        side.slice(per_slice)
+                for side in sides:
+                    side.stop()
+                this_ms, other_ms = (
+                    sum(side.cpu[-1]) / (slices * per_slice) * 1e3 for side in sides
+                )
+                print(
+                    f"process pair {pair + 1}: this {this_ms:.3f}, other {other_ms:.3f} "
+                    f"CPU ms a request, ratio {this_ms / other_ms:.3f}",
+                    file=sys.stderr,
+                )
         finally:
             for side in sides:
+                side.stop()
                 _sql(f'DROP DATABASE IF EXISTS "{side.database}" WITH (FORCE)')
-            _tool("git", "worktree", "remove", "--force", str(other), check=False)
-    this, base = sides
+                _tool("git", "worktree", "remove", "--force", str(side.root), check=False)
+    this, other = sides
+    requests = slices * per_slice
+    pair_ratios = [_ratio(a, b) for a, b in zip(this.cpu, other.cpu, strict=True)]
+    slice_ratios = [
+        a / b
+        for a_list, b_list in zip(this.cpu, other.cpu, strict=True)
+        for a, b in zip(a_list, b_list, strict=True)
+    ]
+    every = {side.name: [value for block in side.cpu for value in block] for side in sides}
+    walls = {side.name: [value for block in side.wall for value in block] for side in sides}
     return {
         "this_revision": head,
         "other_revision": revision,
-        "rounds": rounds,
-        "requests_per_round": requests,
-        "cpu_ms_this": [round(v, 3) for v in this.cpu],
-        "cpu_ms_other": [round(v, 3) for v in base.cpu],
-        "median_cpu_ms_this": round(statistics.median(this.cpu), 3),
-        "median_cpu_ms_other": round(statistics.median(base.cpu), 3),
-        "ratio_cpu_this_over_other": round(
-            statistics.median(this.cpu) / statistics.median(base.cpu), 3
-        ),
-        "ratio_wall_this_over_other": round(
-            statistics.median(this.wall) / statistics.median(base.wall), 3
-        ),
+        "process_pairs": pairs,
+        "slices_per_pair": slices,
+        "requests_per_slice": per_slice,
+        "cpu_ms_this": round(sum(every["this"]) / (pairs * requests) * 1e3, 3),
+        "cpu_ms_other": round(sum(every["other"]) / (pairs * requests) * 1e3, 3),
+        "ratio_cpu_per_pair": [round(value, 3) for value in pair_ratios],
+        "ratio_cpu_median_slice": round(statistics.median(slice_ratios), 3),
+        "ratio_cpu_this_over_other": round(_ratio(every["this"], every["other"]), 3),
+        "ratio_wall_this_over_other": round(_ratio(walls["this"], walls["other"]), 3),
     }
 
 
@@ -238,13 +340,18 @@ def main(argv: list[str] | None = None) -> int:
         return _worker(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--against", required=True, help="the other revision (a commit, a tag)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--this", default="HEAD", help="the revision measured (HEAD unless told)")
+    parser.add_argument("--pairs", type=int, default=4, help="fresh processes per side")
+    parser.add_argument("--slices", type=int, default=40, help="turns each, per process")
+    parser.add_argument("--per-slice", type=int, default=25, help="sign requests a turn")
     parser.add_argument("--warm-up", type=int, default=200)
-    parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.requests < 1 or args.warm_up < 0:
-        parser.error("--rounds and --requests must be positive, --warm-up not negative")
-    print(json.dumps(compare(args.against, args.rounds, args.warm_up, args.requests), indent=2))
+    if min(args.pairs, args.slices, args.per_slice) < 1 or args.warm_up < 0:
+        parser.error("--pairs, --slices and --per-slice must be positive, --warm-up not negative")
+    report = compare(
+        args.against, args.pairs, args.slices, args.per_slice, args.warm_up, measured=args.this
+    )
+    print(json.dumps(report, indent=2))
     return 0
 
 
