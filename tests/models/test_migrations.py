@@ -3,8 +3,11 @@ can be walked down to nothing and up again."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,3 +365,63 @@ def test_0019_fills_the_paper_signers_the_count_holds(fresh_app: Flask) -> None:
         ).all()
     )
     assert found == {ids[0]: 4, ids[1]: 1}
+
+
+# Flask-Migrate is loaded where something migrates, and nowhere else.
+
+MIGRATION_PACKAGES = ("alembic", "flask_migrate", "mako", "pygments")
+
+# Run in a fresh interpreter: this test process has loaded them already.
+_FRESH_PROCESS = """
+import json, sys
+
+from campaigns import create_app
+
+packages = set(sys.argv[3:])
+app = create_app(json.loads(sys.argv[2]))
+before = sorted({name.split(".")[0] for name in sys.modules} & packages)
+with app.app_context():
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect
+    from campaigns.extensions import db
+
+    upgrade()
+    tables = inspect(db.engine).get_table_names()
+print(json.dumps({"before": before, "tables": len(tables)}))
+"""
+
+
+def test_building_the_app_loads_no_migration_code_and_upgrade_still_works(
+    tmp_path: Path,
+) -> None:
+    """Alembic, Mako and Pygments are about 12 MB in every web worker and
+    Celery process; they load only when something migrates. (The tests'
+    conftest imports ``flask_migrate``: the script builds its app alone.)"""
+    config = json.dumps(base_config(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}"))
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS, str(tmp_path), config, *MIGRATION_PACKAGES],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["before"] == []
+    assert report["tables"] == len(db.metadata.tables) + 1  # and alembic_version
+
+
+def test_flask_db_runs_flask_migrate_commands(tmp_path: Path) -> None:
+    app = create_app(base_config(tmp_path, f"sqlite:///{tmp_path / 'cli.db'}"))
+    runner = app.test_cli_runner()
+
+    listed = runner.invoke(args=["--help"])
+    assert "Perform database migrations." in listed.output
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    with app.app_context():
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert applied_heads() == {head}
+    current = runner.invoke(args=["db", "current"])
+    assert current.exit_code == 0, current.output
