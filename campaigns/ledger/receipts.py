@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 import secrets
 
@@ -34,11 +35,25 @@ def is_well_formed(code: str) -> bool:
     return bool(_BASE32.match(normalize(code)))
 
 
+def _grouped(raw: bytes) -> str:
+    text = base64.b32encode(raw).decode("ascii")
+    return "-".join(text[i : i + _GROUP] for i in range(0, len(text), _GROUP))
+
+
 def new_receipt() -> tuple[str, bytes]:
     """A fresh code, grouped for reading aloud and copying by hand, and its hash."""
-    raw = base64.b32encode(secrets.token_bytes(RECEIPT_BYTES)).decode("ascii")
-    code = "-".join(raw[i : i + _GROUP] for i in range(0, len(raw), _GROUP))
+    code = _grouped(secrets.token_bytes(RECEIPT_BYTES))
     return code, receipt_hash(code)
+
+
+def sheet_receipt(seed: bytes, line: int) -> str:
+    """The receipt code printed on ``line`` of a collection sheet: 160 bits of
+    HMAC-SHA256 under the sheet's random seed, so that every print of the
+    sheet carries the same codes and its import stores their hashes. Whoever
+    holds the sheet sees its codes; a code proves its holder's entry is in
+    the ledger and says nothing else."""
+    digest = hmac.new(seed, f"zaytoun sheet receipt {line}".encode("ascii"), hashlib.sha256)
+    return _grouped(digest.digest()[:RECEIPT_BYTES])
 
 
 _KEY = "receipt"

@@ -60,6 +60,9 @@ class PaperSheet(db.Model):  # type: ignore[name-defined,misc]
     batch: Mapped[int] = mapped_column(Integer)
     state: Mapped[SheetState] = mapped_column(StrEnumType(SheetState), default=SheetState.issued)
     collector_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Random; each line's receipt code is derived from it (ledger/receipts.py),
+    # the same on every print of the sheet.
+    receipt_seed: Mapped[bytes] = mapped_column(LargeBinary(32))
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from ..exports.spreadsheet import BOM, Cell, csv_text
 from ..models import Campaign, PaperImport
 from ..signing.limits import MAX_NAME, MAX_REGION
 from .rows import COLUMNS, EXAMPLE_EMAIL
+from .sheets import SHEET_ROWS
 
 REASONS = {
     "extra_cells": _l(
@@ -42,6 +43,11 @@ REASONS = {
         "The sheet is not one of this campaign's sheets: type its serial as printed, such as "
         "%(example)s."
     ),
+    "line_invalid": _l(
+        "The line is not a line of a sheet: type its number as printed, 1 to %(rows)s."
+    ),
+    "line_without_sheet": _l("A line number needs the sheet's serial beside it."),
+    "line_repeated": _l("The same line of the same sheet is on row %(first_row)s too."),
     # Duplicates ("signed" is in the reports of imports made before rows were
     # confirmed by email; no import says it now: it told who had signed.)
     "signed": _l("This person has already signed this campaign (online or on paper)."),
@@ -96,6 +102,12 @@ COLUMN_HELP = {
     "sheet": _l(
         "The serial of the printed sheet the row comes from, as printed on it (optional): the "
         "row is counted for that sheet."
+    ),
+    "line": _l(
+        "The row's line number on that sheet, 1 to %(rows)s (optional, needs the sheet): a row "
+        "without an email is counted under the receipt printed on that line, which its signer "
+        "tore off and kept.",
+        rows=SHEET_ROWS,
     ),
 }
 
@@ -158,6 +170,7 @@ def template_csv(campaign: Campaign) -> str:
         "نعم",
         "لا",
         "لا",
+        "",
         "",
     ]
     return BOM + csv_text([list(COLUMNS), example])

@@ -24,9 +24,12 @@ SHEET_COLUMNS = (
     "full_name", "email", "phone", "country", "region", "amount", "show_name", "deliver_name",
     "contact_ok",
 )
-# ... and the sheet's serial (``OLI-0042``), typed beside each row (optional).
+# ... and the sheet's serial (``OLI-0042``) and the row's line number on it
+# (1 to 12, printed), typed beside each row (both optional). The line names the
+# receipt its signer tore off the sheet.
 SHEET = "sheet"
-COLUMNS = (*SHEET_COLUMNS, SHEET)
+LINE = "line"
+COLUMNS = (*SHEET_COLUMNS, SHEET, LINE)
 REQUIRED_COLUMNS = ("full_name", "country", "region")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000

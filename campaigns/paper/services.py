@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import DEFAULT_LANGUAGE
-from ..kernel.normalize import clean_text, match_name
+from ..kernel.normalize import ascii_digits, clean_text, match_name
+from ..ledger.receipts import receipt_hash, sheet_receipt
 from ..models import Campaign, CampaignStatus, PaperImport, Signature, SignatureSource
 from ..models.types import utcnow
 from ..privacy.crypto import Keyring, fingerprint, keyring
@@ -18,8 +19,8 @@ from ..privacy.personal import PersonalData
 from ..signing.lifecycle import signature_row
 from ..signing.services import record_signatures
 from ..upsert import insert_ignore
-from .rows import SHEET, FileRefused, PaperRow, RawRow, RowRejected, check_row, read_rows
-from .sheets import parse_serial, record_import, serial, sheet_numbers
+from .rows import LINE, SHEET, FileRefused, PaperRow, RawRow, RowRejected, check_row, read_rows
+from .sheets import SHEET_ROWS, parse_serial, record_import, serial, sheet_seeds
 
 # Rows per INSERT: far below SQLite's and PostgreSQL's limits on parameters.
 INSERT_BATCH = 500
@@ -82,14 +83,22 @@ def _values(campaign: Campaign, row: PaperRow, digest: bytes, ring: Keyring) -> 
     )
 
 
-def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyring) -> None:
+Stored = tuple[PaperRow, bytes, bytes | None]  # the row, its fingerprint, its receipt's hash
+
+
+def _store(campaign: Campaign, batch: list[Stored], ring: Keyring) -> None:
     """Insert a batch. Rows with an email go the way of a web signature (the
-    owner of the address confirms, or is told they had signed); rows without
-    one are validated, and absorbed by the unique index when the same
-    account entered that person before. Nothing here tells the caller which
-    rows were new."""
-    with_email = [_values(campaign, r, d, ring) for r, d in batch if r.canonical_email]
-    without = [_values(campaign, r, d, ring) for r, d in batch if not r.canonical_email]
+    owner of the address confirms, or is told they had signed, and is shown
+    a receipt on confirming); rows without one are validated under the
+    receipt printed on their sheet's line, if the file names it, and absorbed
+    by the unique index when the same account entered that person before.
+    Nothing here tells the caller which rows were new."""
+    with_email = [_values(campaign, r, d, ring) for r, d, _ in batch if r.canonical_email]
+    without = [
+        _values(campaign, r, d, ring) | {"receipt_hash": receipt}
+        for r, d, receipt in batch
+        if not r.canonical_email
+    ]
     if with_email:
         record_signatures(campaign.id, with_email)
     if without:
@@ -97,7 +106,7 @@ def _store(campaign: Campaign, batch: list[tuple[PaperRow, bytes]], ring: Keyrin
         db.session.execute(insert_ignore(Signature, ["campaign_id", "fingerprint"]), without)
 
 
-def _sheet_of(campaign: Campaign, raw: RawRow, known: set[int]) -> int | None:
+def _sheet_of(campaign: Campaign, raw: RawRow, known: dict[int, bytes]) -> int | None:
     """The number of the sheet a row names; RowRejected when it names one
     that is not the campaign's. None: the row names no sheet."""
     typed = raw.cells.get(SHEET, "").strip()
@@ -107,6 +116,20 @@ def _sheet_of(campaign: Campaign, raw: RawRow, known: set[int]) -> int | None:
     if number is None or number not in known:
         raise RowRejected(["sheet_unknown"], {"example": serial(campaign, 1)})
     return number
+
+
+def _line_of(raw: RawRow, sheet: int | None, named: bool) -> int | None:
+    """The sheet line a row names (1 to ``SHEET_ROWS``, digits of any script);
+    RowRejected when it is not one, or names no sheet. ``named``: the row
+    typed a sheet, known or not (an unknown one is rejected already)."""
+    typed = ascii_digits(clean_text(raw.cells.get(LINE, "")))
+    if not typed:
+        return None
+    if not typed.isdigit() or not 1 <= int(typed) <= SHEET_ROWS:
+        raise RowRejected(["line_invalid"], {"rows": SHEET_ROWS})
+    if sheet is None and not named:
+        raise RowRejected(["line_without_sheet"])
+    return int(typed)
 
 
 def import_paper_signatures(
@@ -134,14 +157,16 @@ def import_paper_signatures(
     if campaign.status is CampaignStatus.archived:
         raise FileRefused("archived")
     rows = read_rows(data)
-    known = sheet_numbers(campaign)
+    known = sheet_seeds(campaign)
     per_sheet: dict[int, Counter[str]] = {}
     ring = keyring()
     # Rows without an email are matched only against this account's own.
     scope = entry_scope(user_id)
     report: list[dict[str, Any]] = []
     first_row: dict[bytes, int] = {}
-    batch: list[tuple[PaperRow, bytes]] = []
+    # A printed line's receipt is one person's: the row that named it first.
+    line_row: dict[tuple[int, int], int] = {}
+    batch: list[Stored] = []
 
     def flush_batch() -> None:
         _store(campaign, batch, ring)
@@ -157,12 +182,21 @@ def import_paper_signatures(
 
     for raw in rows:
         sheet: int | None = None
+        line: int | None = None
         reasons: list[str] = []
         params: dict[str, object] = {}
         try:
             sheet = _sheet_of(campaign, raw, known)
         except RowRejected as unknown:
             reasons, params = unknown.reasons, unknown.params
+        try:
+            line = _line_of(raw, sheet, bool(raw.cells.get(SHEET, "").strip()))
+        except RowRejected as bad:
+            reasons, params = reasons + bad.reasons, params | bad.params
+        if sheet is not None and line is not None:
+            first = line_row.setdefault((sheet, line), raw.number)
+            if first != raw.number:
+                reasons, params = [*reasons, "line_repeated"], params | {"first_row": first}
         try:
             row = check_row(campaign, raw)
         except RowRejected as rejected:
@@ -191,7 +225,10 @@ def import_paper_signatures(
         if row.canonical_email:
             accepted["confirm"] = True
         add(accepted, sheet)
-        batch.append((row, digest))
+        receipt = None
+        if sheet is not None and line is not None and not row.canonical_email:
+            receipt = receipt_hash(sheet_receipt(known[sheet], line))
+        batch.append((row, digest, receipt))
         if len(batch) >= INSERT_BATCH:
             flush_batch()
     if batch:

@@ -3,7 +3,9 @@ document) in the sheet's language, right to left where the language is, with
 the campaign's text and addressee, a privacy notice, the import template's
 columns, the serial and a QR code to the campaign's page with the sheet's
 code. The collector is never printed: a sheet lost or seized in the field
-names nobody but those who signed it."""
+names nobody but those who signed it. Each line ends with its receipt, on a
+stub at the page's edge that the signer tears off and keeps: the code they
+can find their entry in the public ledger with, once the sheet is imported."""
 
 from __future__ import annotations
 
@@ -14,12 +16,10 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 
 from ..exports.pdf import font_faces, html_pdf
+from ..ledger.receipts import sheet_receipt
 from ..models import Campaign, PaperSheet
 from .rows import SHEET_COLUMNS
-from .sheets import serial
-
-# Rows to fill in on one sheet (one A4 page, landscape).
-SHEET_ROWS = 12
+from .sheets import SHEET_ROWS, serial
 
 
 def sheet_url(campaign: Campaign, sheet: PaperSheet) -> str:
@@ -65,6 +65,11 @@ def sheets_html(campaign: Campaign, sheets: list[PaperSheet]) -> str:
                 "serial": serial(campaign, sheet.number),
                 "qr": qr_code(sheet_url(campaign, sheet)),
                 "url": sheet_url(campaign, sheet),
+                # Each line's receipt, two groups of four per printed line.
+                "receipts": [
+                    sheet_receipt(sheet.receipt_seed, line).split("-")
+                    for line in range(1, SHEET_ROWS + 1)
+                ],
             }
             for sheet in sheets
         ]
@@ -80,6 +85,8 @@ def sheets_html(campaign: Campaign, sheets: list[PaperSheet]) -> str:
             retention_days=int(current_app.config["RETENTION_DAYS"]),
             privacy_url=str(current_app.config["SITE_URL"])
             + url_for("site.privacy", lang=language),
+            ledger_url=str(current_app.config["SITE_URL"])
+            + url_for("ledger.ledger_page", lang=language, slug=campaign.slug),
         )
 
 

@@ -23,6 +23,8 @@ from ..privacy.personal import Collector, open_collector, seal_collector
 
 # Sheets one form may issue at once: a collector's bundle, not a print run.
 MAX_PER_BATCH = 50
+# Lines to fill in on one sheet (one A4 page, landscape), each with its receipt.
+SHEET_ROWS = 12
 SERIAL_DIGITS = 4
 _SERIAL = re.compile(r"^(?:([A-Z]{1,8})\s*[-‐–—]?\s*)?0*(\d{1,9})$")
 
@@ -85,6 +87,7 @@ def issue_sheets(
             campaign_id=campaign.id,
             number=last_number + offset,
             code=secrets.token_urlsafe(16),
+            receipt_seed=secrets.token_bytes(32),
             language=language,
             batch=last_batch + 1,
             state=SheetState.issued,
@@ -162,13 +165,15 @@ def record_import(campaign: Campaign, rows: dict[int, Counter[str]]) -> None:
         )
 
 
-def sheet_numbers(campaign: Campaign) -> set[int]:
-    """The numbers of the campaign's sheets: what an import may name."""
-    return set(
-        db.session.execute(
-            select(PaperSheet.number).where(PaperSheet.campaign_id == campaign.id)
-        ).scalars()
+def sheet_seeds(campaign: Campaign) -> dict[int, bytes]:
+    """The campaign's sheets an import may name, by number, with the seed
+    their lines' receipts are derived from."""
+    rows = db.session.execute(
+        select(PaperSheet.number, PaperSheet.receipt_seed).where(
+            PaperSheet.campaign_id == campaign.id
+        )
     )
+    return {number: seed for number, seed in rows}
 
 
 def state_counts(sheets: list[PaperSheet]) -> dict[str, int]:

@@ -367,6 +367,23 @@ def test_0019_fills_the_paper_signers_the_count_holds(fresh_app: Flask) -> None:
     assert found == {ids[0]: 4, ids[1]: 1}
 
 
+def test_0022_gives_each_sheet_issued_before_it_a_seed_of_its_own(fresh_app: Flask) -> None:
+    from campaigns.models import PaperSheet
+    from tests.paper.sheets_support import issue_sheet
+
+    upgrade()
+    campaign = create_campaign(slug="before-0022")
+    issue_sheet(campaign, count=3)
+    db.session.remove()
+    downgrade(revision="0021_ledger_nodes")
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("paper_sheets")}
+    assert "receipt_seed" not in columns
+    upgrade()
+    seeds = db.session.execute(sa.select(PaperSheet.receipt_seed)).scalars().all()
+    assert len(seeds) == 3 and len(set(seeds)) == 3
+    assert all(isinstance(seed, bytes) and len(seed) == 32 for seed in seeds)
+
+
 # Flask-Migrate is loaded where something migrates, and nowhere else.
 
 MIGRATION_PACKAGES = ("alembic", "flask_migrate", "mako", "pygments")

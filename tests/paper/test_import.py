@@ -45,7 +45,7 @@ from .support import (
 
 # The columns before deliver_name existed: such files still import (nobody delivered).
 HEADER = ["full_name", "email", "phone", "country", "region", "amount", "show_name", "contact_ok"]
-TEMPLATE_HEADER = [*HEADER[:7], "deliver_name", "contact_ok", "sheet"]
+TEMPLATE_HEADER = [*HEADER[:7], "deliver_name", "contact_ok", "sheet", "line"]
 ONLINE_EMAIL = "layla.online@example.net"
 HYPERLINK = '=HYPERLINK("http://evil.test","click")'
 
