@@ -125,7 +125,9 @@ def _line_of(raw: RawRow, sheet: int | None, named: bool) -> int | None:
     typed = ascii_digits(clean_text(raw.cells.get(LINE, "")))
     if not typed:
         return None
-    if not typed.isdigit() or not 1 <= int(typed) <= SHEET_ROWS:
+    if not (typed.isascii() and typed.isdigit() and len(typed) <= 3) or not (
+        1 <= int(typed) <= SHEET_ROWS
+    ):
         raise RowRejected(["line_invalid"], {"rows": SHEET_ROWS})
     if sheet is None and not named:
         raise RowRejected(["line_without_sheet"])

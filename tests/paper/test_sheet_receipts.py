@@ -161,6 +161,8 @@ def test_bad_line_numbers_are_refused_row_by_row_and_store_nothing(
             ["Nour", "", "", "SY", "Afrin", "", "no", "no", "no", "OLI-0001", "6"],
             ["Hevi", "", "", "SY", "Afrin", "", "no", "no", "no", "oli 1", "06"],
             ["Ali", "", "", "SY", "Afrin", "", "no", "no", "no", "OLI-0099", "6"],
+            ["Sara", "", "", "SY", "Afrin", "", "no", "no", "no", "OLI-0001", "-1"],
+            ["Mona", "", "", "SY", "Afrin", "", "no", "no", "no", "OLI-0001", "9" * 5000],
         ],
     )
 
@@ -174,6 +176,10 @@ def test_bad_line_numbers_are_refused_row_by_row_and_store_nothing(
         ["6", "Rejected", "The same line of the same sheet is on row 5 too."],
         ["7", "Rejected", "The sheet is not one of this campaign's sheets: type its serial as "
                           "printed, such as OLI-0001."],
+        ["8", "Rejected", "The line is not a line of a sheet: type its number as printed, "
+                          "1 to 12."],
+        ["9", "Rejected", "The line is not a line of a sheet: type its number as printed, "
+                          "1 to 12."],
     ]  # fmt: skip
     after = db.session.execute(text("SELECT count(*) FROM signatures")).scalar_one()
     assert after == before + 1
