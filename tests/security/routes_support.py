@@ -1220,8 +1220,10 @@ RECENT_STEPS = 10  # of 30 seconds: the TOTP steps used around now
 # collector).
 SEALED = frozenset({"personal_data", "totp_secret", "totp_pending", "grant_hash", "collector_data"})
 # Drawn at random on each run: receipt codes' hashes and what the ledger
-# computes from them.
-RANDOM = frozenset({"receipt_hash", "leaf_hash", "root_hash", "frontier", "signature"})
+# computes from them, and the seed of a sheet's printed receipts.
+RANDOM = frozenset(
+    {"receipt_hash", "leaf_hash", "root_hash", "frontier", "signature", "receipt_seed"}
+)
 # Random text made on each run: the code of a sheet's QR link.
 RANDOM_TEXT = frozenset({("paper_sheets", "code")})
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
