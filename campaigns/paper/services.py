@@ -118,10 +118,10 @@ def _sheet_of(campaign: Campaign, raw: RawRow, known: dict[int, bytes]) -> int |
     return number
 
 
-def _line_of(raw: RawRow, sheet: int | None, named: bool) -> int | None:
+def _line_of(raw: RawRow) -> int | None:
     """The sheet line a row names (1 to ``SHEET_ROWS``, digits of any script);
-    RowRejected when it is not one, or names no sheet. ``named``: the row
-    typed a sheet, known or not (an unknown one is rejected already)."""
+    RowRejected when it is not one, or when the row types no sheet beside it
+    (an unknown sheet is rejected by ``_sheet_of``)."""
     typed = ascii_digits(clean_text(raw.cells.get(LINE, "")))
     if not typed:
         return None
@@ -129,7 +129,7 @@ def _line_of(raw: RawRow, sheet: int | None, named: bool) -> int | None:
         1 <= int(typed) <= SHEET_ROWS
     ):
         raise RowRejected(["line_invalid"], {"rows": SHEET_ROWS})
-    if sheet is None and not named:
+    if not raw.cells.get(SHEET, "").strip():
         raise RowRejected(["line_without_sheet"])
     return int(typed)
 
@@ -192,7 +192,7 @@ def import_paper_signatures(
         except RowRejected as unknown:
             reasons, params = unknown.reasons, unknown.params
         try:
-            line = _line_of(raw, sheet, bool(raw.cells.get(SHEET, "").strip()))
+            line = _line_of(raw)
         except RowRejected as bad:
             reasons, params = reasons + bad.reasons, params | bad.params
         if sheet is not None and line is not None:
