@@ -40,6 +40,7 @@ from tests.moderation.support import (
     signature,
     trending_flag,
 )
+from tests.paper.sheets_support import issue_sheet
 from tests.paper.support import csv_bytes
 
 VICTIM = ("Candace Nasser", "candace@victim-domain.example")
@@ -49,7 +50,7 @@ BURST_IP = "203.0.113.9"
 ENGLISH = {"Accept-Language": "en"}
 NEW = "/console/moderation/invalidations/new"
 PAPER_HEADER = ["full_name", "email", "phone", "country", "region", "amount", "show_name",
-                "contact_ok"]  # fmt: skip
+                "contact_ok", "sheet", "line"]  # fmt: skip
 
 # What differs between any two answers whatever the data: per-session tokens,
 # random public ids, and the clock.
@@ -125,6 +126,7 @@ def build_world(hour: datetime, victim_signed: bool) -> Console:
               ip="192.0.2.77", created_at=hour + timedelta(minutes=33))  # fmt: skip
     trending_flag(campaign, "ip", hash_ip(BURST_IP).hex())
     update_signature_counts()
+    issue_sheet(campaign)  # the paper probe's rows name its lines
     return console
 
 
@@ -180,11 +182,15 @@ def probes(console: Console, hour: datetime) -> list[tuple[str, str, str, dict[s
 
 
 def paper_file() -> bytes:
-    """Her address on paper (as an attacker would type it), and one row without email."""
+    """Her address on paper (as an attacker would type it), one row without
+    email, and her name again without it on her line of the printed sheet:
+    the report of the lines (a receipt, a repeated line) is the file's alone."""
     return csv_bytes([
         PAPER_HEADER,
-        ["Candace Nasser", VICTIM[1], "", "SY", "Aleppo", "", "no", "no"],
-        ["Rami Aziz", "", "", "SY", "Idlib", "", "no", "no"],
+        ["Candace Nasser", VICTIM[1], "", "SY", "Aleppo", "", "no", "no", "1", "1"],
+        ["Rami Aziz", "", "", "SY", "Idlib", "", "no", "no", "1", "2"],
+        ["Candace Nasser", "", "", "SY", "Aleppo", "", "no", "no", "1", "1"],
+        ["Candace Nasser", "", "", "SY", "Aleppo", "", "no", "no", "1", "3"],
     ])  # fmt: skip
 
 
@@ -270,6 +276,7 @@ def test_nothing_below_admin_answers_differently_because_of_one_signer(
         assert by_probe["her minute"].status == 200
         assert "signatures meet these conditions now" in by_probe["her minute"].body
         assert by_probe["paper"].status == 303
+        assert "The same line of the same sheet is on row 2 too." in by_probe["paper"].body
         assert by_probe["queue"].body.count("/accept") == 6
         assert "Show names and email addresses" not in by_probe["queue personal"].body
         assert "bots.example" not in by_probe["queue personal"].body
